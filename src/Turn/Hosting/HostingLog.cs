@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace Turn.Hosting;
+
+/// <summary>Log events of start-up and shutdown, ids 1000-1099.</summary>
+internal static partial class HostingLog
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "turn {Version} starting")]
+    public static partial void Starting(ILogger logger, string version);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "TLS is listed in Listen:Transports but Tls:CertificateFile is not set; TLS stays off")]
+    public static partial void TlsWithoutCertificate(ILogger logger);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "IPv6 is not available on this host; skipping {EndPoint}")]
+    public static partial void Ipv6Unavailable(ILogger logger, string endPoint);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Critical, Message = "Cannot listen on {Protocol} {EndPoint}: {Error}")]
+    public static partial void BindFailed(ILogger logger, string protocol, string endPoint, string error);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "RFC 5780 NAT behaviour discovery on: primary {Primary}, alternate {Alternate}")]
+    public static partial void NatBehaviorOn(ILogger logger, string primary, string alternate);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "turn stopped")]
+    public static partial void Stopped(ILogger logger);
+}

@@ -1,0 +1,111 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Turn.Server;
+using Turn.Transport;
+
+namespace Turn.Hosting;
+
+/// <summary>Opens every STUN listener at start (a port that cannot be bound stops start-up) and closes them at stop.</summary>
+internal sealed class StunServerService(TurnOptions options, StunRequestHandler handler, TurnMetrics metrics, ILogger<StunServerService> logger) : IHostedService, IDisposable
+{
+    private readonly UdpListenerSet _udp = new();
+    private readonly List<StreamListener> _streams = [];
+
+    public IReadOnlyList<UdpListener> UdpListeners => _udp.Listeners;
+
+    public IReadOnlyList<StreamListener> StreamListeners => _streams;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        HostingLog.Starting(logger, TurnVersion.Current);
+        CertificateHolder? certificate = null;
+        if (options.Tls.CertificateFile is not null)
+        {
+            certificate = new CertificateHolder(CertificateHolder.Load(options.Tls.CertificateFile, options.Tls.PrivateKeyFile));
+        }
+        else if (options.Listen.Transports.Contains("tls") && !IsDefaultTransports(options.Listen.Transports))
+        {
+            HostingLog.TlsWithoutCertificate(logger);
+        }
+
+        if (options.Rfc5780.AlternateAddress is not null && ListenPlan.NatBehavior(options) is { } nat)
+        {
+            HostingLog.NatBehaviorOn(logger, nat[0].ToString(), nat[3].ToString());
+        }
+
+        var limits = new StreamLimits(
+            options.Tcp.MaxConnections,
+            TimeSpan.FromSeconds(options.Tcp.IdleTimeoutSeconds),
+            TimeSpan.FromSeconds(options.Tcp.HandshakeTimeoutSeconds));
+        try
+        {
+            foreach (ListenEndpoint endpoint in ListenPlan.Endpoints(options, certificate is not null))
+            {
+                Open(endpoint, limits, certificate);
+            }
+        }
+        catch
+        {
+            Close();
+            throw;
+        }
+
+        foreach (UdpListener listener in _udp.Listeners)
+        {
+            listener.Start(handler, _udp, metrics, logger);
+        }
+
+        foreach (StreamListener listener in _streams)
+        {
+            listener.Start(handler, metrics, logger);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void Open(ListenEndpoint endpoint, StreamLimits limits, CertificateHolder? certificate)
+    {
+        try
+        {
+            if (endpoint.Protocol == TransportProtocol.Udp)
+            {
+                _udp.Add(UdpListener.Bind(endpoint, options.Listen.UdpThreads));
+            }
+            else
+            {
+                _streams.Add(StreamListener.Bind(endpoint, limits, endpoint.Protocol == TransportProtocol.Tls ? certificate : null));
+            }
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressFamilyNotSupported && endpoint.EndPoint.Address.Equals(IPAddress.IPv6Any))
+        {
+            HostingLog.Ipv6Unavailable(logger, endpoint.EndPoint.ToString());
+        }
+        catch (SocketException e)
+        {
+            string protocol = endpoint.Protocol.ToString().ToLowerInvariant();
+            HostingLog.BindFailed(logger, protocol, endpoint.EndPoint.ToString(), e.Message);
+            throw new InvalidOperationException($"Cannot listen on {protocol} {endpoint.EndPoint}: {e.Message}", e);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Close();
+        foreach (StreamListener listener in _streams)
+        {
+            await listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _streams.Clear();
+        HostingLog.Stopped(logger);
+    }
+
+    private void Close() => _udp.Dispose();
+
+    public void Dispose() => Close();
+
+    private static bool IsDefaultTransports(IReadOnlyList<string> transports)
+        => ReferenceEquals(transports, new ListenOptions().Transports) || transports.SequenceEqual(new ListenOptions().Transports);
+}

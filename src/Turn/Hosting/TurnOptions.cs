@@ -1,0 +1,15 @@
+namespace Turn.Hosting;
+
+internal sealed record TurnOptions
+{
+    /// <summary>SOFTWARE attribute sent in responses (RFC 8489 §14.14); empty sends none.</summary>
+    public string Software { get; init; } = "turn";
+
+    public ListenOptions Listen { get; init; } = new();
+
+    public TlsOptions Tls { get; init; } = new();
+
+    public Rfc5780Options Rfc5780 { get; init; } = new();
+
+    public TcpOptions Tcp { get; init; } = new();
+}

@@ -1,0 +1,214 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Configuration;
+using Turn.Transport;
+
+namespace Turn.Hosting;
+
+/// <summary>
+/// Builds the <see cref="TurnOptions"/> snapshot from configuration and checks it whole.
+/// Start-up refuses to go on while <see cref="ValidationResult.Errors"/> is not empty; `turn
+/// check-config` prints them all.
+/// </summary>
+internal static class TurnOptionsReader
+{
+    private static readonly string[] KnownTransports = ["udp", "tcp", "tls"];
+
+    /// <summary>Sections owned by other components, not checked for unknown keys.</summary>
+    private static readonly string[] ForeignSections = ["Logging"];
+
+    public static ValidationResult Read(IConfiguration configuration)
+    {
+        var r = new ConfigReader(configuration);
+        var defaults = new TurnOptions();
+
+        var listen = new ListenOptions
+        {
+            Addresses = ReadAddresses(r, "Listen:Addresses") ?? defaults.Listen.Addresses,
+            UdpPort = r.Port("Listen:UdpPort", defaults.Listen.UdpPort),
+            TcpPort = r.Port("Listen:TcpPort", defaults.Listen.TcpPort),
+            TlsPort = r.Port("Listen:TlsPort", defaults.Listen.TlsPort),
+            Transports = ReadTransports(r) ?? defaults.Listen.Transports,
+            UdpThreads = r.Int("Listen:UdpThreads", defaults.Listen.UdpThreads, 1, 64),
+        };
+        var tls = new TlsOptions
+        {
+            CertificateFile = r.Text("Tls:CertificateFile"),
+            PrivateKeyFile = r.Text("Tls:PrivateKeyFile"),
+        };
+        var rfc5780 = new Rfc5780Options
+        {
+            AlternateAddress = r.Address("Rfc5780:AlternateAddress"),
+            AlternatePort = r.Port("Rfc5780:AlternatePort", defaults.Rfc5780.AlternatePort),
+        };
+        var tcp = new TcpOptions
+        {
+            MaxConnections = r.Int("Tcp:MaxConnections", defaults.Tcp.MaxConnections, 1, 1_000_000),
+            IdleTimeoutSeconds = r.Int("Tcp:IdleTimeoutSeconds", defaults.Tcp.IdleTimeoutSeconds, 1, 86_400),
+            HandshakeTimeoutSeconds = r.Int("Tcp:HandshakeTimeoutSeconds", defaults.Tcp.HandshakeTimeoutSeconds, 1, 600),
+        };
+        var options = new TurnOptions
+        {
+            Software = r.Text("Software", defaults.Software, 127),
+            Listen = listen,
+            Tls = tls,
+            Rfc5780 = rfc5780,
+            Tcp = tcp,
+        };
+
+        CheckPorts(r, listen);
+        CheckTls(r, tls);
+        CheckRfc5780(r, listen, rfc5780);
+        r.ReportUnknownKeys(ForeignSections);
+        return new ValidationResult(options, r.Errors);
+    }
+
+    private static List<IPAddress>? ReadAddresses(ConfigReader r, string key)
+    {
+        IReadOnlyList<string>? items = r.List(key);
+        if (items is null)
+        {
+            return null;
+        }
+
+        var addresses = new List<IPAddress>();
+        for (int i = 0; i < items.Count; i++)
+        {
+            if (IPAddress.TryParse(items[i], out IPAddress? address))
+            {
+                addresses.Add(address);
+            }
+            else
+            {
+                r.Error($"{key}:{i}", items[i], "is not an IP address");
+            }
+        }
+
+        if (items.Count == 0)
+        {
+            r.Error(key, null, "lists no address; give at least one (0.0.0.0 and :: listen everywhere)");
+        }
+
+        return addresses;
+    }
+
+    private static List<string>? ReadTransports(ConfigReader r)
+    {
+        const string key = "Listen:Transports";
+        IReadOnlyList<string>? items = r.List(key);
+        if (items is null)
+        {
+            return null;
+        }
+
+        var transports = new List<string>();
+        for (int i = 0; i < items.Count; i++)
+        {
+            string name = items[i].ToLowerInvariant();
+            if (Array.IndexOf(KnownTransports, name) < 0)
+            {
+                r.Error($"{key}:{i}", items[i], "is not a transport (udp, tcp, tls)");
+            }
+            else if (!transports.Contains(name))
+            {
+                transports.Add(name);
+            }
+        }
+
+        if (items.Count == 0)
+        {
+            r.Error(key, null, "lists no transport; give at least one of udp, tcp, tls");
+        }
+
+        return transports;
+    }
+
+    private static void CheckPorts(ConfigReader r, ListenOptions listen)
+    {
+        if (listen.Transports.Contains("tcp") && listen.Transports.Contains("tls") && listen.TcpPort == listen.TlsPort)
+        {
+            r.Error("Listen:TlsPort", listen.TlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "is also Listen:TcpPort; TCP and TLS need their own ports");
+        }
+    }
+
+    private static void CheckTls(ConfigReader r, TlsOptions tls)
+    {
+        if (tls.CertificateFile is null)
+        {
+            if (tls.PrivateKeyFile is not null)
+            {
+                r.Error("Tls:PrivateKeyFile", tls.PrivateKeyFile, "is set but Tls:CertificateFile is not");
+            }
+
+            return;
+        }
+
+        bool filesExist = true;
+        if (!File.Exists(tls.CertificateFile))
+        {
+            r.Error("Tls:CertificateFile", tls.CertificateFile, "does not exist");
+            filesExist = false;
+        }
+
+        if (tls.PrivateKeyFile is not null && !File.Exists(tls.PrivateKeyFile))
+        {
+            r.Error("Tls:PrivateKeyFile", tls.PrivateKeyFile, "does not exist");
+            filesExist = false;
+        }
+
+        if (filesExist)
+        {
+            try
+            {
+                CertificateHolder.Load(tls.CertificateFile, tls.PrivateKeyFile).Dispose();
+            }
+            catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                r.Error("Tls:CertificateFile", tls.CertificateFile, $"cannot be loaded with its key: {e.Message}");
+            }
+        }
+    }
+
+    private static void CheckRfc5780(ConfigReader r, ListenOptions listen, Rfc5780Options rfc5780)
+    {
+        IPAddress? alternate = rfc5780.AlternateAddress;
+        if (alternate is null)
+        {
+            return;
+        }
+
+        const string key = "Rfc5780:AlternateAddress";
+        string value = alternate.ToString();
+        if (alternate.Equals(IPAddress.Any) || alternate.Equals(IPAddress.IPv6Any))
+        {
+            r.Error(key, value, "must be a specific address, not a wildcard");
+        }
+        else if (listen.Addresses.Contains(alternate))
+        {
+            r.Error(key, value, "is already a listen address; RFC 5780 needs a second one");
+        }
+        else if (PrimaryFor(listen, alternate.AddressFamily) is null)
+        {
+            r.Error(key, value, "needs a specific (not wildcard) Listen:Addresses entry of the same family as the primary address");
+        }
+
+        if (rfc5780.AlternatePort == listen.UdpPort || rfc5780.AlternatePort == listen.TcpPort)
+        {
+            r.Error("Rfc5780:AlternatePort", rfc5780.AlternatePort.ToString(System.Globalization.CultureInfo.InvariantCulture), "must differ from Listen:UdpPort and Listen:TcpPort");
+        }
+    }
+
+    /// <summary>The RFC 5780 primary address: the first specific listen address of the family.</summary>
+    public static IPAddress? PrimaryFor(ListenOptions listen, AddressFamily family)
+    {
+        foreach (IPAddress address in listen.Addresses)
+        {
+            if (address.AddressFamily == family && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any))
+            {
+                return address;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,3 @@
+using Turn.Hosting;
+
+return await TurnCli.Build().Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,0 +1,113 @@
+using Turn.Wire;
+
+namespace Turn.Server;
+
+/// <summary>
+/// Turns one datagram or stream frame into at most one response, written into the caller's
+/// buffer. No sockets, no clock, no allocation: the transports own I/O and counting.
+/// </summary>
+internal sealed partial class StunRequestHandler(StunServerSettings settings)
+{
+    /// <summary>At most this many types go into UNKNOWN-ATTRIBUTES.</summary>
+    private const int MaxUnknown = 16;
+
+    private readonly StunServerSettings _settings = settings;
+
+    public HandleResult Handle(ReadOnlySpan<byte> packet, in RequestContext context, Span<byte> response)
+    {
+        StunParseStatus status = StunMessage.TryParse(packet, out StunMessage message);
+        if (status != StunParseStatus.Ok)
+        {
+            return HandleResult.Drop(status switch
+            {
+                StunParseStatus.Truncated => Outcome.DroppedTruncated,
+                StunParseStatus.NotStun => Outcome.DroppedNotStun,
+                _ => Outcome.DroppedMalformed,
+            });
+        }
+
+        // RFC 8489 §6.3: indications get no answer, and responses are not for a server.
+        if (message.Class != StunClass.Request || (!message.HasMagicCookie && message.Method != StunMethod.Binding))
+        {
+            return HandleResult.Drop(Outcome.Ignored);
+        }
+
+        NatBehaviorAddresses? nat = NatBehaviorFor(context);
+
+        // RFC 8489 §6.3.1: unknown comprehension-required attributes get 420 and a list of them.
+        Span<ushort> unknown = stackalloc ushort[MaxUnknown];
+        int unknownCount = message.CollectUnknownRequired(nat is null ? KnownAttributes.Basic : KnownAttributes.WithNatBehavior, unknown);
+        if (nat is null && unknownCount > 0)
+        {
+            unknownCount = ForgiveEmptyChangeRequest(message, unknown[..unknownCount]);
+        }
+
+        if (unknownCount > 0)
+        {
+            return Error(message, context, response, StunErrors.UnknownAttribute, unknown[..unknownCount]);
+        }
+
+        return message.Method switch
+        {
+            StunMethod.Binding => Binding(message, context, nat, response),
+            _ => Error(message, context, response, StunErrors.BadRequest, default),
+        };
+    }
+
+    /// <summary>
+    /// Classic NAT-discovery clients send CHANGE-REQUEST with no flag set in their first test; that
+    /// asks for nothing a single-address server cannot do, so it is not held against them.
+    /// </summary>
+    private static int ForgiveEmptyChangeRequest(in StunMessage message, Span<ushort> unknown)
+    {
+        int index = unknown.IndexOf((ushort)StunAttributeType.ChangeRequest);
+        if (index < 0
+            || !message.TryGetAttribute(StunAttributeType.ChangeRequest, out ReadOnlySpan<byte> value)
+            || !NatBehaviorAttributes.TryReadChangeRequest(value, out bool changeIp, out bool changePort)
+            || changeIp || changePort)
+        {
+            return unknown.Length;
+        }
+
+        unknown[(index + 1)..].CopyTo(unknown[index..]);
+        return unknown.Length - 1;
+    }
+
+    private NatBehaviorAddresses? NatBehaviorFor(in RequestContext context)
+    {
+        NatBehaviorAddresses? nat = _settings.NatBehavior;
+        return nat is not null && context.Role >= 0 && nat.Family == context.Source.Family ? nat : null;
+    }
+
+    private HandleResult Error(in StunMessage request, in RequestContext context, Span<byte> response, int code, ReadOnlySpan<ushort> unknown)
+        => Error(request, context, response, code, StunErrors.Reason(code), unknown);
+
+    private HandleResult Error(in StunMessage request, in RequestContext context, Span<byte> response, int code, string reason, ReadOnlySpan<ushort> unknown)
+    {
+        var writer = StunWriter.ForResponse(response, request, StunClass.ErrorResponse);
+        writer.AddErrorCode(code, reason);
+        if (!unknown.IsEmpty)
+        {
+            writer.AddUnknownAttributes(unknown);
+        }
+
+        Finish(ref writer, request);
+        return new HandleResult(Outcome.Rejected, writer.Length, context.Role, 0);
+    }
+
+    /// <summary>SOFTWARE, then FINGERPRINT last; a classic RFC 3489 peer would not understand either.</summary>
+    private void Finish(ref StunWriter writer, in StunMessage request)
+    {
+        if (!request.HasMagicCookie)
+        {
+            return;
+        }
+
+        if (_settings.Software.Length > 0)
+        {
+            writer.AddText(StunAttributeType.Software, _settings.Software);
+        }
+
+        writer.AddFingerprint();
+    }
+}

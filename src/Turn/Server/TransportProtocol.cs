@@ -1,0 +1,9 @@
+namespace Turn.Server;
+
+/// <summary>The client transport a request arrived on.</summary>
+internal enum TransportProtocol
+{
+    Udp,
+    Tcp,
+    Tls,
+}

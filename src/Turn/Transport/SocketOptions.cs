@@ -1,0 +1,31 @@
+using System.Net.Sockets;
+
+namespace Turn.Transport;
+
+/// <summary>Socket settings .NET does not name.</summary>
+internal static class SocketOptions
+{
+    private const int SolSocket = 1;
+    private const int SoReusePort = 15;
+
+    /// <summary>Lets several sockets share one UDP port, the kernel spreading datagrams by flow (Linux SO_REUSEPORT).</summary>
+    public static void EnableReusePort(Socket socket)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
+        }
+    }
+
+    /// <summary>An IPv6 socket takes IPv6 only, so "::" and "0.0.0.0" can both be listened on.</summary>
+    public static Socket Create(AddressFamily family, SocketType type, ProtocolType protocol)
+    {
+        var socket = new Socket(family, type, protocol);
+        if (family == AddressFamily.InterNetworkV6)
+        {
+            socket.DualMode = false;
+        }
+
+        return socket;
+    }
+}

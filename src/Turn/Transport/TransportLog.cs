@@ -1,0 +1,32 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Turn.Transport;
+
+/// <summary>Log events of the socket loops, ids 1100-1199.</summary>
+internal static partial class TransportLog
+{
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Listening on {Protocol} {EndPoint}")]
+    public static partial void Listening(ILogger logger, string protocol, EndPoint endPoint);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "Handler fault on {Protocol} packet from {Remote}; the loop goes on")]
+    public static partial void HandlerFault(ILogger logger, Exception exception, string protocol, string remote);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Debug, Message = "{Protocol} send to {Remote} failed: {Error}")]
+    public static partial void SendFailed(ILogger logger, string protocol, string remote, string error);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "{Protocol} receive on {EndPoint} failed: {Error}; the loop goes on")]
+    public static partial void ReceiveFailed(ILogger logger, string protocol, EndPoint endPoint, string error);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Debug, Message = "{Protocol} connection from {Remote} closed: {Reason}")]
+    public static partial void ConnectionClosed(ILogger logger, string protocol, EndPoint? remote, string reason);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "{Protocol} connection from {Remote} refused: {Limit} connections already open")]
+    public static partial void ConnectionRefused(ILogger logger, string protocol, EndPoint? remote, int limit);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Debug, Message = "TLS handshake with {Remote} failed: {Error}")]
+    public static partial void HandshakeFailed(ILogger logger, EndPoint? remote, string error);
+
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Error, Message = "Accept loop on {EndPoint} failed")]
+    public static partial void AcceptFailed(ILogger logger, Exception exception, EndPoint endPoint);
+}

@@ -1,0 +1,189 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging.Abstractions;
+using Turn.Server;
+using Turn.Transport;
+using Turn.Wire;
+using Xunit;
+
+namespace Turn.Tests.Transport;
+
+public sealed class StreamListenerTests : IAsyncDisposable
+{
+    private readonly List<StreamListener> _listeners = [];
+    private readonly TurnMetrics _metrics = new();
+
+    [Fact]
+    public async Task SeveralRequestsInOneWrite_AreEachAnsweredInOrder()
+    {
+        IPEndPoint server = Start(TransportProtocol.Tcp, null);
+        using var client = await Connect(server);
+        await using var stream = new NetworkStream(client);
+        byte[][] requests = [StunClientSocket.BindingRequest(), StunClientSocket.BindingRequest(), StunClientSocket.BindingRequest()];
+
+        await stream.WriteAsync(requests.SelectMany(r => r).ToArray());
+
+        foreach (byte[] request in requests)
+        {
+            byte[] response = await ReadFrame(stream);
+            Assert.Equal(request.AsSpan(8, 12).ToArray(), response.AsSpan(8, 12).ToArray());
+            Assert.Equal(client.LocalEndPoint, UdpListenerTests.MappedAddress(response));
+        }
+    }
+
+    [Fact]
+    public async Task RequestSentOneByteAtATime_IsAnswered()
+    {
+        IPEndPoint server = Start(TransportProtocol.Tcp, null);
+        using var client = await Connect(server);
+        await using var stream = new NetworkStream(client);
+        byte[] request = StunClientSocket.BindingRequest();
+
+        foreach (byte b in request)
+        {
+            await stream.WriteAsync(new[] { b });
+            await stream.FlushAsync();
+        }
+
+        Assert.Equal(request.AsSpan(8, 12).ToArray(), (await ReadFrame(stream)).AsSpan(8, 12).ToArray());
+    }
+
+    [Fact]
+    public async Task LargeRequest_GrowsTheBufferAndIsAnswered()
+    {
+        IPEndPoint server = Start(TransportProtocol.Tcp, null);
+        using var client = await Connect(server);
+        await using var stream = new NetworkStream(client);
+        byte[] request = new byte[12_000];
+        var writer = StunWriter.Create(request, StunMethod.Binding, StunClass.Request, RandomNumberGenerator.GetBytes(12));
+        writer.AddBytes((StunAttributeType)0x8F00, new byte[10_000]);
+        writer.AddFingerprint();
+
+        await stream.WriteAsync(request.AsMemory(0, writer.Length));
+
+        Assert.Equal(request.AsSpan(8, 12).ToArray(), (await ReadFrame(stream)).AsSpan(8, 12).ToArray());
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03 })]
+    [InlineData(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF })]
+    [InlineData(new byte[] { 0x00, 0x01, 0x00, 0x08, 0xDE, 0xAD, 0xBE, 0xEF })]
+    public async Task BytesThatAreNotStun_CloseTheConnection(byte[] junk)
+    {
+        IPEndPoint server = Start(TransportProtocol.Tcp, null);
+        using var client = await Connect(server);
+        await using var stream = new NetworkStream(client);
+
+        await stream.WriteAsync(junk);
+
+        byte[] buffer = new byte[16];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        Assert.Equal(0, await stream.ReadAsync(buffer, timeout.Token));
+    }
+
+    [Fact]
+    public async Task ConnectionsBeyondTheLimit_AreRefused()
+    {
+        IPEndPoint server = Start(TransportProtocol.Tcp, null, maxConnections: 1);
+        using var first = await Connect(server);
+        await using var firstStream = new NetworkStream(first);
+        await firstStream.WriteAsync(StunClientSocket.BindingRequest());
+        await ReadFrame(firstStream);
+
+        using var second = await Connect(server);
+        await using var secondStream = new NetworkStream(second);
+        byte[] buffer = new byte[16];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        int read;
+        try
+        {
+            read = await secondStream.ReadAsync(buffer, timeout.Token);
+        }
+        catch (IOException)
+        {
+            read = 0;
+        }
+
+        Assert.Equal(0, read);
+    }
+
+    [Fact]
+    public async Task IdleConnection_IsClosed()
+    {
+        IPEndPoint server = Start(TransportProtocol.Tcp, null, idle: TimeSpan.FromMilliseconds(300));
+        using var client = await Connect(server);
+        await using var stream = new NetworkStream(client);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        Assert.Equal(0, await stream.ReadAsync(new byte[16], timeout.Token));
+    }
+
+    [Fact]
+    public async Task BindingRequest_OverTls_IsAnswered()
+    {
+        using X509Certificate2 certificate = SelfSigned();
+        IPEndPoint server = Start(TransportProtocol.Tls, new CertificateHolder(certificate));
+        using var client = await Connect(server);
+        await using var ssl = new SslStream(new NetworkStream(client), false, (_, cert, _, _) => cert?.GetCertHashString() == certificate.GetCertHashString());
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" });
+        byte[] request = StunClientSocket.BindingRequest();
+
+        await ssl.WriteAsync(request);
+
+        byte[] response = await ReadFrame(ssl);
+        Assert.Equal(client.LocalEndPoint, UdpListenerTests.MappedAddress(response));
+    }
+
+    internal static X509Certificate2 SelfSigned()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName("localhost");
+        san.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        using X509Certificate2 created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null);
+    }
+
+    private IPEndPoint Start(TransportProtocol protocol, CertificateHolder? certificate, int maxConnections = 100, TimeSpan? idle = null)
+    {
+        var limits = new StreamLimits(maxConnections, idle ?? TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5));
+        StreamListener listener = StreamListener.Bind(new ListenEndpoint(protocol, new IPEndPoint(IPAddress.Loopback, 0), -1), limits, certificate);
+        _listeners.Add(listener);
+        listener.Start(new StunRequestHandler(new StunServerSettings("turn", null)), _metrics, NullLogger.Instance);
+        return listener.LocalEndPoint;
+    }
+
+    private static async Task<Socket> Connect(IPEndPoint server)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(server);
+        return socket;
+    }
+
+    private static async Task<byte[]> ReadFrame(Stream stream)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        byte[] header = new byte[20];
+        await stream.ReadExactlyAsync(header, timeout.Token);
+        int length = (header[2] << 8) | header[3];
+        byte[] frame = new byte[20 + length];
+        header.CopyTo(frame, 0);
+        await stream.ReadExactlyAsync(frame.AsMemory(20), timeout.Token);
+        return frame;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (StreamListener listener in _listeners)
+        {
+            await listener.DisposeAsync();
+        }
+
+        _metrics.Dispose();
+    }
+}

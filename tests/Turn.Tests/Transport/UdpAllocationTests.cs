@@ -1,0 +1,53 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Turn.Server;
+using Turn.Transport;
+using Xunit;
+
+namespace Turn.Tests.Transport;
+
+[CollectionDefinition(nameof(RunsAlone), DisableParallelization = true)]
+public sealed class RunsAlone;
+
+/// <summary>Runs alone, because it counts every allocation of the process while packets flow.</summary>
+[Collection(nameof(RunsAlone))]
+public sealed class UdpAllocationTests
+{
+    [Fact]
+    public void ReceiveLoop_AnsweringBindingRequests_AllocatesNothingPerPacket()
+    {
+        const int Warmup = 2000;
+        const int Measured = 20_000;
+        using var metrics = new TurnMetrics();
+        using var set = new UdpListenerSet();
+        UdpListener listener = UdpListener.Bind(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), -1), 1);
+        set.Add(listener);
+        listener.Start(new StunRequestHandler(new StunServerSettings("turn", null)), set, metrics, NullLogger.Instance);
+
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 3000 };
+        client.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var server = listener.LocalEndPoint.Serialize();
+        var from = new SocketAddress(AddressFamily.InterNetwork);
+        byte[] request = StunClientSocket.BindingRequest();
+        byte[] response = new byte[2048];
+
+        void Exchange(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                client.SendTo(request, SocketFlags.None, server);
+                client.ReceiveFrom(response, SocketFlags.None, from);
+            }
+        }
+
+        Exchange(Warmup);
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        Exchange(Measured);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+
+        // The whole process, client included, may allocate a little in the background
+        // (timers, the test runner); per packet it must be nothing.
+        Assert.True(allocated < Measured, $"{allocated} bytes allocated for {Measured} request/response pairs");
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. Installs what the tests drive first (coturn's
+# client tools and Debian's stun-client), skipping whatever is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+
+missing=()
+command -v turnutils_stunclient >/dev/null 2>&1 || missing+=(coturn)
+command -v stun >/dev/null 2>&1 || missing+=(stun-client)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing test dependencies: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test turn.sln --nologo -c Release "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# dotnet test prints one "Failed: N, Passed: N, Skipped: N" line per test assembly; add them up.
+summary=$(grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | awk -F'[:,] *' '
+  { failed += $2; passed += $4; skipped += $6 }
+  END { printf "%d passed, %d failed, %d skipped\n", passed, failed, skipped }')
+echo
+echo "tests: ${summary:-0 passed, 0 failed}"
+exit "$status"

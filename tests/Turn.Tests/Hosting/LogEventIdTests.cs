@@ -1,0 +1,33 @@
+using System.Reflection;
+using Microsoft.Extensions.Logging;
+using Turn.Hosting;
+using Xunit;
+
+namespace Turn.Tests.Hosting;
+
+public class LogEventIdTests
+{
+    [Fact]
+    public void EveryLogEvent_HasItsOwnIdInTheTurnRange()
+    {
+        var ids = new Dictionary<int, string>();
+        foreach (Type type in typeof(TurnCli).Assembly.GetTypes())
+        {
+            foreach (MethodInfo method in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
+            {
+                LoggerMessageAttribute? attribute = method.GetCustomAttribute<LoggerMessageAttribute>();
+                if (attribute is null)
+                {
+                    continue;
+                }
+
+                string name = $"{type.Name}.{method.Name}";
+                Assert.InRange(attribute.EventId, 1000, 1999);
+                Assert.False(ids.TryGetValue(attribute.EventId, out string? other), $"{name} and {other} share event id {attribute.EventId}");
+                ids[attribute.EventId] = name;
+            }
+        }
+
+        Assert.NotEmpty(ids);
+    }
+}

@@ -39,6 +39,12 @@ internal static class TextAttribute
     /// <summary>Encodes as much of <paramref name="text"/> as fits whole characters in <paramref name="maxBytes"/>.</summary>
     public static int WriteUtf8(Span<byte> destination, ReadOnlySpan<char> text, int maxBytes)
     {
+        // The kinds limited to 127 characters are cut there too, counted as IsValid counts them, so what is written reads back.
+        if (maxBytes == MaxTextBytes && text.Length > MaxTextChars)
+        {
+            text = text[..(char.IsHighSurrogate(text[MaxTextChars - 1]) ? MaxTextChars - 1 : MaxTextChars)];
+        }
+
         Span<byte> target = destination.Length > maxBytes ? destination[..maxBytes] : destination;
         Utf8.FromUtf16(text, target, out _, out int written, replaceInvalidSequences: true, isFinalBlock: true);
         return written;

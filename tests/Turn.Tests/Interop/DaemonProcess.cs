@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Xunit;
+
+namespace Turn.Tests.Interop;
+
+/// <summary>
+/// The real `turn serve` as a child process: its configuration in a temporary file, started with
+/// `dotnet turn.dll serve --config FILE`, ready once it has logged every expected "Listening on"
+/// line. Dispose kills its process tree by PID and removes the temporary directory.
+/// </summary>
+internal sealed class DaemonProcess : IAsyncDisposable
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly Process _process;
+    private readonly StringBuilder _stdout;
+    private readonly StringBuilder _stderr;
+    private readonly TempDirectory _directory;
+
+    private DaemonProcess(Process process, StringBuilder stdout, StringBuilder stderr, TempDirectory directory, string configFile)
+    {
+        _process = process;
+        _stdout = stdout;
+        _stderr = stderr;
+        _directory = directory;
+        ConfigFile = configFile;
+    }
+
+    public string ConfigFile { get; }
+
+    public int ProcessId => _process.Id;
+
+    public string StandardOutput => ToolRunner.Snapshot(_stdout);
+
+    public string StandardError => ToolRunner.Snapshot(_stderr);
+
+    /// <summary>
+    /// Writes <paramref name="config"/> as JSON, starts the daemon and waits for each of
+    /// <paramref name="listening"/> ("udp 127.0.0.1:3478"). A given <paramref name="directory"/>
+    /// (holding certificates, say) belongs to the daemon from then on and goes with it.
+    /// </summary>
+    public static async Task<DaemonProcess> StartAsync(object config, IEnumerable<string> listening, TempDirectory? directory = null)
+    {
+        TempDirectory owned = directory ?? new TempDirectory();
+        string configFile = owned.Write("turn.json", JsonSerializer.Serialize(config));
+        Process process = ToolRunner.Start(ToolRunner.DotnetHost, [ToolRunner.TurnDll, "serve", "--config", configFile], owned.Path, out StringBuilder stdout, out StringBuilder stderr);
+        var daemon = new DaemonProcess(process, stdout, stderr, owned, configFile);
+        try
+        {
+            await daemon.WaitUntilListening([.. listening.Select(l => "Listening on " + l)]);
+            return daemon;
+        }
+        catch
+        {
+            await daemon.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>"udp 127.0.0.1:3478" and the like, for each protocol on each port of each address.</summary>
+    public static IEnumerable<string> Endpoints(string protocol, IEnumerable<string> addresses, params int[] ports)
+        => addresses.SelectMany(a => ports.Select(p => $"{protocol} {a}:{p}"));
+
+    private async Task WaitUntilListening(string[] expected)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            string output = StandardOutput;
+            string[] missing = [.. expected.Where(e => !HasLine(output, e))];
+            if (missing.Length == 0)
+            {
+                return;
+            }
+
+            if (_process.HasExited || clock.Elapsed > StartTimeout)
+            {
+                string state = _process.HasExited ? $"exited with {_process.ExitCode}" : $"is still not listening after {StartTimeout.TotalSeconds} s";
+                Assert.Fail($"`turn serve` {state}; missing: {string.Join(", ", missing)}\n{Describe()}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>A log line ends with the text: "Listening on udp 127.0.0.1:3478" must not match "...:34780".</summary>
+    private static bool HasLine(string output, string ending)
+    {
+        foreach (string line in output.Split('\n'))
+        {
+            if (line.TrimEnd().EndsWith(ending, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>For assertion messages: the configuration and all the daemon printed so far.</summary>
+    public string Describe()
+        => $"--- config {ConfigFile} ---\n{File.ReadAllText(ConfigFile)}\n--- stdout ---\n{StandardOutput}\n--- stderr ---\n{StandardError}";
+
+    public async ValueTask DisposeAsync()
+    {
+        ToolRunner.Kill(_process);
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Killed but not reaped in time; nothing more a test can do.
+        }
+
+        _process.Dispose();
+        _directory.Dispose();
+    }
+}

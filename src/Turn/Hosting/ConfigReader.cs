@@ -61,6 +61,23 @@ internal sealed class ConfigReader(IConfiguration configuration)
         return result;
     }
 
+    public bool Bool(string key, bool fallback)
+    {
+        string? value = Text(key);
+        if (value is null)
+        {
+            return fallback;
+        }
+
+        if (!bool.TryParse(value, out bool result))
+        {
+            Error(key, value, "is not true or false");
+            return fallback;
+        }
+
+        return result;
+    }
+
     public int Port(string key, int fallback) => Int(key, fallback, 1, 65535, "a port");
 
     public IPAddress? Address(string key)

@@ -22,4 +22,13 @@ internal static partial class HostingLog
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "turn stopped")]
     public static partial void Stopped(ILogger logger);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "No Auth:Users and no Auth:Secrets: every TURN Allocate will be refused (STUN Binding works)")]
+    public static partial void NoCredentials(ILogger logger);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Relaying from {Address}, ports {MinPort}-{MaxPort}")]
+    public static partial void RelayAddress(ILogger logger, string address, int minPort, int maxPort);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Relay:UnsafeAllowLoopbackPeers is on: allocations may reach this host's loopback services. For tests only.")]
+    public static partial void LoopbackPeersAllowed(ILogger logger);
 }

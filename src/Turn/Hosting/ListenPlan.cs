@@ -1,4 +1,5 @@
 using System.Net;
+using Turn.Relay;
 using Turn.Server;
 using Turn.Transport;
 using Turn.Wire;

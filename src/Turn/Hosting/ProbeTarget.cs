@@ -1,4 +1,5 @@
 using System.Globalization;
+using Turn.Relay;
 using Turn.Server;
 
 namespace Turn.Hosting;

@@ -1,14 +1,15 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Turn.Relay;
 using Turn.Server;
 using Turn.Transport;
 
 namespace Turn.Hosting;
 
 /// <summary>Opens every STUN listener at start (a port that cannot be bound stops start-up) and closes them at stop.</summary>
-internal sealed class StunServerService(TurnOptions options, StunRequestHandler handler, TurnMetrics metrics, ILogger<StunServerService> logger) : IHostedService, IDisposable
+internal sealed class StunServerService(TurnOptions options, StunRequestHandler handler, TurnMetrics metrics, RelayClock clock, UdpRelayPorts ports, ILogger<StunServerService> logger) : IHostedService, IDisposable
 {
     private readonly UdpListenerSet _udp = new();
     private readonly List<StreamListener> _streams = [];
@@ -28,6 +29,24 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
         else if (options.Listen.Transports.Contains("tls") && !IsDefaultTransports(options.Listen.Transports))
         {
             HostingLog.TlsWithoutCertificate(logger);
+        }
+
+        if (options.Auth.Users.Count == 0 && options.Auth.Secrets.Count == 0)
+        {
+            HostingLog.NoCredentials(logger);
+        }
+
+        foreach (System.Net.Sockets.AddressFamily family in new[] { System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.AddressFamily.InterNetworkV6 })
+        {
+            if (RelayComposition.RelayAddress(options, family) is { } relayAddress)
+            {
+                HostingLog.RelayAddress(logger, relayAddress.ToString(), options.Relay.MinPort, options.Relay.MaxPort);
+            }
+        }
+
+        if (options.Relay.UnsafeAllowLoopbackPeers)
+        {
+            HostingLog.LoopbackPeersAllowed(logger);
         }
 
         if (options.Rfc5780.AlternateAddress is not null && ListenPlan.NatBehavior(options) is { } nat)
@@ -54,7 +73,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
 
         foreach (UdpListener listener in _udp.Listeners)
         {
-            listener.Start(handler, _udp, metrics, logger);
+            listener.Start(handler, _udp, metrics, logger, clock);
         }
 
         foreach (StreamListener listener in _streams)
@@ -75,7 +94,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
             }
             else
             {
-                _streams.Add(StreamListener.Bind(endpoint, limits, endpoint.Protocol == TransportProtocol.Tls ? certificate : null));
+                _streams.Add(StreamListener.Bind(endpoint, limits, endpoint.Protocol == TransportProtocol.Tls ? certificate : null, clock));
             }
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressFamilyNotSupported && endpoint.EndPoint.Address.Equals(IPAddress.IPv6Any))
@@ -99,6 +118,12 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
         }
 
         _streams.Clear();
+        foreach (Allocation allocation in handler.Relay?.Allocations.All ?? [])
+        {
+            handler.Relay!.Allocations.Remove(allocation);
+        }
+
+        ports.Dispose();
         HostingLog.Stopped(logger);
     }
 

@@ -3,7 +3,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Turn.Relay;
 using Turn.Server;
+using Turn.Transport;
 
 namespace Turn.Hosting;
 
@@ -118,10 +120,19 @@ internal static class TurnCli
         });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<IHostLifetime, ConsoleLifetimeWithoutBanner>();
-        builder.Services.AddSingleton(new TurnMetrics());
-        builder.Services.AddSingleton(new StunRequestHandler(new StunServerSettings(options.Software, ListenPlan.NatBehavior(options))));
+        var metrics = new TurnMetrics();
+        RelayClock clock = RelayClock.System;
+        using ILoggerFactory bootstrap = LoggerFactory.Create(logging => logging.AddConfiguration(configuration.GetSection("Logging")).AddSimpleConsole(console => console.SingleLine = true));
+        (RelayServices relay, UdpRelayPorts ports) = RelayComposition.Build(options, clock, metrics, bootstrap.CreateLogger("Turn.Relay"));
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton(clock);
+        builder.Services.AddSingleton(relay);
+        builder.Services.AddSingleton(ports);
+        builder.Services.AddSingleton(new ExpirySweeper(relay.Allocations, ports.Sweep));
+        builder.Services.AddSingleton(new StunRequestHandler(new StunServerSettings(options.Software, ListenPlan.NatBehavior(options)), relay));
         builder.Services.AddSingleton<StunServerService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StunServerService>());
+        builder.Services.AddHostedService<SweepService>();
         return builder.Build();
     }
 }

@@ -12,4 +12,8 @@ internal sealed record TurnOptions
     public Rfc5780Options Rfc5780 { get; init; } = new();
 
     public TcpOptions Tcp { get; init; } = new();
+
+    public AuthOptions Auth { get; init; } = new();
+
+    public RelayOptions Relay { get; init; } = new();
 }

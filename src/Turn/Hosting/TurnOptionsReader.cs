@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
+using Turn.Relay;
 using Turn.Transport;
 
 namespace Turn.Hosting;
@@ -54,6 +55,8 @@ internal static class TurnOptionsReader
             Tls = tls,
             Rfc5780 = rfc5780,
             Tcp = tcp,
+            Auth = ReadAuth(r, defaults.Auth),
+            Relay = ReadRelay(r, defaults.Relay),
         };
 
         CheckPorts(r, listen);
@@ -63,7 +66,151 @@ internal static class TurnOptionsReader
         return new ValidationResult(options, r.Errors);
     }
 
-    private static List<IPAddress>? ReadAddresses(ConfigReader r, string key)
+    private static AuthOptions ReadAuth(ConfigReader r, AuthOptions defaults)
+    {
+        var users = new Dictionary<string, string>(StringComparer.Ordinal);
+        IReadOnlyList<string> entries = r.List("Auth:Users") ?? [];
+        for (int i = 0; i < entries.Count; i++)
+        {
+            int colon = entries[i].IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0 || colon == entries[i].Length - 1)
+            {
+                // The value holds a password: name the key, never echo it.
+                r.Error($"Auth:Users:{i}", null, "is not \"name:password\"");
+                continue;
+            }
+
+            string name = entries[i][..colon];
+            if (Auth.Saslprep.Prepare(entries[i][(colon + 1)..]) is null)
+            {
+                r.Error($"Auth:Users:{i}", null, $"(user \"{name}\") has a password with characters SASLprep prohibits");
+            }
+
+            users[name] = entries[i][(colon + 1)..];
+        }
+
+        IReadOnlyList<string> secrets = r.List("Auth:Secrets") ?? [];
+        for (int i = 0; i < secrets.Count; i++)
+        {
+            if (secrets[i].Length < 16)
+            {
+                r.Error($"Auth:Secrets:{i}", null, "is shorter than 16 characters; use a long random secret");
+            }
+        }
+
+        return new AuthOptions
+        {
+            Realm = r.Text("Auth:Realm", defaults.Realm, 127),
+            Users = users,
+            Secrets = secrets,
+            NonceLifetimeSeconds = r.Int("Auth:NonceLifetimeSeconds", defaults.NonceLifetimeSeconds, 30, 86_400),
+        };
+    }
+
+    private static RelayOptions ReadRelay(ConfigReader r, RelayOptions defaults)
+    {
+        RelayLimits limits = defaults.Limits;
+        int minPort = r.Port("Relay:MinPort", defaults.MinPort);
+        int maxPort = r.Port("Relay:MaxPort", defaults.MaxPort);
+        if (maxPort < minPort)
+        {
+            r.Error("Relay:MaxPort", maxPort.ToString(System.Globalization.CultureInfo.InvariantCulture), $"is below Relay:MinPort ({minPort})");
+        }
+
+        var relay = new RelayOptions
+        {
+            Addresses = ReadAddresses(r, "Relay:Addresses", allowEmpty: true) ?? defaults.Addresses,
+            ExternalAddresses = ReadExternal(r),
+            MinPort = minPort,
+            MaxPort = maxPort,
+            DeniedPeers = ReadPrefixes(r, "Relay:DeniedPeers"),
+            AllowedPeers = ReadPrefixes(r, "Relay:AllowedPeers") ?? [],
+            UnsafeAllowLoopbackPeers = r.Bool("Relay:UnsafeAllowLoopbackPeers", false),
+            Limits = new RelayLimits
+            {
+                DefaultLifetimeSeconds = r.Int("Relay:DefaultLifetimeSeconds", limits.DefaultLifetimeSeconds, 60, 86_400),
+                MaxLifetimeSeconds = r.Int("Relay:MaxLifetimeSeconds", limits.MaxLifetimeSeconds, 60, 86_400),
+                MaxAllocations = r.Int("Relay:MaxAllocations", limits.MaxAllocations, 1, 1_000_000),
+                MaxAllocationsPerUser = r.Int("Relay:MaxAllocationsPerUser", limits.MaxAllocationsPerUser, 1, 1_000_000),
+                MaxPermissionsPerAllocation = r.Int("Relay:MaxPermissionsPerAllocation", limits.MaxPermissionsPerAllocation, 1, 1024),
+                MaxChannelsPerAllocation = r.Int("Relay:MaxChannelsPerAllocation", limits.MaxChannelsPerAllocation, 1, 4096),
+                BandwidthBytesPerSecond = r.Int("Relay:BandwidthBytesPerSecond", 0, 0, int.MaxValue),
+            },
+        };
+
+        if (relay.Limits.MaxLifetimeSeconds < relay.Limits.DefaultLifetimeSeconds)
+        {
+            r.Error("Relay:MaxLifetimeSeconds", relay.Limits.MaxLifetimeSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "is below Relay:DefaultLifetimeSeconds");
+        }
+
+        for (int i = 0; i < relay.Addresses.Count; i++)
+        {
+            IPAddress address = relay.Addresses[i];
+            if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
+            {
+                r.Error($"Relay:Addresses:{i}", address.ToString(), "must be a specific address: clients are told it");
+            }
+            else if (relay.Addresses.Take(i).Any(a => a.AddressFamily == address.AddressFamily))
+            {
+                r.Error($"Relay:Addresses:{i}", address.ToString(), "is a second address of its family; give one IPv4 and one IPv6 at most");
+            }
+        }
+
+        return relay;
+    }
+
+    private static List<(IPAddress, IPAddress?)> ReadExternal(ConfigReader r)
+    {
+        const string key = "Relay:ExternalAddresses";
+        var pairs = new List<(IPAddress, IPAddress?)>();
+        IReadOnlyList<string> items = r.List(key) ?? [];
+        for (int i = 0; i < items.Count; i++)
+        {
+            string[] parts = items[i].Split('/', 2);
+            if (!IPAddress.TryParse(parts[0], out IPAddress? external))
+            {
+                r.Error($"{key}:{i}", items[i], "is not \"external\" or \"external/private\" IP addresses");
+                continue;
+            }
+
+            IPAddress? inner = null;
+            if (parts.Length == 2 && (!IPAddress.TryParse(parts[1], out inner) || inner.AddressFamily != external.AddressFamily))
+            {
+                r.Error($"{key}:{i}", items[i], "is not \"external/private\" with two addresses of one family");
+                continue;
+            }
+
+            pairs.Add((external, inner));
+        }
+
+        return pairs;
+    }
+
+    private static List<IpPrefix>? ReadPrefixes(ConfigReader r, string key)
+    {
+        IReadOnlyList<string>? items = r.List(key);
+        if (items is null)
+        {
+            return null;
+        }
+
+        var prefixes = new List<IpPrefix>();
+        for (int i = 0; i < items.Count; i++)
+        {
+            if (IpPrefix.TryParse(items[i], out IpPrefix prefix))
+            {
+                prefixes.Add(prefix);
+            }
+            else
+            {
+                r.Error($"{key}:{i}", items[i], "is not an address or prefix such as 10.0.0.0/8 (host bits must be zero)");
+            }
+        }
+
+        return prefixes;
+    }
+
+    private static List<IPAddress>? ReadAddresses(ConfigReader r, string key, bool allowEmpty = false)
     {
         IReadOnlyList<string>? items = r.List(key);
         if (items is null)
@@ -84,7 +231,7 @@ internal static class TurnOptionsReader
             }
         }
 
-        if (items.Count == 0)
+        if (items.Count == 0 && !allowEmpty)
         {
             r.Error(key, null, "lists no address; give at least one (0.0.0.0 and :: listen everywhere)");
         }

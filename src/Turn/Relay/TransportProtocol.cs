@@ -1,4 +1,4 @@
-namespace Turn.Server;
+namespace Turn.Relay;
 
 /// <summary>The client transport a request arrived on.</summary>
 internal enum TransportProtocol

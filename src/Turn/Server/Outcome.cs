@@ -20,4 +20,22 @@ internal enum Outcome
 
     /// <summary>Bad length, a broken attribute layout or a bad fingerprint.</summary>
     DroppedMalformed,
+
+    /// <summary>Data relayed to a peer (Send indication or ChannelData).</summary>
+    Relayed,
+
+    /// <summary>Data or ChannelData on a five-tuple that holds no allocation.</summary>
+    DroppedNoAllocation,
+
+    /// <summary>Data for a peer with no permission, or a channel not bound.</summary>
+    DroppedNoPermission,
+
+    /// <summary>Data for a peer the policy denies.</summary>
+    DroppedDeniedPeer,
+
+    /// <summary>Data over the allocation's bandwidth cap.</summary>
+    DroppedQuota,
+
+    /// <summary>The relay socket could not send (unreachable network, full buffer).</summary>
+    DroppedSendFailed,
 }

@@ -1,3 +1,4 @@
+using Turn.Relay;
 namespace Turn.Server;
 
 /// <summary>Error codes and the reason phrases sent with them (RFC 8489 §14.8, RFC 8656 §19).</summary>

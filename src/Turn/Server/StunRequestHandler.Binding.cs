@@ -1,3 +1,4 @@
+using Turn.Relay;
 using Turn.Wire;
 
 namespace Turn.Server;

@@ -1,3 +1,5 @@
+using Turn.Auth;
+using Turn.Relay;
 using Turn.Wire;
 
 namespace Turn.Server;
@@ -6,12 +8,15 @@ namespace Turn.Server;
 /// Turns one datagram or stream frame into at most one response, written into the caller's
 /// buffer. No sockets, no clock, no allocation: the transports own I/O and counting.
 /// </summary>
-internal sealed partial class StunRequestHandler(StunServerSettings settings)
+internal sealed partial class StunRequestHandler(StunServerSettings settings, RelayServices? relay = null)
 {
     /// <summary>At most this many types go into UNKNOWN-ATTRIBUTES.</summary>
     private const int MaxUnknown = 16;
 
     private readonly StunServerSettings _settings = settings;
+    private readonly RelayServices? _relay = relay;
+
+    public RelayServices? Relay => _relay;
 
     public HandleResult Handle(ReadOnlySpan<byte> packet, in RequestContext context, Span<byte> response)
     {
@@ -26,7 +31,13 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings)
             });
         }
 
-        // RFC 8489 §6.3: indications get no answer, and responses are not for a server.
+        // RFC 8656 §11.2: the Send indication is the one indication a server acts on.
+        if (message.Class == StunClass.Indication && message.Method == StunMethod.Send && _relay is not null && message.HasMagicCookie)
+        {
+            return Send(message, context, _relay);
+        }
+
+        // RFC 8489 §6.3: other indications get no answer, and responses are not for a server.
         if (message.Class != StunClass.Request || (!message.HasMagicCookie && message.Method != StunMethod.Binding))
         {
             return HandleResult.Drop(Outcome.Ignored);
@@ -47,9 +58,22 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings)
             return Error(message, context, response, StunErrors.UnknownAttribute, unknown[..unknownCount]);
         }
 
+        if (message.Method == StunMethod.Binding)
+        {
+            return Binding(message, context, nat, response);
+        }
+
+        if (_relay is null)
+        {
+            return Error(message, context, response, StunErrors.BadRequest, default);
+        }
+
         return message.Method switch
         {
-            StunMethod.Binding => Binding(message, context, nat, response),
+            StunMethod.Allocate => Allocate(message, context, _relay, response),
+            StunMethod.Refresh => Refresh(message, context, _relay, response),
+            StunMethod.CreatePermission => CreatePermission(message, context, _relay, response),
+            StunMethod.ChannelBind => ChannelBind(message, context, _relay, response),
             _ => Error(message, context, response, StunErrors.BadRequest, default),
         };
     }
@@ -82,7 +106,7 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings)
     private HandleResult Error(in StunMessage request, in RequestContext context, Span<byte> response, int code, ReadOnlySpan<ushort> unknown)
         => Error(request, context, response, code, StunErrors.Reason(code), unknown);
 
-    private HandleResult Error(in StunMessage request, in RequestContext context, Span<byte> response, int code, string reason, ReadOnlySpan<ushort> unknown)
+    private HandleResult Error(in StunMessage request, in RequestContext context, Span<byte> response, int code, string reason, ReadOnlySpan<ushort> unknown, in AuthResult auth = default)
     {
         var writer = StunWriter.ForResponse(response, request, StunClass.ErrorResponse);
         writer.AddErrorCode(code, reason);
@@ -91,12 +115,15 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings)
             writer.AddUnknownAttributes(unknown);
         }
 
-        Finish(ref writer, request);
+        Finish(ref writer, request, auth);
         return new HandleResult(Outcome.Rejected, writer.Length, context.Role, 0);
     }
 
-    /// <summary>SOFTWARE, then FINGERPRINT last; a classic RFC 3489 peer would not understand either.</summary>
-    private void Finish(ref StunWriter writer, in StunMessage request)
+    /// <summary>
+    /// SOFTWARE, then MESSAGE-INTEGRITY(-SHA256) when the request was authenticated, then
+    /// FINGERPRINT last; a classic RFC 3489 peer would understand none of them.
+    /// </summary>
+    private void Finish(ref StunWriter writer, in StunMessage request, in AuthResult auth = default)
     {
         if (!request.HasMagicCookie)
         {
@@ -106,6 +133,18 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings)
         if (_settings.Software.Length > 0)
         {
             writer.AddText(StunAttributeType.Software, _settings.Software);
+        }
+
+        if (auth.Key is not null)
+        {
+            if (auth.Sha256Integrity)
+            {
+                writer.AddMessageIntegritySha256(auth.Key.Key);
+            }
+            else
+            {
+                writer.AddMessageIntegrity(auth.Key.Key);
+            }
         }
 
         writer.AddFingerprint();

@@ -1,9 +1,9 @@
-using System.Buffers;
-using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Net;
 using System.Security.Authentication;
 using Microsoft.Extensions.Logging;
+using Turn.Relay;
 using Turn.Server;
 using Turn.Wire;
 
@@ -16,18 +16,17 @@ namespace Turn.Transport;
 /// </summary>
 internal sealed class StreamListener : IAsyncDisposable
 {
-    private const int InitialBufferLength = 4096;
-    private const int ResponseBufferLength = 2048;
-
     private readonly Socket _socket;
     private readonly CancellationTokenSource _stop = new();
     private readonly StreamLimits _limits;
     private readonly CertificateHolder? _certificate;
+    private readonly RelayClock _clock;
     private int _open;
     private Task _acceptLoop = Task.CompletedTask;
 
-    private StreamListener(ListenEndpoint endpoint, Socket socket, StreamLimits limits, CertificateHolder? certificate)
+    private StreamListener(ListenEndpoint endpoint, Socket socket, StreamLimits limits, CertificateHolder? certificate, RelayClock clock)
     {
+        _clock = clock;
         Endpoint = endpoint;
         _socket = socket;
         _limits = limits;
@@ -43,7 +42,7 @@ internal sealed class StreamListener : IAsyncDisposable
 
     private string ProtocolName => Endpoint.Protocol == TransportProtocol.Tls ? "tls" : "tcp";
 
-    public static StreamListener Bind(ListenEndpoint endpoint, StreamLimits limits, CertificateHolder? certificate)
+    public static StreamListener Bind(ListenEndpoint endpoint, StreamLimits limits, CertificateHolder? certificate, RelayClock? clock = null)
     {
         Socket socket = SocketOptions.Create(endpoint.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -51,7 +50,7 @@ internal sealed class StreamListener : IAsyncDisposable
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             socket.Bind(endpoint.EndPoint);
             socket.Listen(1024);
-            return new StreamListener(endpoint, socket, limits, certificate);
+            return new StreamListener(endpoint, socket, limits, certificate, clock ?? RelayClock.System);
         }
         catch
         {
@@ -106,8 +105,6 @@ internal sealed class StreamListener : IAsyncDisposable
     {
         EndPoint? remote = client.RemoteEndPoint;
         string reason = "closed by peer";
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(InitialBufferLength);
-        byte[] response = ArrayPool<byte>.Shared.Rent(ResponseBufferLength);
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         Stream? stream = null;
         try
@@ -119,59 +116,8 @@ internal sealed class StreamListener : IAsyncDisposable
                 stream = await Handshake(stream, idle, remote, logger).ConfigureAwait(false);
             }
 
-            var context = new RequestContext(
-                Endpoint.Protocol,
-                StunAddress.FromIPEndPoint((IPEndPoint)remote!),
-                StunAddress.FromIPEndPoint((IPEndPoint)client.LocalEndPoint!),
-                Endpoint.Role);
-            int filled = 0;
-            while (true)
-            {
-                idle.CancelAfter(_limits.IdleTimeout);
-                int read = await stream.ReadAsync(buffer.AsMemory(filled), idle.Token).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    return;
-                }
-
-                filled += read;
-                int consumed = 0;
-                while (true)
-                {
-                    FrameStatus status = StreamFraming.TryGetFrame(buffer.AsSpan(consumed, filled - consumed), out int frameLength, out PacketKind kind);
-                    if (status == FrameStatus.Invalid)
-                    {
-                        metrics.CountPacket(Endpoint.Protocol, Outcome.DroppedNotStun);
-                        reason = "not STUN";
-                        return;
-                    }
-
-                    if (status == FrameStatus.NeedMore)
-                    {
-                        if (frameLength > buffer.Length)
-                        {
-                            buffer = Grow(buffer, frameLength, consumed, filled);
-                            filled -= consumed;
-                            consumed = 0;
-                        }
-
-                        break;
-                    }
-
-                    int length = Answer(buffer.AsSpan(consumed, frameLength), kind, context, handler, response, metrics);
-                    consumed += frameLength;
-                    if (length > 0)
-                    {
-                        await stream.WriteAsync(response.AsMemory(0, length), idle.Token).ConfigureAwait(false);
-                    }
-                }
-
-                if (consumed > 0)
-                {
-                    buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
-                    filled -= consumed;
-                }
-            }
+            var connection = new StreamConnection(stream, Endpoint.Protocol, remote!, client.LocalEndPoint!, Endpoint.Role, metrics);
+            reason = await connection.RunAsync(handler, _clock, _limits.IdleTimeout, idle).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -199,24 +145,8 @@ internal sealed class StreamListener : IAsyncDisposable
                 client.Dispose();
             }
 
-            ArrayPool<byte>.Shared.Return(buffer);
-            ArrayPool<byte>.Shared.Return(response);
             Interlocked.Decrement(ref _open);
         }
-    }
-
-    private int Answer(ReadOnlySpan<byte> frame, PacketKind kind, in RequestContext context, StunRequestHandler handler, byte[] response, TurnMetrics metrics)
-    {
-        if (kind != PacketKind.Stun)
-        {
-            // ChannelData on a connection that holds no allocation has nowhere to go.
-            metrics.CountPacket(Endpoint.Protocol, Outcome.Ignored);
-            return 0;
-        }
-
-        HandleResult result = handler.Handle(frame, context, response);
-        metrics.CountPacket(Endpoint.Protocol, result.Outcome);
-        return result.Length;
     }
 
     private async Task<Stream> Handshake(Stream stream, CancellationTokenSource idle, EndPoint? remote, ILogger logger)
@@ -239,14 +169,6 @@ internal sealed class StreamListener : IAsyncDisposable
             await ssl.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-    }
-
-    private static byte[] Grow(byte[] buffer, int frameLength, int consumed, int filled)
-    {
-        byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(frameLength, StreamFraming.MaxFrameLength));
-        buffer.AsSpan(consumed, filled - consumed).CopyTo(larger);
-        ArrayPool<byte>.Shared.Return(buffer);
-        return larger;
     }
 
     public async ValueTask DisposeAsync()

@@ -29,4 +29,7 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = 1107, Level = LogLevel.Error, Message = "Accept loop on {EndPoint} failed")]
     public static partial void AcceptFailed(ILogger logger, Exception exception, EndPoint endPoint);
+
+    [LoggerMessage(EventId = 1108, Level = LogLevel.Debug, Message = "Relay socket {Local} receive failed: {Error}")]
+    public static partial void RelayReceiveFailed(ILogger logger, string local, string error);
 }

@@ -1,6 +1,7 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using Microsoft.Extensions.Logging;
+using Turn.Relay;
 using Turn.Server;
 using Turn.Wire;
 
@@ -11,7 +12,7 @@ namespace Turn.Transport;
 /// blocking ReceiveFrom/SendTo on a reused <see cref="SocketAddress"/> and pinned buffers, so a
 /// packet costs no allocation and no thread-pool hand-off.
 /// </summary>
-internal sealed class UdpListener : IDisposable
+internal sealed class UdpListener : IClientTransport, IDisposable
 {
     private const int ReceiveBufferLength = 65536;
     private const int ResponseBufferLength = 2048;
@@ -19,6 +20,8 @@ internal sealed class UdpListener : IDisposable
     private readonly Socket[] _sockets;
     private readonly Thread[] _threads;
     private readonly StunAddress _local;
+    private readonly long[] _loopPackets;
+    private readonly long[] _loopAllocated;
     private volatile bool _stopping;
 
     private UdpListener(ListenEndpoint endpoint, Socket[] sockets)
@@ -26,6 +29,8 @@ internal sealed class UdpListener : IDisposable
         Endpoint = endpoint;
         _sockets = sockets;
         _threads = new Thread[sockets.Length];
+        _loopPackets = new long[sockets.Length];
+        _loopAllocated = new long[sockets.Length];
         LocalEndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
         _local = StunAddress.FromIPEndPoint(LocalEndPoint);
     }
@@ -33,6 +38,12 @@ internal sealed class UdpListener : IDisposable
     public ListenEndpoint Endpoint { get; }
 
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Packets the receive threads have taken, for liveness checks.</summary>
+    public long Packets => Sum(_loopPackets);
+
+    /// <summary>Bytes the receive threads have allocated since they started: the proof that a packet costs none.</summary>
+    public long AllocatedBytes => Sum(_loopAllocated);
 
     /// <summary>The socket replies are sent from when another listener's role is asked for.</summary>
     public Socket SendSocket => _sockets[0];
@@ -72,12 +83,14 @@ internal sealed class UdpListener : IDisposable
         }
     }
 
-    public void Start(StunRequestHandler handler, UdpListenerSet set, TurnMetrics metrics, ILogger logger)
+    public void Start(StunRequestHandler handler, UdpListenerSet set, TurnMetrics metrics, ILogger logger, RelayClock? clock = null)
     {
+        clock ??= RelayClock.System;
         for (int i = 0; i < _sockets.Length; i++)
         {
             Socket socket = _sockets[i];
-            _threads[i] = new Thread(() => ReceiveLoop(socket, handler, set, metrics, logger))
+            int index = i;
+            _threads[i] = new Thread(() => ReceiveLoop(index, socket, handler, set, metrics, logger, clock))
             {
                 IsBackground = true,
                 Name = $"udp {LocalEndPoint} #{i}",
@@ -88,13 +101,28 @@ internal sealed class UdpListener : IDisposable
         TransportLog.Listening(logger, "udp", LocalEndPoint);
     }
 
-    private void ReceiveLoop(Socket socket, StunRequestHandler handler, UdpListenerSet set, TurnMetrics metrics, ILogger logger)
+    /// <summary>Relayed data for an allocation made here leaves from this address, as the client expects.</summary>
+    public IClientSender SenderFor(StunAddress client)
+    {
+        var address = new SocketAddress(client.Family);
+        client.WriteTo(address);
+        return new UdpClientSender(_sockets[0], address);
+    }
+
+    /// <summary>UDP has no connection whose end would end the allocation; its lifetime does.</summary>
+    public void Attach(Allocation allocation)
+    {
+    }
+
+    private void ReceiveLoop(int index, Socket socket, StunRequestHandler handler, UdpListenerSet set, TurnMetrics metrics, ILogger logger, RelayClock clock)
     {
         byte[] buffer = GC.AllocateUninitializedArray<byte>(ReceiveBufferLength, pinned: true);
         byte[] response = GC.AllocateUninitializedArray<byte>(ResponseBufferLength, pinned: true);
         var remote = new SocketAddress(socket.AddressFamily);
+        long allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
         while (!_stopping)
         {
+            Volatile.Write(ref _loopAllocated[index], GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart);
             int received;
             try
             {
@@ -116,10 +144,19 @@ internal sealed class UdpListener : IDisposable
                 continue;
             }
 
+            Volatile.Write(ref _loopPackets[index], _loopPackets[index] + 1);
             try
             {
-                var context = new RequestContext(TransportProtocol.Udp, StunAddress.FromSocketAddress(remote), _local, Endpoint.Role);
-                HandleResult result = handler.Handle(buffer.AsSpan(0, received), context, response);
+                var context = new RequestContext(TransportProtocol.Udp, StunAddress.FromSocketAddress(remote), _local, Endpoint.Role)
+                {
+                    NowMs = clock.NowMs,
+                    UnixSeconds = clock.UnixSeconds,
+                    Client = this,
+                };
+                ReadOnlySpan<byte> packet = buffer.AsSpan(0, received);
+                HandleResult result = PacketClassifier.Classify(packet) == PacketKind.ChannelData
+                    ? handler.ChannelData(packet, context)
+                    : handler.Handle(packet, context, response);
                 metrics.CountPacket(TransportProtocol.Udp, result.Outcome);
                 if (result.Length > 0)
                 {
@@ -155,6 +192,17 @@ internal sealed class UdpListener : IDisposable
                 TransportLog.SendFailed(logger, "udp", StunAddress.FromSocketAddress(remote).ToString(), e.SocketErrorCode.ToString());
             }
         }
+    }
+
+    private static long Sum(long[] values)
+    {
+        long sum = 0;
+        for (int i = 0; i < values.Length; i++)
+        {
+            sum += Volatile.Read(ref values[i]);
+        }
+
+        return sum;
     }
 
     public void Dispose()

@@ -16,7 +16,7 @@ internal static class ChannelData
 {
     public const int HeaderLength = 4;
 
-    /// <summary>Splits a ChannelData message; false when the channel is outside 0x4000-0x4FFF or the data is short.</summary>
+    /// <summary>Splits a ChannelData message; false when the channel is outside 0x4000-0x7FFF or the data is short.</summary>
     public static bool TryParse(ReadOnlySpan<byte> packet, out ushort channel, out ReadOnlySpan<byte> data)
     {
         channel = 0;

@@ -96,6 +96,9 @@ internal enum StunAttributeType : ushort
     /// <summary>RFC 8656 §18.12.</summary>
     AddressErrorCode = 0x8001,
 
+    /// <summary>ADDITIONAL-ADDRESS-FAMILY under the codepoint of draft-ietf-tram-turn-ipv6, which coturn's clients still send.</summary>
+    AdditionalAddressFamilyDraft = 0x8032,
+
     /// <summary>RFC 8489 §14.11.</summary>
     PasswordAlgorithms = 0x8002,
 

@@ -9,9 +9,13 @@ internal static class TurnAttributes
     public const byte ProtocolUdp = 17;
     public const byte ProtocolTcp = 6;
 
-    /// <summary>RFC 8656 §12: the channel numbers a client may bind.</summary>
+    /// <summary>
+    /// The channel numbers a client may bind. RFC 8656 §12 narrowed them to 0x4000-0x4FFF, but
+    /// RFC 5766 §11 allowed up to 0x7FFF and coturn's clients still pick from there; every number
+    /// whose top bits are 01 is ChannelData on the wire, so the wider range is accepted.
+    /// </summary>
     public const ushort MinChannel = 0x4000;
-    public const ushort MaxChannel = 0x4FFF;
+    public const ushort MaxChannel = 0x7FFF;
 
     /// <summary>RFC 8656 §18.1: channel number then RFFU.</summary>
     public static bool TryReadChannelNumber(ReadOnlySpan<byte> value, out ushort channel)

@@ -1,6 +1,7 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Security.Cryptography;
+using Turn.Relay;
 using Turn.Server;
 using Turn.Wire;
 using Xunit;

@@ -1,9 +1,10 @@
-using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Cryptography;
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
+using Turn.Relay;
 using Turn.Server;
 using Turn.Transport;
 using Turn.Wire;

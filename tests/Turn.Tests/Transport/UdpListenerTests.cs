@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
+using Turn.Relay;
 using Turn.Server;
 using Turn.Transport;
 using Turn.Wire;

@@ -10,6 +10,8 @@ public sealed class ChannelDataTests
     [InlineData(0x4000)]
     [InlineData(0x4001)]
     [InlineData(0x4FFF)]
+    [InlineData(0x5000)]
+    [InlineData(0x7FFF)]
     public void ChannelInRange_Parses(int channel)
     {
         byte[] packet = new byte[4 + 3];
@@ -25,8 +27,7 @@ public sealed class ChannelDataTests
     [Theory]
     [InlineData(0x0000)]
     [InlineData(0x3FFF)]
-    [InlineData(0x5000)]
-    [InlineData(0x7FFF)]
+    [InlineData(0x8000)]
     [InlineData(0xFFFF)]
     public void ChannelOutOfRange_IsRejected(int channel)
     {

@@ -80,7 +80,13 @@ public sealed class StreamFramingTests
     [Theory]
     [InlineData(0x50)]
     [InlineData(0x7F)]
-    public void ChannelNumberAboveRange_IsInvalid(byte first)
+    public void ChannelNumberOfTheRfc5766Range_IsFramed(byte first)
+        => Assert.Equal(FrameStatus.Complete, StreamFraming.TryGetFrame([first, 0x00, 0x00, 0x04, 1, 2, 3, 4], out _, out _));
+
+    [Theory]
+    [InlineData(0x80)]
+    [InlineData(0xC0)]
+    public void FirstBitSet_IsInvalid(byte first)
         => Assert.Equal(FrameStatus.Invalid, StreamFraming.TryGetFrame([first, 0x00, 0x00, 0x04, 1, 2, 3, 4], out _, out _));
 
     [Fact]

@@ -1,0 +1,16 @@
+namespace Turn.Hosting;
+
+internal sealed record AuthOptions
+{
+    /// <summary>REALM of the long-term credentials (RFC 8489 §9.2).</summary>
+    public string Realm { get; init; } = "turn";
+
+    /// <summary>Static users, "name:password".</summary>
+    public IReadOnlyDictionary<string, string> Users { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>TURN REST shared secrets, as coturn's static-auth-secret; all are accepted, so one can be rotated in.</summary>
+    public IReadOnlyList<string> Secrets { get; init; } = [];
+
+    /// <summary>How long a nonce is good for before the client gets 438 and a fresh one.</summary>
+    public int NonceLifetimeSeconds { get; init; } = 600;
+}

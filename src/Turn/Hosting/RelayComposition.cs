@@ -1,0 +1,134 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Turn.Auth;
+using Turn.Relay;
+using Turn.Server;
+using Turn.Transport;
+using Turn.Wire;
+
+namespace Turn.Hosting;
+
+/// <summary>Builds the TURN side from the options: relay addresses, ports, peer policy, credentials.</summary>
+internal static class RelayComposition
+{
+    public static (RelayServices Services, UdpRelayPorts Ports) Build(TurnOptions options, RelayClock clock, TurnMetrics metrics, ILogger logger)
+    {
+        RelayOptions relay = options.Relay;
+        IPAddress? relay4 = RelayAddress(options, AddressFamily.InterNetwork);
+        IPAddress? relay6 = RelayAddress(options, AddressFamily.InterNetworkV6);
+        var ports = new UdpRelayPorts(relay4, relay6, relay.MinPort, relay.MaxPort, clock, metrics, logger);
+
+        var map = new List<(StunAddress, StunAddress)>();
+        foreach ((IPAddress external, IPAddress? inner) in relay.ExternalAddresses)
+        {
+            IPAddress? privateAddress = inner ?? (external.AddressFamily == AddressFamily.InterNetwork ? relay4 : relay6);
+            if (privateAddress is not null)
+            {
+                map.Add((Address(privateAddress), Address(external)));
+            }
+        }
+
+        var own = new List<StunAddress>();
+        foreach (IPAddress address in OwnAddresses(options, relay4, relay6))
+        {
+            own.Add(Address(address));
+        }
+
+        var listeners = new List<StunAddress>();
+        foreach (ListenEndpoint endpoint in ListenPlan.Endpoints(options, withTls: true))
+        {
+            listeners.Add(StunAddress.FromIPEndPoint(endpoint.EndPoint));
+        }
+
+        var peers = new PeerFilter(relay.DeniedPeers ?? PeerFilter.DefaultDenied, relay.AllowedPeers, listeners, own, relay.MinPort, relay.MaxPort, relay.UnsafeAllowLoopbackPeers);
+        var credentials = new CredentialStore(options.Auth.Realm, options.Auth.Users, options.Auth.Secrets);
+        var authenticator = new Authenticator(credentials, new NonceService(lifetimeSeconds: options.Auth.NonceLifetimeSeconds));
+        var services = new RelayServices(authenticator, new AllocationTable(), ports, peers, relay.Limits, new RelayAddressMap(map));
+        return (services, ports);
+    }
+
+    /// <summary>The configured relay address of the family; else a specific listen address; else, behind a wildcard, the first interface address.</summary>
+    public static IPAddress? RelayAddress(TurnOptions options, AddressFamily family)
+    {
+        foreach (IPAddress address in options.Relay.Addresses)
+        {
+            if (address.AddressFamily == family)
+            {
+                return address;
+            }
+        }
+
+        if (options.Relay.Addresses.Count > 0)
+        {
+            return null;
+        }
+
+        IPAddress? specific = TurnOptionsReader.PrimaryFor(options.Listen, family);
+        if (specific is not null)
+        {
+            return specific;
+        }
+
+        bool wildcard = options.Listen.Addresses.Any(a => a.AddressFamily == family);
+        return wildcard ? InterfaceAddresses(family).FirstOrDefault() : null;
+    }
+
+    private static IEnumerable<IPAddress> OwnAddresses(TurnOptions options, IPAddress? relay4, IPAddress? relay6)
+    {
+        var all = new List<IPAddress>();
+        foreach (IPAddress address in options.Listen.Addresses)
+        {
+            if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
+            {
+                all.AddRange(InterfaceAddresses(address.AddressFamily));
+            }
+            else
+            {
+                all.Add(address);
+            }
+        }
+
+        if (relay4 is not null)
+        {
+            all.Add(relay4);
+        }
+
+        if (relay6 is not null)
+        {
+            all.Add(relay6);
+        }
+
+        all.AddRange(options.Relay.ExternalAddresses.Select(p => p.External));
+        if (options.Rfc5780.AlternateAddress is not null)
+        {
+            all.Add(options.Rfc5780.AlternateAddress);
+        }
+
+        return all.Distinct();
+    }
+
+    /// <summary>Unicast addresses of interfaces that are up, loopback and IPv6 link-local left out.</summary>
+    private static IEnumerable<IPAddress> InterfaceAddresses(AddressFamily family)
+    {
+        foreach (NetworkInterface nic in NetworkInterface.GetAllNetworkInterfaces())
+        {
+            if (nic.OperationalStatus != OperationalStatus.Up || nic.NetworkInterfaceType == NetworkInterfaceType.Loopback)
+            {
+                continue;
+            }
+
+            foreach (UnicastIPAddressInformation unicast in nic.GetIPProperties().UnicastAddresses)
+            {
+                IPAddress address = unicast.Address;
+                if (address.AddressFamily == family && !address.IsIPv6LinkLocal && !IPAddress.IsLoopback(address))
+                {
+                    yield return address;
+                }
+            }
+        }
+    }
+
+    private static StunAddress Address(IPAddress address) => StunAddress.FromIPEndPoint(new IPEndPoint(address, 0));
+}

@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+
+namespace Turn.Relay;
+
+/// <summary>
+/// Every allocation by its five-tuple, looked up without a lock on the packet path, plus the
+/// per-user counts the quotas need.
+/// </summary>
+internal sealed class AllocationTable
+{
+    private readonly ConcurrentDictionary<FiveTuple, Allocation> _byFiveTuple = new();
+    private readonly Dictionary<string, int> _perUser = new(StringComparer.Ordinal);
+    private readonly Lock _quotaLock = new();
+
+    public int Count => _byFiveTuple.Count;
+
+    public ICollection<Allocation> All => _byFiveTuple.Values;
+
+    public bool TryGet(in FiveTuple fiveTuple, out Allocation allocation)
+        => _byFiveTuple.TryGetValue(fiveTuple, out allocation!);
+
+    /// <summary>Reserves a place for a user's new allocation; the answer says which quota refused it.</summary>
+    public QuotaResult TryReserve(string username, RelayLimits limits)
+    {
+        lock (_quotaLock)
+        {
+            if (_byFiveTuple.Count + Pending >= limits.MaxAllocations)
+            {
+                return QuotaResult.ServerFull;
+            }
+
+            _perUser.TryGetValue(username, out int count);
+            if (count >= limits.MaxAllocationsPerUser)
+            {
+                return QuotaResult.UserFull;
+            }
+
+            _perUser[username] = count + 1;
+            Pending++;
+            return QuotaResult.Reserved;
+        }
+    }
+
+    /// <summary>Turns a reservation into an entry, or gives it back when <paramref name="allocation"/> is null.</summary>
+    public void Complete(string username, Allocation? allocation)
+    {
+        lock (_quotaLock)
+        {
+            Pending--;
+            if (allocation is null || !_byFiveTuple.TryAdd(allocation.FiveTuple, allocation))
+            {
+                Release(username);
+            }
+        }
+    }
+
+    /// <summary>Forgets the allocation and closes its sockets; false when it was already gone.</summary>
+    public bool Remove(Allocation allocation)
+    {
+        if (!_byFiveTuple.TryRemove(new KeyValuePair<FiveTuple, Allocation>(allocation.FiveTuple, allocation)))
+        {
+            return false;
+        }
+
+        lock (_quotaLock)
+        {
+            Release(allocation.Username);
+        }
+
+        allocation.Close();
+        return true;
+    }
+
+    private int Pending { get; set; }
+
+    private void Release(string username)
+    {
+        if (_perUser.TryGetValue(username, out int count))
+        {
+            if (count <= 1)
+            {
+                _perUser.Remove(username);
+            }
+            else
+            {
+                _perUser[username] = count - 1;
+            }
+        }
+    }
+}

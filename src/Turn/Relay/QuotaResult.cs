@@ -1,0 +1,13 @@
+namespace Turn.Relay;
+
+/// <summary>The answer of the allocation quotas.</summary>
+internal enum QuotaResult
+{
+    Reserved,
+
+    /// <summary>The user holds as many allocations as allowed: 486.</summary>
+    UserFull,
+
+    /// <summary>The server holds as many allocations as allowed: 508.</summary>
+    ServerFull,
+}

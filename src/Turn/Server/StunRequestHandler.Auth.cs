@@ -1,0 +1,88 @@
+using Turn.Auth;
+using Turn.Relay;
+using Turn.Wire;
+
+namespace Turn.Server;
+
+internal sealed partial class StunRequestHandler
+{
+    /// <summary>Longest nonce this server issues, with room to spare.</summary>
+    private const int NonceBufferLength = 64;
+
+    /// <summary>
+    /// RFC 8489 §9.2.4 for a TURN request. On failure <paramref name="error"/> is the complete
+    /// answer: 400, or 401/438 with REALM, a fresh NONCE and PASSWORD-ALGORITHMS.
+    /// </summary>
+    private AuthResult Authenticate(in StunMessage request, in RequestContext context, RelayServices relay, Allocation? allocation, Span<byte> response, out HandleResult error)
+    {
+        AuthResult auth = relay.Authenticator.Check(request, context.Source, context.UnixSeconds, allocation?.Username, allocation?.Key);
+        error = default;
+        switch (auth.Status)
+        {
+            case AuthStatus.Ok:
+                return auth;
+            case AuthStatus.BadRequest:
+                error = Error(request, context, response, StunErrors.BadRequest, auth.Reason, default);
+                return auth;
+            default:
+                error = Challenge(request, context, relay, response, auth.Status == AuthStatus.StaleNonce ? StunErrors.StaleNonce : StunErrors.Unauthorized);
+                return auth;
+        }
+    }
+
+    private HandleResult Challenge(in StunMessage request, in RequestContext context, RelayServices relay, Span<byte> response, int code)
+    {
+        var writer = StunWriter.ForResponse(response, request, StunClass.ErrorResponse);
+        writer.AddErrorCode(code, StunErrors.Reason(code));
+        writer.AddText(StunAttributeType.Realm, relay.Authenticator.Credentials.Realm);
+        Span<byte> nonce = stackalloc byte[NonceBufferLength];
+        int nonceLength = relay.Authenticator.Nonces.Create(context.Source, context.UnixSeconds, nonce);
+        writer.AddBytes(StunAttributeType.Nonce, nonce[..nonceLength]);
+        Span<byte> algorithms = writer.Reserve(StunAttributeType.PasswordAlgorithms, CredentialStore.Algorithms.Length * 4);
+        PasswordAlgorithm.WriteList(algorithms, CredentialStore.Algorithms);
+        Finish(ref writer, request);
+        return new HandleResult(Outcome.Rejected, writer.Length, context.Role, 0);
+    }
+
+    /// <summary>
+    /// The allocation on this five-tuple, once the request is authenticated with the credentials
+    /// that made it (RFC 8656 §7.3, §9.2, §12.2): 437 when there is none, 441 for other credentials.
+    /// </summary>
+    private bool TryGetOwnAllocation(in StunMessage request, in RequestContext context, RelayServices relay, Span<byte> response, out Allocation allocation, out AuthResult auth, out HandleResult error)
+    {
+        relay.Allocations.TryGet(context.FiveTuple, out allocation);
+        auth = Authenticate(request, context, relay, allocation, response, out error);
+        if (auth.Status != AuthStatus.Ok)
+        {
+            return false;
+        }
+
+        if (allocation is null)
+        {
+            error = Error(request, context, response, StunErrors.AllocationMismatch, default, auth);
+            return false;
+        }
+
+        if (auth.Username != allocation.Username || !auth.Key!.Matches(allocation.Key))
+        {
+            error = Error(request, context, response, StunErrors.WrongCredentials, default, auth);
+            return false;
+        }
+
+        return true;
+    }
+
+    private HandleResult Error(in StunMessage request, in RequestContext context, Span<byte> response, int code, ReadOnlySpan<ushort> unknown, in AuthResult auth)
+        => Error(request, context, response, code, StunErrors.Reason(code), unknown, auth);
+
+    private static bool TryReadPeer(in StunAttribute attribute, in StunMessage request, RelayServices relay, out StunAddress peer)
+    {
+        if (!AddressAttribute.TryReadXor(attribute.Value, request.CookieAndTransactionId, out peer))
+        {
+            return false;
+        }
+
+        peer = relay.AddressMap.ToInternal(peer);
+        return true;
+    }
+}

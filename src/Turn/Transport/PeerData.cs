@@ -1,0 +1,44 @@
+using Turn.Relay;
+using Turn.Wire;
+
+namespace Turn.Transport;
+
+/// <summary>
+/// Wraps a datagram from a peer for the client without copying it: the datagram is received
+/// <see cref="Headroom"/> bytes into the buffer, and the ChannelData header (RFC 8656 §12.4) or
+/// the Data indication's header and attributes (§11.3) are written in front of it.
+/// </summary>
+internal static class PeerData
+{
+    /// <summary>Room for a Data indication's header, XOR-PEER-ADDRESS (IPv6) and DATA attribute header.</summary>
+    public const int Headroom = StunHeader.Length + 4 + 20 + 4;
+
+    /// <summary>Room after the payload for padding.</summary>
+    public const int Tailroom = 4;
+
+    /// <summary>Frames the payload at buffer[Headroom..Headroom+length]; returns the packet's offset and length.</summary>
+    public static (int Offset, int Length) Frame(Span<byte> buffer, int length, StunAddress peer, ushort channel, bool padForStream, ReadOnlySpan<byte> transactionId)
+    {
+        if (channel != 0)
+        {
+            int offset = Headroom - ChannelData.HeaderLength;
+            ChannelData.WriteHeader(buffer[offset..], channel, length);
+            int total = ChannelData.HeaderLength + length;
+            if (padForStream)
+            {
+                int padded = Padding.Pad4(total);
+                buffer.Slice(offset + total, padded - total).Clear();
+                total = padded;
+            }
+
+            return (offset, total);
+        }
+
+        int prefix = StunHeader.Length + 4 + AddressAttribute.ValueLength(peer) + 4;
+        int start = Headroom - prefix;
+        var writer = StunWriter.Create(buffer[start..], StunMethod.Data, StunClass.Indication, transactionId);
+        writer.AddXorAddress(StunAttributeType.XorPeerAddress, peer);
+        writer.Reserve(StunAttributeType.Data, length);
+        return (start, writer.Length);
+    }
+}

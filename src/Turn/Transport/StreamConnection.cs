@@ -1,0 +1,171 @@
+using System.Buffers;
+using System.Net;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Turn.Relay;
+using Turn.Server;
+using Turn.Wire;
+
+namespace Turn.Transport;
+
+/// <summary>
+/// One TCP or TLS client. The read side cuts frames out of the stream and answers them; all
+/// writes (responses and relayed data) go through one bounded queue and one writer, so a slow
+/// client loses relayed packets rather than growing memory. Closing the connection ends the
+/// allocation made on it (RFC 8656 §7).
+/// </summary>
+internal sealed class StreamConnection : IClientTransport, IClientSender
+{
+    private const int InitialBufferLength = 4096;
+    private const int ResponseBufferLength = 2048;
+    private const int QueueLength = 1024;
+
+    private readonly Stream _stream;
+    private readonly RequestContext _context;
+    private readonly TurnMetrics _metrics;
+    private readonly Channel<(byte[] Buffer, int Length)> _queue = Channel.CreateBounded<(byte[], int)>(
+        new BoundedChannelOptions(QueueLength) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    private Allocation? _allocation;
+
+    public StreamConnection(Stream stream, TransportProtocol protocol, EndPoint remote, EndPoint local, int role, TurnMetrics metrics)
+    {
+        _stream = stream;
+        _context = new RequestContext(protocol, StunAddress.FromIPEndPoint((IPEndPoint)remote), StunAddress.FromIPEndPoint((IPEndPoint)local), role) { Client = this };
+        _metrics = metrics;
+    }
+
+    public IClientSender SenderFor(StunAddress client) => this;
+
+    public void Attach(Allocation allocation) => _allocation = allocation;
+
+    /// <summary>Queues a copy of the packet; false when the queue is full or closed (the packet is dropped).</summary>
+    public bool Send(ReadOnlySpan<byte> packet)
+    {
+        byte[] copy = ArrayPool<byte>.Shared.Rent(packet.Length);
+        packet.CopyTo(copy);
+        if (_queue.Writer.TryWrite((copy, packet.Length)))
+        {
+            return true;
+        }
+
+        ArrayPool<byte>.Shared.Return(copy);
+        return false;
+    }
+
+    /// <summary>Reads until the peer closes, the stream breaks, idles out or sends garbage; returns why it ended.</summary>
+    public async Task<string> RunAsync(StunRequestHandler handler, RelayClock clock, TimeSpan idleTimeout, CancellationTokenSource idle)
+    {
+        Task writer = WriteLoop(idle.Token);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(InitialBufferLength);
+        byte[] response = ArrayPool<byte>.Shared.Rent(ResponseBufferLength);
+        try
+        {
+            int filled = 0;
+            while (true)
+            {
+                idle.CancelAfter(idleTimeout);
+                int read = await _stream.ReadAsync(buffer.AsMemory(filled), idle.Token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return "closed by peer";
+                }
+
+                filled += read;
+                int consumed = 0;
+                while (true)
+                {
+                    FrameStatus status = StreamFraming.TryGetFrame(buffer.AsSpan(consumed, filled - consumed), out int frameLength, out PacketKind kind);
+                    if (status == FrameStatus.Invalid)
+                    {
+                        _metrics.CountPacket(_context.Transport, Outcome.DroppedNotStun);
+                        return "not STUN";
+                    }
+
+                    if (status == FrameStatus.NeedMore)
+                    {
+                        if (frameLength > buffer.Length)
+                        {
+                            buffer = Grow(buffer, frameLength, consumed, filled);
+                            filled -= consumed;
+                            consumed = 0;
+                        }
+
+                        break;
+                    }
+
+                    RequestContext context = _context with { NowMs = clock.NowMs, UnixSeconds = clock.UnixSeconds };
+                    ReadOnlySpan<byte> frame = buffer.AsSpan(consumed, frameLength);
+                    HandleResult result = kind == PacketKind.ChannelData
+                        ? handler.ChannelData(frame, context)
+                        : handler.Handle(frame, context, response);
+                    _metrics.CountPacket(_context.Transport, result.Outcome);
+                    consumed += frameLength;
+                    if (result.Length > 0 && !Send(response.AsSpan(0, result.Length)))
+                    {
+                        return "send queue full";
+                    }
+                }
+
+                if (consumed > 0)
+                {
+                    buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+                    filled -= consumed;
+                }
+            }
+        }
+        finally
+        {
+            _queue.Writer.TryComplete();
+            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(response);
+            if (_allocation is not null && handler.Relay is not null)
+            {
+                handler.Relay.Allocations.Remove(_allocation);
+            }
+
+            await idle.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await writer.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+            {
+                // The connection is going away; what was queued is lost with it.
+            }
+        }
+    }
+
+    private async Task WriteLoop(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach ((byte[] buffer, int length) in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+        finally
+        {
+            while (_queue.Reader.TryRead(out (byte[] Buffer, int Length) left))
+            {
+                ArrayPool<byte>.Shared.Return(left.Buffer);
+            }
+        }
+    }
+
+    private static byte[] Grow(byte[] buffer, int frameLength, int consumed, int filled)
+    {
+        byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(frameLength, StreamFraming.MaxFrameLength));
+        buffer.AsSpan(consumed, filled - consumed).CopyTo(larger);
+        ArrayPool<byte>.Shared.Return(buffer);
+        return larger;
+    }
+}

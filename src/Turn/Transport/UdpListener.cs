@@ -114,6 +114,8 @@ internal sealed class UdpListener : IClientTransport, IDisposable
     {
     }
 
+    // The loop never returns, so it would otherwise run unoptimised until on-stack replacement.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void ReceiveLoop(int index, Socket socket, StunRequestHandler handler, UdpListenerSet set, TurnMetrics metrics, ILogger logger, RelayClock clock)
     {
         byte[] buffer = GC.AllocateUninitializedArray<byte>(ReceiveBufferLength, pinned: true);

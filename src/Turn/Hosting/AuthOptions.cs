@@ -13,4 +13,7 @@ internal sealed record AuthOptions
 
     /// <summary>How long a nonce is good for before the client gets 438 and a fresh one.</summary>
     public int NonceLifetimeSeconds { get; init; } = 600;
+
+    /// <summary>Requests per second one source IP may send that fail authentication (401, 438, 400) before it is ignored; 0: no cap.</summary>
+    public int UnauthenticatedRequestsPerSecond { get; init; } = 200;
 }

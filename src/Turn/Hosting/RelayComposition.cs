@@ -45,7 +45,7 @@ internal static class RelayComposition
         var peers = new PeerFilter(relay.DeniedPeers ?? PeerFilter.DefaultDenied, relay.AllowedPeers, listeners, own, relay.MinPort, relay.MaxPort, relay.UnsafeAllowLoopbackPeers);
         var credentials = new CredentialStore(options.Auth.Realm, options.Auth.Users, options.Auth.Secrets);
         var authenticator = new Authenticator(credentials, new NonceService(lifetimeSeconds: options.Auth.NonceLifetimeSeconds));
-        var services = new RelayServices(authenticator, new AllocationTable(), ports, peers, relay.Limits, new RelayAddressMap(map));
+        var services = new RelayServices(authenticator, new AllocationTable(), ports, peers, relay.Limits, new RelayAddressMap(map), new RequestRateLimiter(options.Auth.UnauthenticatedRequestsPerSecond));
         return (services, ports);
     }
 

@@ -18,6 +18,7 @@ internal static class TurnCli
         root.Add(ServeCommand());
         root.Add(CheckConfigCommand());
         root.Add(ProbeCommand());
+        root.Add(CredentialsCommand.Build());
         return root;
     }
 

@@ -104,6 +104,7 @@ internal static class TurnOptionsReader
             Users = users,
             Secrets = secrets,
             NonceLifetimeSeconds = r.Int("Auth:NonceLifetimeSeconds", defaults.NonceLifetimeSeconds, 30, 86_400),
+            UnauthenticatedRequestsPerSecond = r.Int("Auth:UnauthenticatedRequestsPerSecond", defaults.UnauthenticatedRequestsPerSecond, 0, 1_000_000),
         };
     }
 

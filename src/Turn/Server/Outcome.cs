@@ -38,4 +38,7 @@ internal enum Outcome
 
     /// <summary>The relay socket could not send (unreachable network, full buffer).</summary>
     DroppedSendFailed,
+
+    /// <summary>An unauthenticated request from a source over its rate: not answered.</summary>
+    DroppedRateLimited,
 }

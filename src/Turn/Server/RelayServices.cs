@@ -10,7 +10,8 @@ internal sealed record RelayServices(
     IRelayPorts Ports,
     PeerFilter Peers,
     RelayLimits Limits,
-    RelayAddressMap AddressMap)
+    RelayAddressMap AddressMap,
+    RequestRateLimiter? UnauthenticatedLimit = null)
 {
     /// <summary>While draining, new Allocates are refused with 403 and the rest goes on.</summary>
     public bool Draining { get; set; }

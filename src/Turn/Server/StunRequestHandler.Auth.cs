@@ -17,6 +17,13 @@ internal sealed partial class StunRequestHandler
     {
         AuthResult auth = relay.Authenticator.Check(request, context.Source, context.UnixSeconds, allocation?.Username, allocation?.Key);
         error = default;
+        if (auth.Status != AuthStatus.Ok && relay.UnauthenticatedLimit?.TryAcquire(context.Source, context.NowMs) == false)
+        {
+            // A source that keeps failing is not worth an answer: no response, no work.
+            error = HandleResult.Drop(Outcome.DroppedRateLimited);
+            return auth;
+        }
+
         switch (auth.Status)
         {
             case AuthStatus.Ok:

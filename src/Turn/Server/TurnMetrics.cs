@@ -12,7 +12,7 @@ internal sealed class TurnMetrics : IDisposable
     public const string MeterName = "Turn";
 
     private static readonly string[] TransportNames = ["udp", "tcp", "tls"];
-    private static readonly string[] OutcomeNames = ["answered", "rejected", "ignored", "truncated", "not_stun", "malformed", "relayed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed"];
+    private static readonly string[] OutcomeNames = ["answered", "rejected", "ignored", "truncated", "not_stun", "malformed", "relayed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed", "rate_limited"];
 
     private static readonly string[] DirectionNames = ["to_peer", "to_client"];
 

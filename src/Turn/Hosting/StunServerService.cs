@@ -71,6 +71,9 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
             throw;
         }
 
+        // Each allocation holds one relay socket (two when dual); grow the descriptor table for them before traffic starts.
+        DescriptorTable.Grow(Math.Min(options.Relay.Limits.MaxAllocations, 100_000) + 512);
+
         foreach (UdpListener listener in _udp.Listeners)
         {
             listener.Start(handler, _udp, metrics, logger, clock);

@@ -1,0 +1,67 @@
+using System.Net.Sockets;
+
+namespace Turn.Transport;
+
+/// <summary>
+/// Grows the process's file descriptor table once at start-up. The kernel doubles the table
+/// when a descriptor number passes its size, and in a multi-threaded process each doubling
+/// waits for an RCU grace period; opening thousands of relay sockets under load would stall
+/// the receive threads each time (tens of milliseconds, with loss). Opening and closing that
+/// many descriptors first leaves the table at its final size.
+/// </summary>
+internal static class DescriptorTable
+{
+    /// <summary>Opens and closes up to <paramref name="count"/> sockets, staying under the soft descriptor limit; returns how many.</summary>
+    public static int Grow(int count)
+    {
+        int limit = SoftLimit();
+        count = Math.Min(count, limit - 256);
+        if (count <= 0)
+        {
+            return 0;
+        }
+
+        var sockets = new List<Socket>(count);
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                sockets.Add(new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+            }
+        }
+        catch (SocketException)
+        {
+            // Out of descriptors already: the table is as large as it gets.
+        }
+        finally
+        {
+            foreach (Socket socket in sockets)
+            {
+                socket.Dispose();
+            }
+        }
+
+        return sockets.Count;
+    }
+
+    /// <summary>The soft RLIMIT_NOFILE, read from /proc/self/limits; 1024 when unknown.</summary>
+    private static int SoftLimit()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/limits"))
+            {
+                if (line.StartsWith("Max open files", StringComparison.Ordinal))
+                {
+                    string[] parts = line[14..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    return int.TryParse(parts[0], out int soft) ? soft : 1024;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return 1024;
+    }
+}

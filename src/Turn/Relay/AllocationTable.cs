@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Turn.Wire;
 
 namespace Turn.Relay;
 
@@ -9,6 +10,7 @@ namespace Turn.Relay;
 internal sealed class AllocationTable
 {
     private readonly ConcurrentDictionary<FiveTuple, Allocation> _byFiveTuple = new();
+    private readonly ConcurrentDictionary<StunAddress, Allocation> _byRelayAddress = new();
     private readonly Dictionary<string, int> _perUser = new(StringComparer.Ordinal);
     private readonly Lock _quotaLock = new();
 
@@ -18,6 +20,9 @@ internal sealed class AllocationTable
 
     public bool TryGet(in FiveTuple fiveTuple, out Allocation allocation)
         => _byFiveTuple.TryGetValue(fiveTuple, out allocation!);
+
+    /// <summary>Whether <paramref name="address"/> is the relayed transport address of a live allocation here.</summary>
+    public bool IsRelayedAddress(StunAddress address) => _byRelayAddress.ContainsKey(address);
 
     /// <summary>Reserves a place for a user's new allocation; the answer says which quota refused it.</summary>
     public QuotaResult TryReserve(string username, RelayLimits limits)
@@ -50,7 +55,10 @@ internal sealed class AllocationTable
             if (allocation is null || !_byFiveTuple.TryAdd(allocation.FiveTuple, allocation))
             {
                 Release(username);
+                return;
             }
+
+            IndexRelays(allocation, add: true);
         }
     }
 
@@ -67,11 +75,32 @@ internal sealed class AllocationTable
             Release(allocation.Username);
         }
 
+        IndexRelays(allocation, add: false);
         allocation.Close();
         return true;
     }
 
     private int Pending { get; set; }
+
+    private void IndexRelays(Allocation allocation, bool add)
+    {
+        foreach (IRelayEndpoint? relay in new[] { allocation.Relay4, allocation.Relay6 })
+        {
+            if (relay is null)
+            {
+                continue;
+            }
+
+            if (add)
+            {
+                _byRelayAddress[relay.Local] = allocation;
+            }
+            else
+            {
+                _byRelayAddress.TryRemove(new KeyValuePair<StunAddress, Allocation>(relay.Local, allocation));
+            }
+        }
+    }
 
     private void Release(string username)
     {

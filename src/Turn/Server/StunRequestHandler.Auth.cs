@@ -79,6 +79,19 @@ internal sealed partial class StunRequestHandler
         return true;
     }
 
+    /// <summary>
+    /// The peer policy, with one refinement it cannot make alone: this server's own relay address
+    /// passes only when the port really is another allocation's relayed address, not merely a port
+    /// inside the relay range where some local service might listen.
+    /// </summary>
+    private static bool IsPeerAllowed(RelayServices relay, StunAddress peer)
+    {
+        PeerVerdict verdict = relay.Peers.Evaluate(peer);
+        return verdict == PeerVerdict.AllowedOwnRelay
+            ? relay.Allocations.IsRelayedAddress(AddressCanonicalizer.Canonicalize(peer))
+            : PeerFilter.Allows(verdict);
+    }
+
     private HandleResult Error(in StunMessage request, in RequestContext context, Span<byte> response, int code, ReadOnlySpan<ushort> unknown, in AuthResult auth)
         => Error(request, context, response, code, StunErrors.Reason(code), unknown, auth);
 

@@ -49,7 +49,7 @@ internal sealed partial class StunRequestHandler
             return Error(request, context, response, StunErrors.PeerAddressFamilyMismatch, default, auth);
         }
 
-        if (!relay.Peers.IsAllowed(peer))
+        if (!IsPeerAllowed(relay, peer))
         {
             return Error(request, context, response, StunErrors.Forbidden, "Peer address not allowed", default, auth);
         }

@@ -63,7 +63,7 @@ internal sealed partial class StunRequestHandler
     private static HandleResult Forward(Allocation allocation, StunAddress peer, ReadOnlySpan<byte> data, long nowMs, RelayServices relay, bool checkPermission = true)
     {
         IRelayEndpoint? endpoint = allocation.RelayFor(peer.Family);
-        if (endpoint is null || !relay.Peers.IsAllowed(peer))
+        if (endpoint is null || !IsPeerAllowed(relay, peer))
         {
             return HandleResult.Drop(Outcome.DroppedDeniedPeer);
         }

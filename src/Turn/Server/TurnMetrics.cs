@@ -23,6 +23,7 @@ internal sealed class TurnMetrics : IDisposable
     private readonly Counter<long> _relayedPackets;
     private readonly Counter<long> _relayedBytes;
     private readonly Counter<long> _relayDrops;
+    private readonly Counter<long> _icmpReported;
 
     public TurnMetrics(IMeterFactory? factory = null)
     {
@@ -33,6 +34,7 @@ internal sealed class TurnMetrics : IDisposable
         _relayedPackets = _meter.CreateCounter<long>("turn_relay_packets_total", description: "Packets relayed, by direction.");
         _relayedBytes = _meter.CreateCounter<long>("turn_relay_bytes_total", unit: "bytes", description: "Application bytes relayed, by direction.");
         _relayDrops = _meter.CreateCounter<long>("turn_relay_dropped_total", description: "Packets a relay socket dropped, by direction.");
+        _icmpReported = _meter.CreateCounter<long>("turn_relay_icmp_reported_total", description: "ICMP errors about peers passed to clients as Data indications.");
     }
 
     public void CountPacket(TransportProtocol transport, Outcome outcome)
@@ -53,6 +55,8 @@ internal sealed class TurnMetrics : IDisposable
 
     public void CountRelayDrop(RelayDirection direction)
         => _relayDrops.Add(1, new KeyValuePair<string, object?>("direction", DirectionNames[(int)direction]));
+
+    public void CountIcmpReported() => _icmpReported.Add(1);
 
     public void Dispose() => _meter.Dispose();
 }

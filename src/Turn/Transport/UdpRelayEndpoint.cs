@@ -37,6 +37,7 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
         _metrics = metrics;
         _logger = logger;
         Local = StunAddress.FromIPEndPoint((IPEndPoint)socket.LocalEndPoint!);
+        SocketErrorQueue.Enable(socket);
     }
 
     public StunAddress Local { get; }
@@ -52,19 +53,33 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
         }
 
         peer.WriteTo(address);
-        try
+
+        // An ICMP error for an earlier datagram is reported by whichever call comes next, so a
+        // send that fails for that reason is tried once more; the receive loop reads the error.
+        for (int attempt = 0; attempt < 2; attempt++)
         {
-            _socket.SendTo(data, SocketFlags.None, address);
-            _metrics.CountRelayed(RelayDirection.ToPeer, data.Length);
-            return true;
+            try
+            {
+                _socket.SendTo(data, SocketFlags.None, address);
+                _metrics.CountRelayed(RelayDirection.ToPeer, data.Length);
+                return true;
+            }
+            catch (SocketException e) when (attempt == 0 && IsIcmpReport(e.SocketErrorCode))
+            {
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // Unreachable network, full buffer: counted, and the allocation lives on.
+                break;
+            }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // Unreachable network, full buffer, an ICMP error from an earlier send: the allocation lives on.
-            _metrics.CountRelayDrop(RelayDirection.ToPeer);
-            return false;
-        }
+
+        _metrics.CountRelayDrop(RelayDirection.ToPeer);
+        return false;
     }
+
+    private static bool IsIcmpReport(SocketError error)
+        => error is SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.MessageSize or SocketError.ConnectionReset;
 
     public void Start(Allocation allocation) => _loop = ReceiveLoop(allocation);
 
@@ -89,9 +104,13 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
             }
             catch (SocketException e) when (!allocation.IsClosed)
             {
-                // MessageSize for an oversized datagram, or an ICMP report from an earlier send.
-                _metrics.CountRelayDrop(RelayDirection.ToClient);
-                TransportLog.RelayReceiveFailed(_logger, Local.ToString(), e.SocketErrorCode.ToString());
+                // An ICMP report for a datagram sent earlier, or MessageSize for an oversized one.
+                if (!ReportIcmpErrors(allocation, buffer, transactionId, ref sequence))
+                {
+                    _metrics.CountRelayDrop(RelayDirection.ToClient);
+                    TransportLog.RelayReceiveFailed(_logger, Local.ToString(), e.SocketErrorCode.ToString());
+                }
+
                 continue;
             }
             catch (SocketException)
@@ -127,6 +146,39 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
             }
         }
     }
+
+    /// <summary>
+    /// RFC 8656 §11.5: each queued ICMP error about a peer the client has a permission for goes
+    /// to the client as a Data indication with XOR-PEER-ADDRESS and ICMP, and no DATA.
+    /// </summary>
+    private bool ReportIcmpErrors(Allocation allocation, byte[] buffer, byte[] transactionId, ref uint sequence)
+    {
+        bool any = false;
+        while (SocketErrorQueue.TryDequeue(_socket, out StunAddress peer, out byte type, out byte code, out uint info))
+        {
+            any = true;
+            if (!IsReportable(peer.IsIPv4, type, code) || !allocation.HasPermission(peer, _clock.NowMs))
+            {
+                continue;
+            }
+
+            BinaryPrimitives.WriteUInt32BigEndian(transactionId, ++sequence);
+            var writer = StunWriter.Create(buffer, StunMethod.Data, StunClass.Indication, transactionId);
+            writer.AddXorAddress(StunAttributeType.XorPeerAddress, peer);
+            bool tooBig = peer.IsIPv4 ? type == 3 && code == 4 : type == 2;
+            TurnAttributes.WriteIcmp(writer.Reserve(StunAttributeType.Icmp, 8), type, code, tooBig ? info : 0);
+            if (allocation.Client.Send(writer.Written))
+            {
+                _metrics.CountIcmpReported();
+            }
+        }
+
+        return any;
+    }
+
+    /// <summary>RFC 8656 §11.5: IPv4 Destination Unreachable and Time Exceeded; IPv6 Destination Unreachable, Packet Too Big and Time Exceeded.</summary>
+    private static bool IsReportable(bool ipv4, byte type, byte code)
+        => ipv4 ? type is 3 or 11 : type is 1 or 2 or 3 && code < 16;
 
     public void Dispose() => _socket.Dispose();
 }

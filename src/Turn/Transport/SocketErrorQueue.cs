@@ -1,0 +1,177 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Turn.Wire;
+
+namespace Turn.Transport;
+
+/// <summary>
+/// Reads ICMP errors a UDP socket received for datagrams it sent (Linux IP_RECVERR /
+/// IPV6_RECVERR and recvmsg with MSG_ERRQUEUE), so a relay can tell its client that a peer is
+/// unreachable (RFC 8656 §11.5). .NET exposes neither, hence the P/Invoke.
+/// </summary>
+internal static unsafe partial class SocketErrorQueue
+{
+    private const int SolIp = 0;
+    private const int SolIpv6 = 41;
+    private const int IpRecvErr = 11;
+    private const int Ipv6RecvErr = 25;
+    private const int MsgErrQueue = 0x2000;
+    private const int MsgDontWait = 0x40;
+    private const byte OriginIcmp = 2;
+    private const byte OriginIcmp6 = 3;
+
+    /// <summary>Asks the kernel to queue ICMP errors for this socket.</summary>
+    public static bool Enable(Socket socket)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        try
+        {
+            if (socket.AddressFamily == AddressFamily.InterNetwork)
+            {
+                socket.SetRawSocketOption(SolIp, IpRecvErr, BitConverter.GetBytes(1));
+            }
+            else
+            {
+                socket.SetRawSocketOption(SolIpv6, Ipv6RecvErr, BitConverter.GetBytes(1));
+            }
+
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Takes one queued ICMP error: the peer the failed datagram was sent to, and the ICMP type,
+    /// code and (for "packet too big") MTU. False when the queue is empty.
+    /// </summary>
+    public static bool TryDequeue(Socket socket, out StunAddress peer, out byte type, out byte code, out uint info)
+    {
+        peer = default;
+        type = 0;
+        code = 0;
+        info = 0;
+        byte* name = stackalloc byte[32];
+        byte* control = stackalloc byte[256];
+        byte* payload = stackalloc byte[16];
+        var iov = new IoVec { Base = payload, Length = 16 };
+        var header = new MsgHdr
+        {
+            Name = name,
+            NameLength = 32,
+            Iov = &iov,
+            IovLength = 1,
+            Control = control,
+            ControlLength = 256,
+        };
+
+        bool added = false;
+        try
+        {
+            socket.SafeHandle.DangerousAddRef(ref added);
+            int fd = (int)socket.SafeHandle.DangerousGetHandle();
+            while (true)
+            {
+                header.NameLength = 32;
+                header.ControlLength = 256;
+                if (RecvMsg(fd, &header, MsgErrQueue | MsgDontWait) < 0)
+                {
+                    return false;
+                }
+
+                if (TryRead(name, (int)header.NameLength, control, (int)header.ControlLength, out peer, out type, out code, out info))
+                {
+                    return true;
+                }
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                socket.SafeHandle.DangerousRelease();
+            }
+        }
+    }
+
+    private static bool TryRead(byte* name, int nameLength, byte* control, int controlLength, out StunAddress peer, out byte type, out byte code, out uint info)
+    {
+        peer = default;
+        type = 0;
+        code = 0;
+        info = 0;
+        var sockaddr = new ReadOnlySpan<byte>(name, nameLength);
+        if (nameLength >= 16 && BitConverter.ToUInt16(sockaddr) == (ushort)AddressFamily.InterNetwork)
+        {
+            peer = StunAddress.FromBytes(sockaddr.Slice(4, 4), BinaryPrimitives.ReadUInt16BigEndian(sockaddr[2..]));
+        }
+        else if (nameLength >= 24 && BitConverter.ToUInt16(sockaddr) == 10)
+        {
+            peer = StunAddress.FromBytes(sockaddr.Slice(8, 16), BinaryPrimitives.ReadUInt16BigEndian(sockaddr[2..]));
+        }
+        else
+        {
+            return false;
+        }
+
+        // struct cmsghdr { size_t len; int level; int type; } then struct sock_extended_err.
+        int offset = 0;
+        while (offset + 16 <= controlLength)
+        {
+            var cmsg = new ReadOnlySpan<byte>(control + offset, controlLength - offset);
+            long length = BitConverter.ToInt64(cmsg);
+            int level = BitConverter.ToInt32(cmsg[8..]);
+            int kind = BitConverter.ToInt32(cmsg[12..]);
+            if (length < 16 || offset + length > controlLength)
+            {
+                return false;
+            }
+
+            if (((level == SolIp && kind == IpRecvErr) || (level == SolIpv6 && kind == Ipv6RecvErr)) && length >= 16 + 16)
+            {
+                ReadOnlySpan<byte> error = cmsg.Slice(16, 16);
+                byte origin = error[4];
+                if (origin is OriginIcmp or OriginIcmp6)
+                {
+                    type = error[5];
+                    code = error[6];
+                    info = BitConverter.ToUInt32(error[8..]);
+                    return true;
+                }
+            }
+
+            offset += (int)((length + 7) & ~7L);
+        }
+
+        return false;
+    }
+
+    [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
+    private static partial nint RecvMsg(int socket, MsgHdr* message, int flags);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct IoVec
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MsgHdr
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVec* Iov;
+        public nuint IovLength;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests drive first (coturn's
-# client tools and Debian's stun-client), skipping whatever is already there.
+# client tools, Debian's stun-client and Chromium, playwright-core from npm),
+# skipping whatever is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,12 +11,17 @@ if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
 missing=()
 command -v turnutils_stunclient >/dev/null 2>&1 || missing+=(coturn)
 command -v stun >/dev/null 2>&1 || missing+=(stun-client)
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing test dependencies: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# The browser tests drive Debian's Chromium with playwright-core; npm never downloads a browser here.
+[ -f tests/browser/node_modules/playwright-core/package.json ] || npm ci --prefix tests/browser --no-audit --no-fund
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using Microsoft.Extensions.Logging;
 using Turn.Auth;
 using Turn.Relay;
 using Turn.Server;
@@ -13,12 +12,11 @@ namespace Turn.Hosting;
 /// <summary>Builds the TURN side from the options: relay addresses, ports, peer policy, credentials.</summary>
 internal static class RelayComposition
 {
-    public static (RelayServices Services, UdpRelayPorts Ports) Build(TurnOptions options, RelayClock clock, TurnMetrics metrics, ILogger logger)
+    public static RelayServices Build(TurnOptions options, IRelayPorts ports)
     {
         RelayOptions relay = options.Relay;
         IPAddress? relay4 = RelayAddress(options, AddressFamily.InterNetwork);
         IPAddress? relay6 = RelayAddress(options, AddressFamily.InterNetworkV6);
-        var ports = new UdpRelayPorts(relay4, relay6, relay.MinPort, relay.MaxPort, clock, metrics, logger);
 
         var map = new List<(StunAddress, StunAddress)>();
         foreach ((IPAddress external, IPAddress? inner) in relay.ExternalAddresses)
@@ -45,8 +43,7 @@ internal static class RelayComposition
         var peers = new PeerFilter(relay.DeniedPeers ?? PeerFilter.DefaultDenied, relay.AllowedPeers, listeners, own, relay.MinPort, relay.MaxPort, relay.UnsafeAllowLoopbackPeers);
         var credentials = new CredentialStore(options.Auth.Realm, options.Auth.Users, options.Auth.Secrets);
         var authenticator = new Authenticator(credentials, new NonceService(lifetimeSeconds: options.Auth.NonceLifetimeSeconds));
-        var services = new RelayServices(authenticator, new AllocationTable(), ports, peers, relay.Limits, new RelayAddressMap(map), new RequestRateLimiter(options.Auth.UnauthenticatedRequestsPerSecond));
-        return (services, ports);
+        return new RelayServices(authenticator, new AllocationTable(), ports, peers, relay.Limits, new RelayAddressMap(map), new RequestRateLimiter(options.Auth.UnauthenticatedRequestsPerSecond));
     }
 
     /// <summary>The configured relay address of the family; else a specific listen address; else, behind a wildcard, the first interface address.</summary>

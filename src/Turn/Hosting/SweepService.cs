@@ -1,17 +1,20 @@
 using Microsoft.Extensions.Hosting;
 using Turn.Relay;
+using Turn.Signal;
 
 namespace Turn.Hosting;
 
-/// <summary>Runs the one expiry sweep every second on the injectable clock.</summary>
-internal sealed class SweepService(ExpirySweeper sweeper, RelayClock clock) : BackgroundService
+/// <summary>Runs the one expiry sweep every second on the injectable clock: allocations and, when signaling is on, peers past their resume window.</summary>
+internal sealed class SweepService(ExpirySweeper sweeper, RelayClock clock, SignalHub? hub) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), clock.TimeProvider);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
-            sweeper.Sweep(clock.NowMs);
+            long now = clock.NowMs;
+            sweeper.Sweep(now);
+            hub?.Sweep(now);
         }
     }
 }

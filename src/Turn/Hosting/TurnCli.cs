@@ -95,7 +95,7 @@ internal static class TurnCli
             return 2;
         }
 
-        using IHost host = CreateHost(result.Options, configuration!);
+        using IHost host = DaemonComposition.CreateHost(result.Options, configuration!);
         try
         {
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
@@ -106,34 +106,5 @@ internal static class TurnCli
             await Console.Error.WriteLineAsync($"turn: {e.Message}").ConfigureAwait(false);
             return 1;
         }
-    }
-
-    public static IHost CreateHost(TurnOptions options, IConfiguration configuration)
-    {
-        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddConfiguration(configuration);
-        builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
-        builder.Logging.AddSimpleConsole(console =>
-        {
-            console.SingleLine = true;
-            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            console.UseUtcTimestamp = true;
-        });
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton<IHostLifetime, ConsoleLifetimeWithoutBanner>();
-        var metrics = new TurnMetrics();
-        RelayClock clock = RelayClock.System;
-        using ILoggerFactory bootstrap = LoggerFactory.Create(logging => logging.AddConfiguration(configuration.GetSection("Logging")).AddSimpleConsole(console => console.SingleLine = true));
-        (RelayServices relay, UdpRelayPorts ports) = RelayComposition.Build(options, clock, metrics, bootstrap.CreateLogger("Turn.Relay"));
-        builder.Services.AddSingleton(metrics);
-        builder.Services.AddSingleton(clock);
-        builder.Services.AddSingleton(relay);
-        builder.Services.AddSingleton(ports);
-        builder.Services.AddSingleton(new ExpirySweeper(relay.Allocations, ports.Sweep));
-        builder.Services.AddSingleton(new StunRequestHandler(new StunServerSettings(options.Software, ListenPlan.NatBehavior(options)), relay));
-        builder.Services.AddSingleton<StunServerService>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<StunServerService>());
-        builder.Services.AddHostedService<SweepService>();
-        return builder.Build();
     }
 }

@@ -16,4 +16,10 @@ internal sealed record TurnOptions
     public AuthOptions Auth { get; init; } = new();
 
     public RelayOptions Relay { get; init; } = new();
+
+    public HttpOptions Http { get; init; } = new();
+
+    public Turn.Signal.SignalOptions Signal { get; init; } = new();
+
+    public IceOptions Ice { get; init; } = new();
 }

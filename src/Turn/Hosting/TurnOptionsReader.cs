@@ -57,6 +57,14 @@ internal static class TurnOptionsReader
             Tcp = tcp,
             Auth = ReadAuth(r, defaults.Auth),
             Relay = ReadRelay(r, defaults.Relay),
+            Http = new HttpOptions { Urls = ReadUrls(r) ?? defaults.Http.Urls },
+            Signal = ReadSignal(r, defaults.Signal),
+            Ice = new IceOptions
+            {
+                PublicHost = r.Text("Ice:PublicHost"),
+                Urls = r.List("Ice:Urls") ?? [],
+                CredentialTtlSeconds = r.Int("Ice:CredentialTtlSeconds", defaults.Ice.CredentialTtlSeconds, 60, 7 * 86_400),
+            },
         };
 
         CheckPorts(r, listen);
@@ -64,6 +72,55 @@ internal static class TurnOptionsReader
         CheckRfc5780(r, listen, rfc5780);
         r.ReportUnknownKeys(ForeignSections);
         return new ValidationResult(options, r.Errors);
+    }
+
+    private static List<string>? ReadUrls(ConfigReader r)
+    {
+        IReadOnlyList<string>? items = r.List("Http:Urls");
+        if (items is null)
+        {
+            return null;
+        }
+
+        var urls = new List<string>();
+        for (int i = 0; i < items.Count; i++)
+        {
+            if (Uri.TryCreate(items[i], UriKind.Absolute, out Uri? uri) && (uri.Scheme == "http" || uri.Scheme == "https") && uri.AbsolutePath == "/")
+            {
+                urls.Add(items[i]);
+            }
+            else
+            {
+                r.Error($"Http:Urls:{i}", items[i], "is not an http:// or https:// URL with a host and port (e.g. http://0.0.0.0:8080)");
+            }
+        }
+
+        return urls;
+    }
+
+    private static Turn.Signal.SignalOptions ReadSignal(ConfigReader r, Turn.Signal.SignalOptions defaults)
+    {
+        string path = r.Text("Signal:Path", defaults.Path, 128);
+        if (!path.StartsWith('/'))
+        {
+            r.Error("Signal:Path", path, "must start with /");
+        }
+
+        return new Turn.Signal.SignalOptions
+        {
+            Path = path,
+            AllowedOrigins = r.List("Signal:AllowedOrigins") ?? defaults.AllowedOrigins,
+            MaxMessageBytes = r.Int("Signal:MaxMessageBytes", defaults.MaxMessageBytes, 256, 1 << 20),
+            MessagesPerSecond = r.Int("Signal:MessagesPerSecond", defaults.MessagesPerSecond, 0, 100_000),
+            MaxPeersPerRoom = r.Int("Signal:MaxPeersPerRoom", defaults.MaxPeersPerRoom, 2, 100_000),
+            MaxRooms = r.Int("Signal:MaxRooms", defaults.MaxRooms, 1, 10_000_000),
+            ResumeGraceSeconds = r.Int("Signal:ResumeGraceSeconds", defaults.ResumeGraceSeconds, 0, 3600),
+            ResumeQueueLength = r.Int("Signal:ResumeQueueLength", defaults.ResumeQueueLength, 0, 100_000),
+            SendQueueLength = r.Int("Signal:SendQueueLength", defaults.SendQueueLength, 8, 100_000),
+            PingIntervalSeconds = r.Int("Signal:PingIntervalSeconds", defaults.PingIntervalSeconds, 1, 29),
+            JoinTokenSecret = r.Text("Signal:JoinTokenSecret"),
+            ApiKey = r.Text("Signal:ApiKey"),
+        };
     }
 
     private static AuthOptions ReadAuth(ConfigReader r, AuthOptions defaults)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Xunit;
 
 namespace Turn.Tests.Interop;
@@ -44,7 +45,11 @@ internal sealed class DaemonProcess : IAsyncDisposable
     public static async Task<DaemonProcess> StartAsync(object config, IEnumerable<string> listening, TempDirectory? directory = null)
     {
         TempDirectory owned = directory ?? new TempDirectory();
-        string configFile = owned.Write("turn.json", JsonSerializer.Serialize(config));
+        // The HTTP side (signaling, metrics) listens on a fixed port by default; tests that do not
+        // configure it leave it off, so that daemons of several tests never collide on it.
+        JsonNode node = JsonSerializer.SerializeToNode(config)!;
+        node["Http"] ??= JsonNode.Parse("""{ "Urls": [] }""");
+        string configFile = owned.Write("turn.json", node.ToJsonString());
         Process process = ToolRunner.Start(ToolRunner.DotnetHost, [ToolRunner.TurnDll, "serve", "--config", configFile], owned.Path, out StringBuilder stdout, out StringBuilder stderr);
         var daemon = new DaemonProcess(process, stdout, stderr, owned, configFile);
         try

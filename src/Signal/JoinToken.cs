@@ -1,0 +1,90 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace Turn.Signal;
+
+/// <summary>
+/// Signed join tokens, so only the operator's application can let people into rooms:
+/// <c>base64url(payload) "." base64url(HMAC-SHA256(secret, base64url(payload)))</c> with the payload
+/// <c>{"room":"name","exp":unix-seconds}</c> ("room":"*" admits any room).
+/// </summary>
+public static class JoinToken
+{
+    public static string Create(string secret, string room, long expiresUnixSeconds)
+    {
+        string payload = Base64Url(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["room"] = room, ["exp"] = expiresUnixSeconds }));
+        return payload + "." + Base64Url(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(payload)));
+    }
+
+    public static bool Verify(string? token, string secret, string room, long nowUnixSeconds, out string problem)
+    {
+        problem = "a join token is required";
+        if (string.IsNullOrEmpty(token))
+        {
+            return false;
+        }
+
+        int dot = token.IndexOf('.', StringComparison.Ordinal);
+        problem = "the join token is malformed";
+        if (dot <= 0 || dot == token.Length - 1)
+        {
+            return false;
+        }
+
+        byte[] expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(token[..dot]));
+        byte[]? signature = FromBase64Url(token[(dot + 1)..]);
+        byte[]? payload = FromBase64Url(token[..dot]);
+        if (signature is null || payload is null)
+        {
+            return false;
+        }
+
+        problem = "the join token's signature does not verify";
+        if (!CryptographicOperations.FixedTimeEquals(expected, signature))
+        {
+            return false;
+        }
+
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(payload);
+            string? tokenRoom = document.RootElement.GetProperty("room").GetString();
+            long expires = document.RootElement.GetProperty("exp").GetInt64();
+            if (expires <= nowUnixSeconds)
+            {
+                problem = "the join token has expired";
+                return false;
+            }
+
+            if (tokenRoom != "*" && tokenRoom != room)
+            {
+                problem = "the join token is for another room";
+                return false;
+            }
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return false;
+        }
+
+        problem = "";
+        return true;
+    }
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static byte[]? FromBase64Url(string text)
+    {
+        string padded = text.Replace('-', '+').Replace('_', '/');
+        padded += new string('=', (4 - (padded.Length % 4)) % 4);
+        try
+        {
+            return Convert.FromBase64String(padded);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}

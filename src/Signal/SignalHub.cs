@@ -1,0 +1,262 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+
+namespace Turn.Signal;
+
+/// <summary>
+/// Rooms and peers, and the rules of the protocol: join, resume, leave, addressed messages and
+/// room-wide ones. It knows nothing of sockets: a connected peer is an <see cref="ISignalSink"/>.
+/// </summary>
+public sealed class SignalHub
+{
+    private readonly ConcurrentDictionary<string, Room> _rooms = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Peer> _byResumeToken = new(StringComparer.Ordinal);
+    private readonly SignalOptions _options;
+    private readonly IIceServerProvider _iceServers;
+    private readonly SignalMetrics _metrics;
+
+    public SignalHub(SignalOptions options, IIceServerProvider iceServers, SignalMetrics metrics)
+    {
+        _options = options;
+        _iceServers = iceServers;
+        _metrics = metrics;
+    }
+
+    public SignalOptions Options => _options;
+
+    /// <summary>While draining, joins are refused; peers already in rooms carry on.</summary>
+    public bool Draining { get; set; }
+
+    public int RoomCount => _rooms.Count;
+
+    public int PeerCount => _rooms.Values.Sum(r => { lock (r.Sync) { return r.Peers.Count; } });
+
+    internal SignalMetrics Metrics => _metrics;
+
+    internal IIceServerProvider IceServers => _iceServers;
+
+    /// <summary>Seats a new peer; the answer is the peer, or an error code.</summary>
+    internal (Peer? Peer, string? Error) Join(string roomName, string? name, byte[]? meta, ISignalSink sink)
+    {
+        if (Draining)
+        {
+            return (null, SignalError.ServerDraining);
+        }
+
+        while (true)
+        {
+            Room room = _rooms.GetOrAdd(roomName, static n => new Room(n));
+            if (_rooms.Count > _options.MaxRooms && room.Peers.Count == 0)
+            {
+                RemoveIfEmpty(room);
+                return (null, SignalError.TooManyRooms);
+            }
+
+            Peer? peer = null;
+            lock (room.Sync)
+            {
+                // The room may have been emptied and dropped since it was looked up.
+                if (!_rooms.TryGetValue(roomName, out Room? current) || current != room)
+                {
+                    continue;
+                }
+
+                if (room.Peers.Count >= _options.MaxPeersPerRoom)
+                {
+                    return (null, SignalError.RoomFull);
+                }
+
+                peer = new Peer(NewId(), NewToken(), room, name, meta);
+                peer.Attach(sink);
+                room.Peers.Add(peer.Id, peer);
+            }
+
+            _byResumeToken[peer.ResumeToken] = peer;
+            Broadcast(peer, SignalMessages.PeerJoined(peer));
+            _metrics.PeerJoined();
+            return (peer, null);
+        }
+    }
+
+    /// <summary>Gives a peer that is away its seat back, with what was kept for it; the others see nothing.</summary>
+    internal Peer? Resume(string resumeToken, ISignalSink sink)
+    {
+        if (!_byResumeToken.TryGetValue(resumeToken, out Peer? peer))
+        {
+            return null;
+        }
+
+        lock (peer.Room.Sync)
+        {
+            if (peer.HasLeft)
+            {
+                return null;
+            }
+
+            // A resume can also take over from a connection that is not yet known to be dead.
+            peer.Sink?.Close("resumed elsewhere");
+            peer.Attach(sink);
+        }
+
+        _metrics.Resumed();
+        return peer;
+    }
+
+    /// <summary>The connection is gone: keep the seat for the grace window, or leave at once when there is none.</summary>
+    internal void Disconnected(Peer peer, ISignalSink sink, long nowMs)
+    {
+        lock (peer.Room.Sync)
+        {
+            if (peer.Sink != sink || peer.HasLeft)
+            {
+                return;
+            }
+
+            peer.Detach(nowMs);
+        }
+
+        if (_options.ResumeGraceSeconds <= 0)
+        {
+            Leave(peer);
+        }
+    }
+
+    internal void Leave(Peer peer)
+    {
+        Room room = peer.Room;
+        lock (room.Sync)
+        {
+            if (peer.HasLeft)
+            {
+                return;
+            }
+
+            peer.HasLeft = true;
+            room.Peers.Remove(peer.Id);
+        }
+
+        _byResumeToken.TryRemove(peer.ResumeToken, out _);
+        Broadcast(peer, SignalMessages.PeerLeft(peer));
+        RemoveIfEmpty(room);
+        _metrics.PeerLeft();
+    }
+
+    /// <summary>Delivers to one peer of the sender's room; false when there is no such peer.</summary>
+    internal bool SendTo(Peer from, string to, byte[] message)
+    {
+        Peer? target;
+        lock (from.Room.Sync)
+        {
+            if (!from.Room.Peers.TryGetValue(to, out target) || target == from)
+            {
+                return false;
+            }
+
+            target.Deliver(message, _options.ResumeQueueLength);
+        }
+
+        return true;
+    }
+
+    /// <summary>Delivers to every peer of the room but the sender (null sender: everyone); returns how many.</summary>
+    internal int Broadcast(Peer? from, byte[] message, Room? room = null)
+    {
+        room ??= from!.Room;
+        int delivered = 0;
+        lock (room.Sync)
+        {
+            foreach (Peer peer in room.Peers.Values)
+            {
+                if (peer != from && peer.Deliver(message, _options.ResumeQueueLength))
+                {
+                    delivered++;
+                }
+            }
+        }
+
+        return delivered;
+    }
+
+    /// <summary>Server push: a message from "server" to every peer of a room; -1 when the room does not exist.</summary>
+    public int Push(string roomName, ReadOnlySpan<byte> rawJson)
+    {
+        if (!_rooms.TryGetValue(roomName, out Room? room))
+        {
+            return -1;
+        }
+
+        return Broadcast(null, SignalMessages.Relayed("broadcast", "server", rawJson), room);
+    }
+
+    /// <summary>Ends the seats of peers away longer than the grace window; returns how many left.</summary>
+    public int Sweep(long nowMs)
+    {
+        long grace = _options.ResumeGraceSeconds * 1000L;
+        var expired = new List<Peer>();
+        foreach (Room room in _rooms.Values)
+        {
+            lock (room.Sync)
+            {
+                foreach (Peer peer in room.Peers.Values)
+                {
+                    if (peer.AwaySince > 0 && nowMs - peer.AwaySince >= grace)
+                    {
+                        expired.Add(peer);
+                    }
+                }
+            }
+        }
+
+        foreach (Peer peer in expired)
+        {
+            Leave(peer);
+        }
+
+        return expired.Count;
+    }
+
+    /// <summary>Rooms and their peers for the operator API: ids, names, whether connected. No tokens.</summary>
+    public IReadOnlyList<RoomSnapshot> Snapshot(string? onlyRoom = null)
+    {
+        var rooms = new List<RoomSnapshot>();
+        foreach (Room room in _rooms.Values)
+        {
+            if (onlyRoom is not null && room.Name != onlyRoom)
+            {
+                continue;
+            }
+
+            lock (room.Sync)
+            {
+                rooms.Add(new RoomSnapshot(room.Name, [.. room.Peers.Values.Select(p => new PeerSnapshot(p.Id, p.Name, p.Sink is not null))]));
+            }
+        }
+
+        return rooms;
+    }
+
+    private void RemoveIfEmpty(Room room)
+    {
+        lock (room.Sync)
+        {
+            if (room.Peers.Count == 0)
+            {
+                _rooms.TryRemove(new KeyValuePair<string, Room>(room.Name, room));
+            }
+        }
+    }
+
+    private static string NewId()
+    {
+        Span<byte> bytes = stackalloc byte[6];
+        RandomNumberGenerator.Fill(bytes);
+        return Convert.ToHexString(bytes).ToLowerInvariant();
+    }
+
+    private static string NewToken()
+    {
+        Span<byte> bytes = stackalloc byte[18];
+        RandomNumberGenerator.Fill(bytes);
+        return Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_');
+    }
+}

@@ -1,0 +1,160 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Turn.Signal;
+
+/// <summary>
+/// Writes the server's messages as UTF-8 JSON. Client payloads ("data", "meta") are copied as
+/// raw JSON without being parsed into objects.
+/// </summary>
+internal static class SignalMessages
+{
+    public const int ProtocolVersion = 1;
+
+    public static byte[] Joined(Peer peer, IReadOnlyList<IceServer> iceServers, bool resumed)
+        => Write(w =>
+        {
+            w.WriteString("type", "joined");
+            w.WriteNumber("v", ProtocolVersion);
+            w.WriteString("room", peer.Room.Name);
+            w.WriteString("id", peer.Id);
+            w.WriteString("resumeToken", peer.ResumeToken);
+            w.WriteBoolean("resumed", resumed);
+            w.WriteStartArray("peers");
+            lock (peer.Room.Sync)
+            {
+                foreach (Peer other in peer.Room.Peers.Values)
+                {
+                    if (other != peer)
+                    {
+                        WritePeer(w, other);
+                    }
+                }
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("iceServers");
+            foreach (IceServer server in iceServers)
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("urls");
+                foreach (string url in server.Urls)
+                {
+                    w.WriteStringValue(url);
+                }
+
+                w.WriteEndArray();
+                if (server.Username is not null)
+                {
+                    w.WriteString("username", server.Username);
+                    w.WriteString("credential", server.Credential);
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        });
+
+    public static byte[] PeerJoined(Peer peer) => Write(w =>
+    {
+        w.WriteString("type", "peer-joined");
+        w.WritePropertyName("peer");
+        WritePeer(w, peer);
+    });
+
+    public static byte[] PeerLeft(Peer peer) => Write(w =>
+    {
+        w.WriteString("type", "peer-left");
+        w.WriteString("id", peer.Id);
+    });
+
+    /// <summary>
+    /// A message relayed from one peer (or "server") with the sender's raw data, written in one
+    /// allocation: type and from are ASCII the server chose, and data was validated as JSON when
+    /// it was read.
+    /// </summary>
+    public static byte[] Relayed(string type, string from, ReadOnlySpan<byte> rawData)
+    {
+        ReadOnlySpan<byte> p1 = "{\"type\":\""u8;
+        ReadOnlySpan<byte> p2 = "\",\"from\":\""u8;
+        ReadOnlySpan<byte> p3 = "\",\"data\":"u8;
+        ReadOnlySpan<byte> p3Empty = "\""u8;
+        bool hasData = !rawData.IsEmpty;
+        int length = p1.Length + type.Length + p2.Length + from.Length + (hasData ? p3.Length + rawData.Length : p3Empty.Length) + 1;
+        byte[] message = new byte[length];
+        Span<byte> span = message;
+        p1.CopyTo(span);
+        span = span[p1.Length..];
+        span = span[System.Text.Encoding.ASCII.GetBytes(type, span)..];
+        p2.CopyTo(span);
+        span = span[p2.Length..];
+        span = span[System.Text.Encoding.ASCII.GetBytes(from, span)..];
+        if (hasData)
+        {
+            p3.CopyTo(span);
+            span = span[p3.Length..];
+            rawData.CopyTo(span);
+            span = span[rawData.Length..];
+        }
+        else
+        {
+            p3Empty.CopyTo(span);
+            span = span[p3Empty.Length..];
+        }
+
+        span[0] = (byte)'}';
+        return message;
+    }
+
+    public static byte[] Error(string code, string message, string? id = null) => Write(w =>
+    {
+        w.WriteString("type", "error");
+        w.WriteString("code", code);
+        w.WriteString("message", message);
+        if (id is not null)
+        {
+            w.WriteString("id", id);
+        }
+    });
+
+    public static byte[] Pong(string? id) => Write(w =>
+    {
+        w.WriteString("type", "pong");
+        if (id is not null)
+        {
+            w.WriteString("id", id);
+        }
+    });
+
+    private static void WritePeer(Utf8JsonWriter w, Peer peer)
+    {
+        w.WriteStartObject();
+        w.WriteString("id", peer.Id);
+        if (peer.Name is not null)
+        {
+            w.WriteString("name", peer.Name);
+        }
+
+        if (peer.Meta is not null)
+        {
+            w.WritePropertyName("meta");
+            w.WriteRawValue(peer.Meta, skipInputValidation: true);
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static byte[] Write(Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            body(writer);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,43 @@
+using System.Diagnostics.Metrics;
+
+namespace Turn.Signal;
+
+/// <summary>Signaling instruments on their own meter; no label per room or peer.</summary>
+public sealed class SignalMetrics : IDisposable
+{
+    public const string MeterName = "Turn.Signal";
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly Counter<long> _messages;
+    private readonly Counter<long> _errors;
+    private readonly Counter<long> _resumes;
+    private readonly Counter<long> _disconnects;
+    private readonly UpDownCounter<long> _peers;
+    private readonly UpDownCounter<long> _connections;
+
+    public SignalMetrics()
+    {
+        _messages = _meter.CreateCounter<long>("turn_signal_messages_total", description: "Messages received from peers, by type.");
+        _errors = _meter.CreateCounter<long>("turn_signal_errors_total", description: "Error messages sent to peers, by code.");
+        _resumes = _meter.CreateCounter<long>("turn_signal_resumes_total", description: "Peers that came back within the grace window.");
+        _disconnects = _meter.CreateCounter<long>("turn_signal_disconnects_total", description: "Connections closed, by reason.");
+        _peers = _meter.CreateUpDownCounter<long>("turn_signal_peers", description: "Peers seated in rooms, connected or away.");
+        _connections = _meter.CreateUpDownCounter<long>("turn_signal_connections", description: "Open signaling WebSockets.");
+    }
+
+    internal void Message(string type) => _messages.Add(1, new KeyValuePair<string, object?>("type", type));
+
+    internal void Error(string code) => _errors.Add(1, new KeyValuePair<string, object?>("code", code));
+
+    internal void Resumed() => _resumes.Add(1);
+
+    internal void Disconnected(string reason) => _disconnects.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    internal void PeerJoined() => _peers.Add(1);
+
+    internal void PeerLeft() => _peers.Add(-1);
+
+    internal void Connected(int delta) => _connections.Add(delta);
+
+    public void Dispose() => _meter.Dispose();
+}

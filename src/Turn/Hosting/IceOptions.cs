@@ -1,0 +1,14 @@
+namespace Turn.Hosting;
+
+/// <summary>What the daemon hands browsers as iceServers (signaling joins and /api/ice-servers).</summary>
+internal sealed record IceOptions
+{
+    /// <summary>Host name or address browsers reach this server at; empty: the first specific listen or external address.</summary>
+    public string? PublicHost { get; init; }
+
+    /// <summary>Explicit URIs instead of the derived stun:/turn:/turns: set.</summary>
+    public IReadOnlyList<string> Urls { get; init; } = [];
+
+    /// <summary>Lifetime of the TURN REST credentials handed out.</summary>
+    public int CredentialTtlSeconds { get; init; } = 3600;
+}

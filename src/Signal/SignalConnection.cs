@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -11,6 +12,8 @@ namespace Turn.Signal;
 /// </summary>
 internal sealed class SignalConnection : ISignalSink, IDisposable
 {
+    private const int SmallBufferLength = 1024;
+
     private readonly WebSocket _socket;
     private readonly SignalHub _hub;
     private readonly TimeProvider _time;
@@ -97,46 +100,73 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     private async Task<string> ReceiveLoop(CancellationToken cancellationToken)
     {
         int max = _hub.Options.MaxMessageBytes;
-        byte[] buffer = new byte[max + 1];
+
+        // Signaling messages are small; a connection keeps a small buffer and borrows a larger one
+        // only while a larger message is being read, so idle peers cost little memory.
+        byte[] small = new byte[Math.Min(max + 1, SmallBufferLength)];
         while (true)
         {
+            byte[] buffer = small;
             int filled = 0;
             bool tooLarge = false;
-            ValueWebSocketReceiveResult result;
-            do
+            try
             {
-                Memory<byte> space = tooLarge || filled > max ? buffer.AsMemory(0, Math.Min(buffer.Length, 4096)) : buffer.AsMemory(filled);
-                result = await _socket.ReceiveAsync(space, cancellationToken).ConfigureAwait(false);
-                if (result.MessageType == WebSocketMessageType.Close)
+                ValueWebSocketReceiveResult result;
+                do
                 {
-                    return "closed by peer";
+                    if (!tooLarge && filled == buffer.Length && buffer.Length <= max)
+                    {
+                        byte[] larger = ArrayPool<byte>.Shared.Rent(max + 1);
+                        buffer.AsSpan(0, filled).CopyTo(larger);
+                        ReturnIfRented(buffer, small);
+                        buffer = larger;
+                    }
+
+                    Memory<byte> space = tooLarge ? buffer : buffer.AsMemory(filled);
+                    result = await _socket.ReceiveAsync(space, cancellationToken).ConfigureAwait(false);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        return "closed by peer";
+                    }
+
+                    if (!tooLarge)
+                    {
+                        filled += result.Count;
+                        tooLarge = filled > max;
+                    }
+                }
+                while (!result.EndOfMessage);
+
+                if (tooLarge)
+                {
+                    Reply(SignalError.TooLarge, $"messages are limited to {max} bytes");
+                    continue;
                 }
 
-                if (!tooLarge)
+                if (!TakeToken())
                 {
-                    filled += result.Count;
-                    tooLarge = filled > max;
+                    Reply(SignalError.RateLimited, $"more than {_hub.Options.MessagesPerSecond} messages per second");
+                    continue;
+                }
+
+                Dispatch(buffer.AsSpan(0, filled));
+                if (_closeReason is not null)
+                {
+                    return _closeReason;
                 }
             }
-            while (!result.EndOfMessage);
-
-            if (tooLarge)
+            finally
             {
-                Reply(SignalError.TooLarge, $"messages are limited to {max} bytes");
-                continue;
+                ReturnIfRented(buffer, small);
             }
+        }
+    }
 
-            if (!TakeToken())
-            {
-                Reply(SignalError.RateLimited, $"more than {_hub.Options.MessagesPerSecond} messages per second");
-                continue;
-            }
-
-            Dispatch(buffer.AsSpan(0, filled));
-            if (_closeReason is not null)
-            {
-                return _closeReason;
-            }
+    private static void ReturnIfRented(byte[] buffer, byte[] small)
+    {
+        if (buffer != small)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

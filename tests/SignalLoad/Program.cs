@@ -1,0 +1,262 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+
+// A bounded signaling load on loopback: N WebSocket peers in rooms of R, each sending addressed
+// ~300-byte messages to a random roommate for D seconds at a total target rate; prints
+// connections held, messages per second, delivery latency percentiles, and the server's memory
+// per connection when its PID is given.
+var arguments = ParseArguments(args);
+Uri url = new(arguments.GetValueOrDefault("url", "ws://127.0.0.1:8080/signal"));
+int peers = int.Parse(arguments.GetValueOrDefault("peers", "1000"), CultureInfo.InvariantCulture);
+int roomSize = int.Parse(arguments.GetValueOrDefault("room-size", "10"), CultureInfo.InvariantCulture);
+int seconds = Math.Min(120, int.Parse(arguments.GetValueOrDefault("seconds", "10"), CultureInfo.InvariantCulture));
+int rate = int.Parse(arguments.GetValueOrDefault("rate", "10000"), CultureInfo.InvariantCulture);
+int? serverPid = arguments.TryGetValue("server-pid", out string? pid) ? int.Parse(pid, CultureInfo.InvariantCulture) : null;
+
+long rssBefore = Rss(serverPid);
+long rssHalf = 0;
+var clients = new Client[peers];
+var connect = Stopwatch.StartNew();
+for (int start = 0; start < peers; start += 100)
+{
+    if (start == peers / 2 / 100 * 100 && start > 0)
+    {
+        // The slope between half and all the connections leaves out fixed costs (heap budget, threads).
+        await Task.Delay(1000);
+        rssHalf = Rss(serverPid);
+    }
+
+    var batch = new List<Task>();
+    for (int i = start; i < Math.Min(peers, start + 100); i++)
+    {
+        clients[i] = new Client(i, $"room-{i / roomSize}");
+        batch.Add(clients[i].ConnectAndJoin(url));
+    }
+
+    await Task.WhenAll(batch).WaitAsync(TimeSpan.FromSeconds(60));
+}
+
+connect.Stop();
+await Task.Delay(1000);
+long rssConnected = Rss(serverPid);
+Console.WriteLine($"connections held: {peers} (joined in {connect.Elapsed.TotalSeconds:0.0} s, rooms of {roomSize})");
+if (serverPid is not null)
+{
+    int half = peers / 2 / 100 * 100;
+    Console.WriteLine($"server RSS: {rssBefore / 1024.0 / 1024:0.0} MiB idle, {rssHalf / 1024.0 / 1024:0.0} MiB with {half} peers, {rssConnected / 1024.0 / 1024:0.0} MiB with {peers}");
+    Console.WriteLine($"memory per connection: {(rssConnected - rssHalf) / 1024.0 / (peers - half):0.0} KiB (RSS slope from {half} to {peers} peers; {(rssConnected - rssBefore) / 1024.0 / peers:0.0} KiB counting from idle)");
+}
+
+// Each peer learns its roommates from joined and peer-joined.
+foreach (Client client in clients)
+{
+    client.ResetCounters();
+}
+
+string padding = new('x', 240);
+var run = Stopwatch.StartNew();
+long sent = 0;
+long interval = Stopwatch.Frequency / Math.Max(1, rate);
+long next = Stopwatch.GetTimestamp();
+var random = new Random(7);
+while (run.Elapsed < TimeSpan.FromSeconds(seconds))
+{
+    Client from = clients[random.Next(peers)];
+    string? to = from.RandomRoommate(random);
+    if (to is not null)
+    {
+        string json = $"{{\"type\":\"message\",\"to\":\"{to}\",\"data\":{{\"t\":{Stopwatch.GetTimestamp()},\"pad\":\"{padding}\"}}}}";
+        _ = from.Send(json);
+        sent++;
+    }
+
+    next += interval;
+    long wait = next - Stopwatch.GetTimestamp();
+    if (wait > Stopwatch.Frequency / 1000)
+    {
+        await Task.Delay(TimeSpan.FromTicks(wait * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
+    }
+}
+
+await Task.Delay(2000);
+run.Stop();
+var latencies = new List<double>();
+long received = 0;
+long errors = 0;
+foreach (Client client in clients)
+{
+    latencies.AddRange(client.Latencies);
+    received += client.Received;
+    errors += client.Errors;
+}
+
+latencies.Sort();
+double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)(latencies.Count * p))];
+Console.WriteLine($"messages: {sent} sent, {received} delivered, {errors} errors, {received / (double)seconds:0} msg/s delivered over {seconds} s (target {rate}/s)");
+Console.WriteLine($"delivery latency: p50 {Percentile(0.50):0.00} ms, p99 {Percentile(0.99):0.00} ms, max {Percentile(1):0.00} ms");
+foreach (Client client in clients)
+{
+    client.Dispose();
+}
+
+return received >= sent * 0.99 ? 0 : 1;
+
+static long Rss(int? pid)
+{
+    if (pid is null)
+    {
+        return 0;
+    }
+
+    foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+    {
+        if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+        {
+            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
+    }
+
+    return 0;
+}
+
+static Dictionary<string, string> ParseArguments(string[] args)
+{
+    var result = new Dictionary<string, string>();
+    for (int i = 0; i + 1 < args.Length; i += 2)
+    {
+        result[args[i].TrimStart('-')] = args[i + 1];
+    }
+
+    return result;
+}
+
+internal sealed class Client(int index, string room) : IDisposable
+{
+    private readonly ClientWebSocket _socket = new();
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly List<string> _roommates = [];
+    private readonly Lock _sync = new();
+    private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public List<double> Latencies { get; } = [];
+
+    public long Received { get; private set; }
+
+    public long Errors { get; private set; }
+
+    public async Task ConnectAndJoin(Uri url)
+    {
+        await _socket.ConnectAsync(url, CancellationToken.None);
+        _ = ReceiveLoop();
+        await Send($"{{\"type\":\"join\",\"room\":\"{room}\",\"name\":\"load-{index}\"}}");
+        await _joined.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    public string? RandomRoommate(Random random)
+    {
+        lock (_sync)
+        {
+            return _roommates.Count == 0 ? null : _roommates[random.Next(_roommates.Count)];
+        }
+    }
+
+    public void ResetCounters()
+    {
+        lock (_sync)
+        {
+            Latencies.Clear();
+            Received = 0;
+            Errors = 0;
+        }
+    }
+
+    public async Task Send(string json)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(json);
+        await _sendLock.WaitAsync();
+        try
+        {
+            await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, CancellationToken.None);
+        }
+        catch (WebSocketException)
+        {
+            Errors++;
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private async Task ReceiveLoop()
+    {
+        byte[] buffer = new byte[64 * 1024];
+        try
+        {
+            while (_socket.State == WebSocketState.Open)
+            {
+                int filled = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(filled), CancellationToken.None);
+                    filled += result.Count;
+                }
+                while (!result.EndOfMessage);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+
+                Handle(buffer.AsSpan(0, filled));
+            }
+        }
+        catch (WebSocketException)
+        {
+        }
+    }
+
+    private void Handle(ReadOnlySpan<byte> message)
+    {
+        long now = Stopwatch.GetTimestamp();
+        using JsonDocument document = JsonDocument.Parse(message.ToArray());
+        JsonElement root = document.RootElement;
+        string? type = root.GetProperty("type").GetString();
+        lock (_sync)
+        {
+            switch (type)
+            {
+                case "joined":
+                    foreach (JsonElement peer in root.GetProperty("peers").EnumerateArray())
+                    {
+                        _roommates.Add(peer.GetProperty("id").GetString()!);
+                    }
+
+                    _joined.TrySetResult();
+                    break;
+                case "peer-joined":
+                    _roommates.Add(root.GetProperty("peer").GetProperty("id").GetString()!);
+                    break;
+                case "message":
+                    long sentAt = root.GetProperty("data").GetProperty("t").GetInt64();
+                    Latencies.Add((now - sentAt) * 1000.0 / Stopwatch.Frequency);
+                    Received++;
+                    break;
+                case "error":
+                    Errors++;
+                    break;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _socket.Abort();
+        _socket.Dispose();
+        _sendLock.Dispose();
+    }
+}

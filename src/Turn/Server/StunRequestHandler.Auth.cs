@@ -27,6 +27,15 @@ internal sealed partial class StunRequestHandler
         switch (auth.Status)
         {
             case AuthStatus.Ok:
+                // RFC 8489 §6.3: once the credentials check out, unknown comprehension-required attributes get a signed 420.
+                Span<ushort> unknown = stackalloc ushort[MaxUnknown];
+                int unknownCount = request.CollectUnknownRequired(KnownAttributes.Basic, unknown);
+                if (unknownCount > 0)
+                {
+                    error = Error(request, context, response, StunErrors.UnknownAttribute, unknown[..unknownCount], auth);
+                    return auth with { Status = AuthStatus.BadRequest };
+                }
+
                 return auth;
             case AuthStatus.BadRequest:
                 error = Error(request, context, response, StunErrors.BadRequest, auth.Reason, default);

@@ -43,24 +43,22 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings, Re
             return HandleResult.Drop(Outcome.Ignored);
         }
 
-        NatBehaviorAddresses? nat = NatBehaviorFor(context);
-
-        // RFC 8489 §6.3.1: unknown comprehension-required attributes get 420 and a list of them.
-        Span<ushort> unknown = stackalloc ushort[MaxUnknown];
-        int unknownCount = message.CollectUnknownRequired(nat is null ? KnownAttributes.Basic : KnownAttributes.WithNatBehavior, unknown);
-        if (nat is null && unknownCount > 0)
-        {
-            unknownCount = ForgiveEmptyChangeRequest(message, unknown[..unknownCount]);
-        }
-
-        if (unknownCount > 0)
-        {
-            return Error(message, context, response, StunErrors.UnknownAttribute, unknown[..unknownCount]);
-        }
-
         if (message.Method == StunMethod.Binding)
         {
-            return Binding(message, context, nat, response);
+            // RFC 8489 §6.3.1: unknown comprehension-required attributes get 420 and a list of them.
+            // Binding is not authenticated, so the check comes first; TURN requests make it once
+            // the credentials are checked (RFC 8489 §6.3), and sign the 420.
+            NatBehaviorAddresses? nat = NatBehaviorFor(context);
+            Span<ushort> unknown = stackalloc ushort[MaxUnknown];
+            int unknownCount = message.CollectUnknownRequired(nat is null ? KnownAttributes.Basic : KnownAttributes.WithNatBehavior, unknown);
+            if (nat is null && unknownCount > 0)
+            {
+                unknownCount = ForgiveEmptyChangeRequest(message, unknown[..unknownCount]);
+            }
+
+            return unknownCount > 0
+                ? Error(message, context, response, StunErrors.UnknownAttribute, unknown[..unknownCount])
+                : Binding(message, context, nat, response);
         }
 
         if (_relay is null)

@@ -149,7 +149,17 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                     continue;
                 }
 
-                Dispatch(buffer.AsSpan(0, filled));
+                try
+                {
+                    Dispatch(buffer.AsSpan(0, filled));
+                }
+                catch (Exception e) when (e is not OutOfMemoryException and not OperationCanceledException)
+                {
+                    // A fault in handling one message answers that message; the connection lives on.
+                    SignalLog.DispatchFault(_logger, e, _peer?.Id);
+                    Reply(SignalError.Internal, "the server could not handle this message");
+                }
+
                 if (_closeReason is not null)
                 {
                     return _closeReason;

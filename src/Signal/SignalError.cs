@@ -16,4 +16,5 @@ public static class SignalError
     public const string BadToken = "bad-token";
     public const string ResumeFailed = "resume-failed";
     public const string ServerDraining = "draining";
+    public const string Internal = "internal-error";
 }

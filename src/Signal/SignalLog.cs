@@ -16,4 +16,7 @@ internal static partial class SignalLog
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Refused a WebSocket from origin {Origin}")]
     public static partial void OriginRefused(ILogger logger, string origin);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Handling a message from {PeerId} failed; the connection goes on")]
+    public static partial void DispatchFault(ILogger logger, Exception exception, string? peerId);
 }

@@ -79,6 +79,12 @@ internal ref struct ClientMessage
             return null;
         }
 
+        if (reader.TokenType == JsonTokenType.Number)
+        {
+            // A numeric correlation id is as good as a string one.
+            return Encoding.UTF8.GetString(reader.ValueSpan);
+        }
+
         reader.Skip();
         throw new JsonException("expected a string");
     }

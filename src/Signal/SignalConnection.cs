@@ -13,6 +13,7 @@ namespace Turn.Signal;
 internal sealed class SignalConnection : ISignalSink, IDisposable
 {
     private const int SmallBufferLength = 1024;
+    private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(2);
 
     private readonly WebSocket _socket;
     private readonly SignalHub _hub;
@@ -20,8 +21,11 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     private readonly ILogger _logger;
     private readonly Channel<byte[]> _queue;
     private readonly CancellationTokenSource _closing = new();
-    private string? _closeReason;
+    private readonly TaskCompletionSource _receiving = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _writer = Task.CompletedTask;
+    private volatile string? _closeReason;
     private Peer? _peer;
+    private int _closeSent;
     private double _tokens;
     private long _lastRefill;
 
@@ -42,17 +46,39 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
 
     public bool TrySend(ReadOnlyMemory<byte> utf8Json) => _queue.Writer.TryWrite(utf8Json.ToArray());
 
+    /// <summary>
+    /// Closes from the server's side: what is queued is written first, then a close frame with
+    /// the reason goes out so the client can tell a takeover or a slow read from a network drop.
+    /// A writer stuck on a reader that does not read is cut off after a short wait.
+    /// </summary>
     public void Close(string reason)
     {
-        _closeReason ??= reason;
+        if (_closeReason is not null)
+        {
+            return;
+        }
+
+        _closeReason = reason;
         _queue.Writer.TryComplete();
+        _ = CloseAfterDrain(reason);
+    }
+
+    private async Task CloseAfterDrain(string reason)
+    {
         try
         {
-            _closing.Cancel();
+            bool drained = await Task.WhenAny(_writer, Task.Delay(CloseWait)).ConfigureAwait(false) == _writer;
+            if (drained)
+            {
+                await CloseSocket(reason).ConfigureAwait(false);
+                await Task.WhenAny(_receiving.Task, Task.Delay(CloseWait)).ConfigureAwait(false);
+            }
+
+            await _closing.CancelAsync().ConfigureAwait(false);
         }
         catch (ObjectDisposedException)
         {
-            // Closed after the connection already ended.
+            // The connection ended meanwhile.
         }
     }
 
@@ -60,11 +86,13 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     {
         _hub.Metrics.Connected(1);
         using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _closing.Token);
-        Task writer = WriteLoop(linked.Token);
+        _writer = WriteLoop(linked.Token);
+        Task writer = _writer;
         string reason = "closed by peer";
         try
         {
             reason = await ReceiveLoop(linked.Token).ConfigureAwait(false);
+            reason = _closeReason ?? reason;
         }
         catch (OperationCanceledException)
         {
@@ -76,9 +104,10 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         }
         finally
         {
+            _receiving.TrySetResult();
             if (_peer is not null)
             {
-                _hub.Disconnected(_peer, this, _time.GetTimestamp() * 1000 / _time.TimestampFrequency);
+                _hub.Disconnected(_peer, this, (long)(_time.GetTimestamp() * (1000.0 / _time.TimestampFrequency)));
             }
 
             _queue.Writer.TryComplete();
@@ -90,7 +119,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             {
             }
 
-            await CloseSocket(reason).ConfigureAwait(false);
+            await CloseSocket(_closeReason ?? reason).ConfigureAwait(false);
             _hub.Metrics.Connected(-1);
             _hub.Metrics.Disconnected(Category(reason));
             SignalLog.Closed(_logger, _peer?.Id, reason);
@@ -237,7 +266,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
 
         if (message.Resume is not null)
         {
-            Peer? resumed = _hub.Resume(message.Resume, this);
+            Peer? resumed = _hub.Resume(message.Resume, this, peer => SignalMessages.Joined(peer, _hub.IceServers.GetIceServers(peer.Id), resumed: true));
             if (resumed is null)
             {
                 Reply(SignalError.ResumeFailed, "the resume token is unknown or its grace window has passed; join again", message.Id);
@@ -245,8 +274,6 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             }
 
             _peer = resumed;
-            TrySend(SignalMessages.Joined(resumed, _hub.IceServers.GetIceServers(resumed.Id), resumed: true));
-            resumed.Flush();
             SignalLog.Resumed(_logger, resumed.Id, resumed.Room.Name);
             return;
         }
@@ -356,7 +383,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
 
     private async Task CloseSocket(string reason)
     {
-        if (_socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        if (_socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived) || Interlocked.Exchange(ref _closeSent, 1) != 0)
         {
             return;
         }

@@ -112,8 +112,8 @@ public static class SignalEndpoints
 
     /// <summary>
     /// ASP.NET Core accepts a WebSocket from any Origin; a browser page from elsewhere must not
-    /// ride on a user's session. Without an allow list only same-host pages (and clients that
-    /// send no Origin, which are not browsers) get in.
+    /// ride on a user's session. Pages served by this host (the demo) always get in, others only
+    /// when listed; clients that send no Origin are not browsers and are let through.
     /// </summary>
     public static bool IsOriginAllowed(HttpRequest request, SignalOptions options)
     {
@@ -123,13 +123,13 @@ public static class SignalEndpoints
             return true;
         }
 
-        if (options.AllowedOrigins.Count > 0)
+        if (Uri.TryCreate(origin, UriKind.Absolute, out Uri? uri)
+            && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase))
         {
-            return options.AllowedOrigins.Contains("*") || options.AllowedOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase);
+            return true;
         }
 
-        return Uri.TryCreate(origin, UriKind.Absolute, out Uri? uri)
-            && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
+        return options.AllowedOrigins.Contains("*") || options.AllowedOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase);
     }
 
     private static bool Authorized(HttpContext context, SignalOptions options)

@@ -78,8 +78,11 @@ public sealed class SignalHub
         }
     }
 
-    /// <summary>Gives a peer that is away its seat back, with what was kept for it; the others see nothing.</summary>
-    internal Peer? Resume(string resumeToken, ISignalSink sink)
+    /// <summary>
+    /// Gives a peer that is away its seat back; the others see nothing. The joined message and
+    /// then what was kept for it are queued before anything new can reach it, in that order.
+    /// </summary>
+    internal Peer? Resume(string resumeToken, ISignalSink sink, Func<Peer, byte[]> joined)
     {
         if (!_byResumeToken.TryGetValue(resumeToken, out Peer? peer))
         {
@@ -96,6 +99,8 @@ public sealed class SignalHub
             // A resume can also take over from a connection that is not yet known to be dead.
             peer.Sink?.Close("resumed elsewhere");
             peer.Attach(sink);
+            sink.TrySend(joined(peer));
+            peer.Flush();
         }
 
         _metrics.Resumed();

@@ -1,1 +1,479 @@
-export {};
+// signal.js: the browser client of turn's signaling protocol (v1, docs/signaling.md).
+// A dependency-free ES module; serve it from the daemon at /signal.js:
+//
+//   import { connect } from '/signal.js';
+//   const client = connect();                       // ws(s)://<this host>/signal
+//   client.on('peer-joined', ({ peer }) => console.log('hello', peer.name ?? peer.id));
+//   client.on('offer', async ({ from, data }) => { ... client.answer(from, answer); });
+//   const joined = await client.join('room-1', { name: 'Ann' });
+//   const pc = new RTCPeerConnection({ iceServers: client.iceServers });
+//
+// When the socket drops without close() or leave(), the client reconnects with backoff and
+// resumes its seat ({type:"join", resume}): same id, fresh iceServers, the messages addressed
+// to it meanwhile, and the other peers see no leave/join. When the grace window has passed it
+// emits 'resume-failed' and joins the same room afresh (a new id; 'joined' again).
+
+/** Protocol version this client speaks (the "v" of the joined message). */
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * @typedef {object} IceServer  One RTCIceServer: pass `client.iceServers` to RTCPeerConnection as is.
+ * @property {string[]} urls
+ * @property {string} [username]
+ * @property {string} [credential]
+ *
+ * @typedef {object} PeerInfo  Another member of the room.
+ * @property {string} id
+ * @property {string} [name]
+ * @property {*} [meta]  Whatever JSON the peer passed to join().
+ *
+ * @typedef {object} JoinedMessage  The server's answer to a join or a resume.
+ * @property {'joined'} type
+ * @property {number} v  Protocol version (1).
+ * @property {string} room
+ * @property {string} id  This peer's id in the room.
+ * @property {string} resumeToken
+ * @property {boolean} resumed
+ * @property {PeerInfo[]} peers  The others, not including this peer.
+ * @property {IceServer[]} iceServers  Fresh STUN/TURN servers and credentials.
+ *
+ * @typedef {object} ConnectOptions
+ * @property {boolean} [reconnect=true]  Reconnect and resume after an unexpected drop.
+ * @property {number} [minDelayMs=250]  First reconnect delay; it doubles up to maxDelayMs (with jitter).
+ * @property {number} [maxDelayMs=8000]
+ * @property {number} [heartbeatMs=25000]  Sends a ping this often; 0 turns it off. Browsers cannot
+ *   see WebSocket-level pings, so this is how the client notices a dead connection.
+ * @property {number} [heartbeatTimeoutMs=10000]  No pong within this: the socket counts as dropped.
+ * @property {number} [connectTimeoutMs=5000]  A socket not open within this is given up and retried.
+ * @property {number} [outboxLength=256]  Messages kept while disconnected, sent after the resume.
+ * @property {typeof WebSocket} [WebSocket]  A WebSocket implementation (default: the global one).
+ */
+
+/** An error message from the server, as an Error with its code. */
+export class SignalError extends Error {
+  /** @param {{code: string, message: string, id?: string}} message */
+  constructor(message) {
+    super(message.message);
+    this.name = 'SignalError';
+    /** The protocol's error code: "bad-token", "room-full", "resume-failed", ... */
+    this.code = message.code;
+    /** The "id" of the client message it answers, if that had one. */
+    this.id = message.id;
+  }
+}
+
+/** Turns '/signal', 'wss://host/signal' or nothing into a ws: or wss: URL. */
+function socketUrl(url) {
+  const base = typeof location === 'undefined' ? undefined : location.href;
+  if (url === undefined && base === undefined) throw new TypeError('connect(url): no url and no page to take the host from');
+  const resolved = new URL(url ?? '/signal', base);
+  if (resolved.protocol === 'http:') resolved.protocol = 'ws:';
+  if (resolved.protocol === 'https:') resolved.protocol = 'wss:';
+  return resolved.href;
+}
+
+/**
+ * Opens a signaling connection. The socket opens in the background; join() waits for it.
+ * @param {string} [url]  Default: same origin, ws(s)://host/signal. Relative URLs resolve against the page.
+ * @param {ConnectOptions} [options]
+ * @returns {SignalClient}
+ */
+export function connect(url, options = {}) {
+  return new SignalClient(socketUrl(url), options);
+}
+
+/**
+ * A connection to the signaling server that rejoins by itself. Events (subscribe with on()):
+ *
+ * | event          | argument                               | when |
+ * |----------------|----------------------------------------|------|
+ * | 'joined'       | JoinedMessage                          | a fresh join (also the rejoin after 'resume-failed'): |
+ * |                |                                        | a new id and a full `peers` list |
+ * | 'resumed'      | JoinedMessage (resumed: true)          | the seat is back after a drop; same id |
+ * | 'resume-failed'| {previousId, room}                     | the grace window had passed: the seat, its calls and |
+ * |                |                                        | `peers` are gone; a fresh join (and 'joined') follows |
+ * | 'peer-joined'  | {type, peer: PeerInfo}                 | someone joined (never twice for one id) |
+ * | 'peer-left'    | {type, id, peer?: PeerInfo}            | someone left or their grace window ran out |
+ * | 'offer', 'answer', 'candidate', 'message' | {type, from, data} | addressed to this peer |
+ * | 'broadcast'    | {type, from, data}                     | sent to the room; from is "server" for HTTP pushes |
+ * | 'error'        | SignalError                            | an error message from the server (resume-failed is |
+ * |                |                                        | handled as above); join() also rejects with it |
+ * | 'disconnected' | {code, reason, willReconnect}          | the socket closed |
+ * | 'state'        | state string                           | `state` changed |
+ * | '*'            | every server message object            | raw access |
+ */
+export class SignalClient {
+  /** @param {string} url @param {ConnectOptions} options */
+  constructor(url, options) {
+    /** The ws:/wss: URL. */
+    this.url = url;
+    this.options = {
+      reconnect: true, minDelayMs: 250, maxDelayMs: 8000,
+      heartbeatMs: 25000, heartbeatTimeoutMs: 10000, connectTimeoutMs: 5000, outboxLength: 256,
+      ...options,
+    };
+    /** 'connecting' | 'open' (not in a room) | 'joined' | 'reconnecting' | 'closed' */
+    this.state = 'connecting';
+    /** This peer's id while in a room, else null. Unchanged by a resume. @type {string|null} */
+    this.id = null;
+    /** The room's name while in one. @type {string|null} */
+    this.room = null;
+    /** The other peers of the room by id. @type {Map<string, PeerInfo>} */
+    this.peers = new Map();
+    /** The latest iceServers (fresh after every join and resume). @type {IceServer[]} */
+    this.iceServers = [];
+    /** The token that resumes the seat; kept in memory only. @type {string|null} */
+    this.resumeToken = null;
+    /** The current WebSocket (replaced on every reconnect). @type {WebSocket|null} */
+    this.socket = null;
+    /** How many times the seat was resumed. */
+    this.resumeCount = 0;
+
+    this._handlers = new Map();
+    this._outbox = [];
+    this._pendingJoin = null;   // {room, name, meta, token, id, resolve, reject}
+    this._joinArgs = null;      // what to join again after resume-failed
+    this._pings = new Map();
+    this._seq = 0;
+    this._attempt = 0;
+    this._reconnectTimer = null;
+    this._heartbeatTimer = null;
+    this._open();
+  }
+
+  // ---- events ----------------------------------------------------------------------------
+
+  /**
+   * Subscribes to an event (see the class comment); returns a function that unsubscribes.
+   * @param {string} type @param {(arg: any) => void} handler @returns {() => void}
+   */
+  on(type, handler) {
+    if (!this._handlers.has(type)) this._handlers.set(type, new Set());
+    this._handlers.get(type).add(handler);
+    return () => this.off(type, handler);
+  }
+
+  /** Removes a handler added with on(). */
+  off(type, handler) {
+    this._handlers.get(type)?.delete(handler);
+  }
+
+  _emit(type, arg) {
+    for (const handler of [...(this._handlers.get(type) ?? [])]) {
+      try {
+        handler(arg);
+      } catch (error) {
+        setTimeout(() => { throw error; });  // reported, but never breaks the client
+      }
+    }
+  }
+
+  _setState(state) {
+    if (this.state !== state) {
+      this.state = state;
+      this._emit('state', state);
+    }
+  }
+
+  // ---- requests --------------------------------------------------------------------------
+
+  /**
+   * Joins a room. Resolves with the joined message; rejects with a SignalError ("room-full",
+   * "bad-token", "too-many-rooms", "draining", "already-joined", "bad-request").
+   * @param {string} room  1 to 128 characters.
+   * @param {{name?: string, meta?: *, token?: string}} [options]  name: up to 128 characters;
+   *   meta: any JSON up to 4 KB, shown to the others; token: a join token when the server needs one.
+   * @returns {Promise<JoinedMessage>}
+   */
+  join(room, { name, meta, token } = {}) {
+    if (this.state === 'closed') return Promise.reject(new Error('the client is closed'));
+    if (this._pendingJoin) return Promise.reject(new Error('a join is already under way'));
+    if (this.id !== null) return Promise.reject(new Error(`already in room "${this.room}"; leave() first`));
+    return new Promise((resolve, reject) => {
+      this._pendingJoin = { room, name, meta, token, id: `join-${++this._seq}`, resolve, reject };
+      this._sendJoin();
+    });
+  }
+
+  /** Sends an addressed message: type is 'offer', 'answer', 'candidate' or 'message'. */
+  send(to, type, data) {
+    this._send({ type, to, data });
+  }
+
+  /** Sends an SDP offer (e.g. pc.localDescription) to one peer. */
+  offer(to, description) { this.send(to, 'offer', description); }
+
+  /** Sends an SDP answer to one peer. */
+  answer(to, description) { this.send(to, 'answer', description); }
+
+  /** Sends an ICE candidate (RTCIceCandidate or its toJSON()) to one peer. */
+  candidate(to, candidate) { this.send(to, 'candidate', candidate); }
+
+  /** Sends application data to one peer; it gets a 'message' event. */
+  message(to, data) { this.send(to, 'message', data); }
+
+  /** Sends data to every other peer of the room; they get a 'broadcast' event. */
+  broadcast(data) {
+    this._send({ type: 'broadcast', data });
+  }
+
+  /** Round trip to the server; resolves with the time in milliseconds, rejects when not connected. */
+  ping() {
+    if (this.socket?.readyState !== 1) return Promise.reject(new Error('not connected'));
+    const id = `ping-${++this._seq}`;
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      this._pings.set(id, { resolve: () => resolve(Date.now() - started), reject });
+      this.socket.send(JSON.stringify({ type: 'ping', id }));
+    });
+  }
+
+  /**
+   * Leaves the room at once (the others get peer-left); the connection stays open for another
+   * join. While disconnected the seat cannot be given up: it lapses after the grace window.
+   */
+  leave() {
+    if (this.id !== null && this.socket?.readyState === 1) this.socket.send('{"type":"leave"}');
+    this._resetRoom();
+    if (this.state === 'joined') this._setState('open');
+  }
+
+  /** Leaves the room and closes the connection for good. */
+  close() {
+    if (this.state === 'closed') return;
+    this._setState('closed');
+    this.leave();
+    clearTimeout(this._reconnectTimer);
+    this._stopHeartbeat();
+    const socket = this.socket;
+    this._detach(socket);
+    this.socket = null;
+    socket?.close(1000, 'bye');
+    this._pendingJoin?.reject(new Error('the client was closed'));
+    this._pendingJoin = null;
+    this._emit('disconnected', { code: 1000, reason: 'closed by the client', willReconnect: false });
+  }
+
+  /**
+   * For tests and diagnostics: drops the socket as a network failure would and waits holdMs
+   * before the first reconnect attempt.
+   */
+  simulateDrop(holdMs = 0) {
+    this._lost(4000, 'simulated drop', holdMs);
+  }
+
+  // ---- the socket ------------------------------------------------------------------------
+
+  _open() {
+    const Impl = this.options.WebSocket ?? globalThis.WebSocket;
+    const socket = new Impl(this.url);
+    this.socket = socket;
+    const connectTimer = setTimeout(() => {
+      if (this.socket === socket && socket.readyState === 0) this._lost(4002, 'connect timeout');
+    }, this.options.connectTimeoutMs);
+    socket.onopen = () => {
+      clearTimeout(connectTimer);
+      this._attempt = 0;
+      this._startHeartbeat();
+      if (this.resumeToken !== null) {
+        socket.send(JSON.stringify({ type: 'join', resume: this.resumeToken, id: `resume-${++this._seq}` }));
+      } else {
+        this._setState('open');
+        if (this._pendingJoin) this._sendJoin();
+        else if (this._joinArgs) this._rejoin();
+        else this._flushOutbox();
+      }
+    };
+    socket.onmessage = (event) => this._receive(event.data);
+    socket.onclose = (event) => {
+      clearTimeout(connectTimer);
+      this._lost(event.code, event.reason);
+    };
+    socket.onerror = () => {};  // a close follows
+  }
+
+  _detach(socket) {
+    if (!socket) return;
+    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+  }
+
+  /** The socket is gone without close(): reconnect (and resume) unless told not to. */
+  _lost(code, reason, holdMs = 0) {
+    if (this.state === 'closed') return;
+    const socket = this.socket;
+    this._detach(socket);
+    this.socket = null;
+    this._stopHeartbeat();
+    // A dead connection may take long to finish its closing handshake; do not wait for it.
+    if (socket && socket.readyState <= 1) {
+      try { socket.close(4000, reason); } catch { /* already closing */ }
+    }
+    for (const ping of this._pings.values()) ping.reject(new Error('disconnected'));
+    this._pings.clear();
+    const willReconnect = this.options.reconnect !== false;
+    this._setState(willReconnect ? 'reconnecting' : 'closed');
+    this._emit('disconnected', { code, reason, willReconnect });
+    if (!willReconnect) {
+      this._pendingJoin?.reject(new Error('disconnected'));
+      this._pendingJoin = null;
+      return;
+    }
+    const { minDelayMs, maxDelayMs } = this.options;
+    const delay = Math.max(holdMs, Math.min(maxDelayMs, minDelayMs * 2 ** this._attempt) * (0.75 + Math.random() / 2));
+    this._attempt = Math.min(this._attempt + 1, 16);
+    clearTimeout(this._reconnectTimer);
+    this._reconnectTimer = setTimeout(() => {
+      if (this.state === 'reconnecting') this._open();
+    }, delay);
+  }
+
+  _startHeartbeat() {
+    this._stopHeartbeat();
+    const { heartbeatMs, heartbeatTimeoutMs } = this.options;
+    if (!heartbeatMs) return;
+    this._heartbeatTimer = setInterval(() => {
+      const socket = this.socket;
+      let answered = false;
+      this.ping().then(() => { answered = true; }, () => {});
+      setTimeout(() => {
+        if (!answered && this.socket === socket && socket) this._lost(4001, 'no pong');
+      }, heartbeatTimeoutMs);
+    }, heartbeatMs);
+  }
+
+  _stopHeartbeat() {
+    clearInterval(this._heartbeatTimer);
+    this._heartbeatTimer = null;
+  }
+
+  /** Sends now when connected and not resuming, else keeps it for after the (re)join. */
+  _send(message) {
+    if (this.state === 'closed') return;
+    if (this.socket?.readyState === 1 && (this.state === 'joined' || this.state === 'open')) {
+      this.socket.send(JSON.stringify(message));
+    } else {
+      if (this._outbox.length >= this.options.outboxLength) this._outbox.shift();
+      this._outbox.push(message);
+    }
+  }
+
+  _flushOutbox() {
+    const outbox = this._outbox;
+    this._outbox = [];
+    for (const message of outbox) this._send(message);
+  }
+
+  _sendJoin() {
+    const join = this._pendingJoin;
+    if (!join || this.socket?.readyState !== 1 || this.resumeToken !== null) return;
+    const message = { type: 'join', room: join.room, id: join.id };
+    if (join.name !== undefined) message.name = join.name;
+    if (join.meta !== undefined) message.meta = join.meta;
+    if (join.token !== undefined) message.token = join.token;
+    this.socket.send(JSON.stringify(message));
+  }
+
+  /** After resume-failed: the same join again, as a new peer. */
+  _rejoin() {
+    const args = this._joinArgs;
+    this.join(args.room, args).catch(() => {});  // its error is emitted as 'error' too
+  }
+
+  _resetRoom() {
+    this.id = null;
+    this.room = null;
+    this.resumeToken = null;
+    this.peers = new Map();
+    this._joinArgs = null;
+  }
+
+  // ---- server messages -------------------------------------------------------------------
+
+  _receive(text) {
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    this._emit('*', message);
+    switch (message.type) {
+      case 'joined':
+        this._joined(message);
+        break;
+      case 'peer-joined':
+        if (!this.peers.has(message.peer.id)) {
+          this.peers.set(message.peer.id, message.peer);
+          this._emit('peer-joined', message);
+        }
+        break;
+      case 'peer-left': {
+        const peer = this.peers.get(message.id);
+        if (peer) {
+          this.peers.delete(message.id);
+          this._emit('peer-left', { ...message, peer });
+        }
+        break;
+      }
+      case 'pong':
+        this._pings.get(message.id)?.resolve();
+        this._pings.delete(message.id);
+        break;
+      case 'error':
+        this._error(message);
+        break;
+      default:
+        // offer, answer, candidate, message, broadcast, and types of later versions.
+        this._emit(message.type, message);
+    }
+  }
+
+  _joined(message) {
+    // A resume answered after leave() was called: that seat is given up already.
+    if (message.resumed && message.resumeToken !== this.resumeToken) return;
+    const before = this.peers;
+    this.id = message.id;
+    this.room = message.room;
+    this.resumeToken = message.resumeToken;
+    this.iceServers = message.iceServers;
+    this.peers = new Map(message.peers.map((p) => [p.id, p]));
+    this._setState('joined');
+    if (message.resumed) {
+      this.resumeCount++;
+      this._emit('resumed', message);
+      // Messages kept for this peer follow; the diff covers a kept queue that overflowed.
+      for (const [id, peer] of before) if (!this.peers.has(id)) this._emit('peer-left', { type: 'peer-left', id, peer });
+      for (const [id, peer] of this.peers) if (!before.has(id)) this._emit('peer-joined', { type: 'peer-joined', peer });
+    } else {
+      const join = this._pendingJoin;
+      this._pendingJoin = null;
+      if (join) this._joinArgs = { room: join.room, name: join.name, meta: join.meta, token: join.token };
+      this._emit('joined', message);
+      join?.resolve(message);
+    }
+    this._flushOutbox();
+  }
+
+  _error(message) {
+    const error = new SignalError(message);
+    if (message.code === 'resume-failed' && this.resumeToken !== null && message.id?.startsWith('resume-')) {
+      const previous = { previousId: this.id, room: this.room };
+      const args = this._joinArgs;
+      this._resetRoom();
+      this._setState('open');
+      this._emit('resume-failed', previous);
+      if (this._pendingJoin) this._sendJoin();
+      else if (args) {
+        this._joinArgs = args;
+        this._rejoin();
+      }
+      return;
+    }
+    if (this._pendingJoin && message.id === this._pendingJoin.id) {
+      const join = this._pendingJoin;
+      this._pendingJoin = null;
+      join.reject(error);
+    }
+    this._emit('error', error);
+  }
+}

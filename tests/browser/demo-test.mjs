@@ -1,0 +1,295 @@
+#!/usr/bin/env node
+// Two headless Chromium pages use the demo page (/) of a running turn daemon as two people:
+//
+//  1. both join one room through /signal.js and see each other; a chat line (broadcast)
+//     goes from one to the other;
+//  2. alice calls bob with "relay only" on: a data channel and fake camera and microphone.
+//     Data-channel messages must arrive in order both ways, video frames must be decoded
+//     on both sides (getStats inbound-rtp framesDecoded > 0), and the selected candidate
+//     pair on both sides must be relay <-> relay;
+//  3. alice's signaling WebSocket is dropped (closed by the page as a network failure
+//     would, held off for a moment). While she is away, bob sends her a chat line and an
+//     addressed message. She must resume with the same peer id, get both, and bob must see
+//     no peer-left / peer-joined for her; the call carries on over TURN.
+//
+// One JSON line goes to stdout; exit code 0 on success, 1 when a check failed, 2 when the
+// test could not run.
+//
+// Usage:
+//   node demo-test.mjs --base http://127.0.0.1:8080 [--api-key KEY] [--join-token-secret SECRET]
+//       [--timeout-ms 60000] [--hold-ms 1500] [--chromium /usr/bin/chromium] [--headed]
+// --api-key is Signal:ApiKey (the test reads /api/ice-servers and /api/rooms/{room});
+// --join-token-secret is Signal:JoinTokenSecret (the test mints a join token for the pages).
+// Or from the environment: DEMO_TEST_BASE, DEMO_TEST_API_KEY, DEMO_TEST_JOIN_TOKEN_SECRET,
+// DEMO_TEST_TIMEOUT_MS, DEMO_TEST_CHROMIUM.
+//
+// The daemon needs TURN REST credentials (Auth:Secrets) so the iceServers it hands out
+// include turn: URLs, and, when it relays on loopback, Relay:UnsafeAllowLoopbackPeers.
+// Needs Debian's chromium (apt-get install -y chromium) and this folder's packages
+// (npm ci --prefix tests/browser). It never downloads a browser.
+
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+
+function fail(message, code = 2) {
+  process.stderr.write(`demo-test: ${message}\n`);
+  process.exit(code);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      base: { type: 'string' },
+      'api-key': { type: 'string' },
+      'join-token-secret': { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      'hold-ms': { type: 'string' },
+      chromium: { type: 'string' },
+      headed: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  }).values;
+} catch (error) {
+  fail(`${error.message}; see the usage at the top of demo-test.mjs`);
+}
+if (parsed.help) {
+  process.stdout.write('node demo-test.mjs --base http://HOST:PORT [--api-key KEY] [--join-token-secret SECRET] [--timeout-ms MS] [--hold-ms MS] [--chromium PATH] [--headed]\n');
+  process.exit(0);
+}
+
+const env = process.env;
+const base = (parsed.base ?? env.DEMO_TEST_BASE ?? '').replace(/\/+$/, '');
+const apiKey = parsed['api-key'] ?? env.DEMO_TEST_API_KEY;
+const joinTokenSecret = parsed['join-token-secret'] ?? env.DEMO_TEST_JOIN_TOKEN_SECRET;
+const timeoutMs = Number(parsed['timeout-ms'] ?? env.DEMO_TEST_TIMEOUT_MS ?? 60000);
+const holdMs = Number(parsed['hold-ms'] ?? 1500);
+const executablePath = parsed.chromium ?? env.DEMO_TEST_CHROMIUM ?? '/usr/bin/chromium';
+
+if (!/^https?:\/\/[^/]+$/.test(base)) fail('pass --base http://HOST:PORT (the daemon\'s Http:Urls entry)');
+if (!Number.isFinite(timeoutMs) || timeoutMs < 5000) fail(`--timeout-ms must be at least 5000, not ${timeoutMs}`);
+if (!Number.isFinite(holdMs) || holdMs < 0) fail(`--hold-ms must be a number of milliseconds, not ${holdMs}`);
+if (!existsSync(executablePath)) fail(`${executablePath} does not exist: install Debian's Chromium with \`apt-get install -y chromium\``);
+
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (error) {
+  fail(`cannot load playwright-core (${error.message}): run \`npm ci --prefix tests/browser\``);
+}
+
+const authHeaders = apiKey ? { Authorization: `Bearer ${apiKey}` } : {};
+
+async function api(path) {
+  const response = await fetch(base + path, { headers: authHeaders });
+  if (!response.ok) throw new Error(`GET ${path}: HTTP ${response.status}`);
+  return response.json();
+}
+
+// The TURN hosts must be excluded from MAP * ~NOTFOUND (Chromium resolves even an IP
+// literal for turn:...?transport=tcp); the rule keeps the browser off the network otherwise.
+let iceServers;
+try {
+  ({ iceServers } = await api('/api/ice-servers'));
+} catch (error) {
+  fail(`cannot read ${base}/api/ice-servers (${error.message}); is the daemon running, and is --api-key right?`);
+}
+const turnUrls = iceServers.flatMap((s) => s.urls).filter((u) => /^turns?:/i.test(u));
+if (turnUrls.length === 0) fail(`${base}/api/ice-servers hands out no turn: URL; configure Auth:Secrets`);
+const hosts = new Set([new URL(base).hostname]);
+for (const url of turnUrls) hosts.add(/^turns?:(\[[^\]]+\]|[^:?]+)/i.exec(url)[1]);
+const resolverRules = ['MAP * ~NOTFOUND', 'EXCLUDE localhost', ...[...hosts].map((h) => `EXCLUDE ${h}`)].join(', ');
+
+/** A join token (docs/signaling.md, "Join tokens") for any room, valid for ten minutes. */
+function joinToken(secret) {
+  const payload = Buffer.from(JSON.stringify({ room: '*', exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url');
+  return `${payload}.${createHmac('sha256', secret).update(payload).digest('base64url')}`;
+}
+const pageUrl = joinTokenSecret ? `${base}/?token=${encodeURIComponent(joinToken(joinTokenSecret))}` : `${base}/`;
+
+const started = Date.now();
+const steps = [];
+const step = (name, detail = {}) => steps.push({ step: name, ms: Date.now() - started, ...detail });
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls fn (in Node) until it returns a truthy value. */
+async function until(what, fn, ms = timeoutMs, every = 100) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await sleep(every);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last !== undefined ? ` (last: ${JSON.stringify(last)})` : ''}`);
+}
+
+const state = (page) => page.evaluate(() => window.demo.state);
+
+let browser;
+let exitCode = 0;
+const result = { ok: false, base };
+const overall = setTimeout(() => {
+  process.stderr.write(`demo-test: the whole run exceeded ${timeoutMs * 3} ms\n`);
+  process.stdout.write(JSON.stringify({ ...result, problem: 'overall timeout', steps }) + '\n');
+  process.exit(1);
+}, timeoutMs * 3);
+
+try {
+  browser = await chromium.launch({
+    executablePath,
+    headless: !parsed.headed,
+    timeout: 30000,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--autoplay-policy=no-user-gesture-required',
+      `--host-resolver-rules=${resolverRules}`,
+    ],
+  });
+  result.browser = browser.version();
+
+  // Two contexts: two people with nothing shared.
+  const pages = {};
+  for (const name of ['alice', 'bob']) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.on('pageerror', (error) => process.stderr.write(`demo-test: ${name}: page error: ${error.message}\n`));
+    await page.goto(pageUrl, { timeout: 15000 });
+    await page.waitForFunction(() => window.demo !== undefined && window.demo.client.state === 'open', null, { timeout: 15000 });
+    pages[name] = page;
+  }
+  const { alice, bob } = pages;
+  step('pages loaded');
+
+  // 1. Join, see each other, chat.
+  const room = `demo-test-${Math.random().toString(36).slice(2, 10)}`;
+  const aliceJoined = await alice.evaluate((room) => window.demo.join(room, 'alice'), room);
+  const bobJoined = await bob.evaluate((room) => window.demo.join(room, 'bob'), room);
+  if (aliceJoined.v !== 1) throw new Error(`joined.v is ${aliceJoined.v}, not 1`);
+  if (!bobJoined.peers.some((p) => p.id === aliceJoined.id && p.name === 'alice')) throw new Error(`bob's joined.peers lacks alice: ${JSON.stringify(bobJoined.peers)}`);
+  if (!bobJoined.iceServers.some((s) => s.urls.some((u) => u.startsWith('turn')) && s.username && s.credential)) throw new Error('joined.iceServers has no TURN server with credentials');
+  await until('alice to see bob join', async () => (await state(alice)).peers.some((p) => p.id === bobJoined.id && p.name === 'bob'));
+  step('joined', { room, alice: aliceJoined.id, bob: bobJoined.id });
+
+  await alice.evaluate(() => window.demo.chat('hello from alice'));
+  await until('bob to get alice\'s chat line', () => bob.evaluate((from) => window.demo.chatMessages.some((m) => m.from === from && m.text === 'hello from alice'), aliceJoined.id));
+  step('chat');
+
+  // 2. A relayed call with a data channel and fake media.
+  await bob.evaluate(() => window.demo.setMedia(true));
+  await alice.evaluate((peer) => window.demo.call(peer, { relayOnly: true, media: true }), bobJoined.id);
+  await until('both sides connected with the data channel open', async () => {
+    const [a, b] = [await state(alice), await state(bob)];
+    return a.call?.connectionState === 'connected' && b.call?.connectionState === 'connected' && a.call.dataChannel === 'open' && b.call.dataChannel === 'open';
+  });
+  const callState = { alice: (await state(alice)).call, bob: (await state(bob)).call };
+  if (callState.alice.iceTransportPolicy !== 'relay' || callState.bob.iceTransportPolicy !== 'relay') throw new Error(`the call is not relay only: ${JSON.stringify(callState)}`);
+  step('call connected', callState);
+
+  const sendBatch = async (page, prefix, count) => page.evaluate(({ prefix, count }) => {
+    for (let i = 0; i < count; i++) window.demo.sendOnDataChannel(`${prefix}-${i}`);
+  }, { prefix, count });
+  const expectBatch = (page, prefix, count) => until(`${count} data-channel messages "${prefix}-*" in order`, () => page.evaluate(({ prefix, count }) => {
+    const got = window.demo.callDataChannelMessages.filter((m) => m.startsWith(`${prefix}-`));
+    return got.length === count && got.every((m, i) => m === `${prefix}-${i}`);
+  }, { prefix, count }));
+  await sendBatch(alice, 'a2b', 50);
+  await sendBatch(bob, 'b2a', 50);
+  await expectBatch(bob, 'a2b', 50);
+  await expectBatch(alice, 'b2a', 50);
+  step('data channel', { each: 50 });
+
+  const frames = {};
+  for (const [name, page] of Object.entries(pages)) {
+    frames[name] = await until(`${name} to decode video frames`, async () => {
+      const n = await page.evaluate(() => window.demo.framesDecoded());
+      return n > 0 ? n : false;
+    }, timeoutMs, 250);
+  }
+  const pairs = {
+    alice: await alice.evaluate(() => window.demo.selectedCandidateTypes()),
+    bob: await bob.evaluate(() => window.demo.selectedCandidateTypes()),
+  };
+  for (const [name, pair] of Object.entries(pairs)) {
+    if (pair?.local !== 'relay' || pair?.remote !== 'relay') throw new Error(`${name}'s selected candidate pair is ${JSON.stringify(pair)}, not relay <-> relay`);
+  }
+  step('media relayed', { framesDecoded: frames, pairs });
+
+  // 3. Alice's signaling connection drops; bob writes to her while she is away.
+  const bobEventsBefore = await bob.evaluate(() => window.demo.peerEvents.length);
+  await alice.evaluate(() => {
+    window.addressedToMe = [];
+    window.demo.client.on('message', (m) => window.addressedToMe.push(m));
+  });
+  await alice.evaluate((hold) => window.demo.dropSignaling(hold), holdMs);
+  let sawAway = null;
+  try {
+    await until('the server to see alice away', async () => {
+      const snapshot = await api(`/api/rooms/${encodeURIComponent(room)}`);
+      return snapshot.peers.some((p) => p.id === aliceJoined.id && p.connected === false);
+    }, Math.max(holdMs - 200, 200), 50);
+    sawAway = true;
+  } catch (error) {
+    if (holdMs > 0) throw error;  // with no hold she may well be back already
+    sawAway = false;
+  }
+  await bob.evaluate(() => window.demo.chat('while you were away'));
+  await bob.evaluate((to) => window.demo.client.message(to, { note: 'kept for you' }), aliceJoined.id);
+  step('alice dropped', { serverSawAway: sawAway });
+
+  await until('alice to resume', async () => {
+    const s = await state(alice);
+    return s.resumes >= 1 && s.connection === 'joined';
+  });
+  const resumed = await state(alice);
+  if (resumed.id !== aliceJoined.id) throw new Error(`alice resumed as ${resumed.id}, not ${aliceJoined.id}`);
+  await until('alice to get what bob sent while she was away', () => alice.evaluate((from) =>
+    window.demo.chatMessages.some((m) => m.from === from && m.text === 'while you were away'), bobJoined.id));
+  await until('alice to get the message bob addressed to her while she was away', () => alice.evaluate((from) =>
+    window.addressedToMe.some((m) => m.from === from && m.data?.note === 'kept for you'), bobJoined.id));
+  const bobEvents = await bob.evaluate((n) => window.demo.peerEvents.slice(n), bobEventsBefore);
+  if (bobEvents.length > 0) throw new Error(`bob saw ${JSON.stringify(bobEvents)} while alice resumed`);
+  const roomAfter = await api(`/api/rooms/${encodeURIComponent(room)}`);
+  if (!roomAfter.peers.some((p) => p.id === aliceJoined.id && p.connected)) throw new Error(`after the resume the server shows ${JSON.stringify(roomAfter)}`);
+  step('alice resumed', { id: resumed.id, keptMessages: 2, bobPeerEvents: bobEvents.length });
+
+  // The call never depended on the signaling socket.
+  await sendBatch(alice, 'after', 10);
+  await expectBatch(bob, 'after', 10);
+  const framesBefore = frames.bob;
+  const framesLater = await until('bob to keep decoding video', async () => {
+    const n = await bob.evaluate(() => window.demo.framesDecoded());
+    return n > framesBefore ? n : false;
+  }, timeoutMs, 250);
+  if ((await state(alice)).call?.connectionState !== 'connected') throw new Error('the call did not survive the signaling drop');
+  step('call survived', { bobFramesDecoded: framesLater });
+
+  // Hang up; bob's side ends too.
+  await alice.evaluate(() => window.demo.hangup());
+  await until('bob to see the hang-up', async () => (await state(bob)).call === null);
+  step('hung up');
+
+  Object.assign(result, { ok: true, room, alice: aliceJoined.id, bob: bobJoined.id, framesDecoded: frames, pairs });
+} catch (error) {
+  exitCode = error.message.startsWith('browserType.launch') ? 2 : 1;
+  result.problem = error.message;
+  process.stderr.write(`demo-test: FAILED: ${error.message}\n`);
+} finally {
+  clearTimeout(overall);
+  if (browser) await browser.close().catch(() => {});
+}
+result.elapsedMs = Date.now() - started;
+result.steps = steps;
+process.stdout.write(JSON.stringify(result) + '\n');
+process.exit(exitCode);

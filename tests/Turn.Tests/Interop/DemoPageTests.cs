@@ -1,0 +1,80 @@
+using System.Text.Json;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Turn.Tests.Interop;
+
+/// <summary>
+/// The demo page end to end in headless Chromium (tests/browser/demo-test.mjs): two pages join a
+/// room on `turn serve`, chat, make a relay-only call with fake camera and microphone, exchange
+/// data-channel messages and decode video through relay candidates on both sides; then one
+/// page's WebSocket drops and it resumes with the same peer id, receiving what was sent to it
+/// while away, and the other page sees no leave or join.
+/// </summary>
+[Collection(InteropCollectionDefinition.Name)]
+public sealed class DemoPageTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task TwoDemoPages_CallThroughTheRelay_AndResumeAfterADrop()
+    {
+        string browserDirectory = BrowserPrerequisites.Require();
+        int[] ports = LoopbackPorts.Take(2);
+        (int stunPort, int httpPort) = (ports[0], ports[1]);
+        int relayMin = 61000 + (Random.Shared.Next(0, 22) * 200);
+        var config = new
+        {
+            Listen = new { Addresses = new[] { "127.0.0.1" }, UdpPort = stunPort, TcpPort = stunPort, Transports = new[] { "udp", "tcp" } },
+            Http = new { Urls = new[] { $"http://127.0.0.1:{httpPort}" } },
+            Auth = new { Realm = "demo", Secrets = new[] { "demo-secret-0123456789abcdef" } },
+            Relay = new { Addresses = new[] { "127.0.0.1" }, UnsafeAllowLoopbackPeers = true, MinPort = relayMin, MaxPort = relayMin + 199 },
+            Signal = new { ApiKey = "demo-api-key", JoinTokenSecret = "demo-join-secret" },
+        };
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync(config, [$"udp 127.0.0.1:{stunPort}", $"tcp 127.0.0.1:{stunPort}"]);
+        await WaitForHttp(httpPort);
+
+        ToolResult result = await ToolRunner.RunAsync(
+            BrowserPrerequisites.Node,
+            [
+                Path.Combine(browserDirectory, "demo-test.mjs"),
+                "--base", $"http://127.0.0.1:{httpPort}",
+                "--api-key", "demo-api-key",
+                "--join-token-secret", "demo-join-secret",
+                "--timeout-ms", "45000",
+            ],
+            TimeSpan.FromSeconds(60),
+            browserDirectory);
+        output.WriteLine(result.ToString());
+
+        string context = result + "\n" + daemon.Describe();
+        string? json = result.StandardOutput.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
+        Assert.True(json is not null, "demo-test.mjs printed no JSON result\n" + context);
+        using JsonDocument document = JsonDocument.Parse(json);
+        JsonElement line = document.RootElement;
+        Assert.True(result.ExitCode == 0 && line.GetProperty("ok").GetBoolean(), context);
+        string steps = line.GetProperty("steps").GetRawText();
+        Assert.Contains("alice resumed", steps, StringComparison.Ordinal);
+        Assert.Contains("call survived", steps, StringComparison.Ordinal);
+    }
+
+    private static async Task WaitForHttp(int port)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        for (int i = 0; i < 50; i++)
+        {
+            try
+            {
+                if ((await client.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"))).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        Assert.Fail($"turn serve did not answer on http://127.0.0.1:{port}/healthz");
+    }
+}

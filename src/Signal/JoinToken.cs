@@ -17,7 +17,11 @@ public static class JoinToken
         return payload + "." + Base64Url(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(payload)));
     }
 
-    public static bool Verify(string? token, string secret, string room, long nowUnixSeconds, out string problem)
+    /// <summary>A valid, unexpired token for any room.</summary>
+    public static bool VerifyAnyRoom(string? token, string secret, long nowUnixSeconds)
+        => Verify(token, secret, null, nowUnixSeconds, out _);
+
+    public static bool Verify(string? token, string secret, string? room, long nowUnixSeconds, out string problem)
     {
         problem = "a join token is required";
         if (string.IsNullOrEmpty(token))
@@ -57,7 +61,7 @@ public static class JoinToken
                 return false;
             }
 
-            if (tokenRoom != "*" && tokenRoom != room)
+            if (room is not null && tokenRoom != "*" && tokenRoom != room)
             {
                 problem = "the join token is for another room";
                 return false;

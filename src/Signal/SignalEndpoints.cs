@@ -62,12 +62,18 @@ public static class SignalEndpoints
             await connection.RunAsync(context.RequestAborted).ConfigureAwait(false);
         });
 
-        app.MapGet("/api/ice-servers", (HttpContext context) => Authorized(context, options)
+        app.MapGet("/api/ice-servers", (HttpContext context) => Authorized(context, options) || HasJoinToken(context, options, time)
             ? Results.Json(new { iceServers = hub.IceServers.GetIceServers("api") }, Json)
             : Results.Unauthorized());
 
         app.MapPost("/api/rooms/{room}/messages", async (HttpContext context, string room) =>
         {
+            if (options.ApiKey is null)
+            {
+                // Anyone who can reach the listener could otherwise write into every room.
+                return Results.Problem("server push is off until Signal:ApiKey is set", statusCode: StatusCodes.Status403Forbidden);
+            }
+
             if (!Authorized(context, options))
             {
                 return Results.Unauthorized();
@@ -136,7 +142,7 @@ public static class SignalEndpoints
     {
         if (options.ApiKey is null)
         {
-            return true;
+            return options.JoinTokenSecret is null || context.Request.Path != "/api/ice-servers";
         }
 
         string header = context.Request.Headers.Authorization.ToString();
@@ -149,6 +155,22 @@ public static class SignalEndpoints
         byte[] given = Encoding.UTF8.GetBytes(header[prefix.Length..].Trim());
         byte[] expected = Encoding.UTF8.GetBytes(options.ApiKey);
         return CryptographicOperations.FixedTimeEquals(given, expected);
+    }
+
+    /// <summary>
+    /// With join tokens on, a browser may also fetch ICE servers with the token the application
+    /// gave it (Bearer or ?token=), so the API key never has to reach a browser.
+    /// </summary>
+    private static bool HasJoinToken(HttpContext context, SignalOptions options, TimeProvider time)
+    {
+        if (options.JoinTokenSecret is null)
+        {
+            return false;
+        }
+
+        string header = context.Request.Headers.Authorization.ToString();
+        string? token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim() : context.Request.Query["token"].ToString();
+        return JoinToken.VerifyAnyRoom(token, options.JoinTokenSecret, time.GetUtcNow().ToUnixTimeSeconds());
     }
 
     private static bool IsJson(ReadOnlySpan<byte> utf8)

@@ -36,16 +36,16 @@ internal sealed class Authenticator(CredentialStore credentials, NonceService no
             return AuthResult.Fail(AuthStatus.BadRequest, "USERNAME or USERHASH missing or malformed");
         }
 
-        // 3. The nonce must be ours, for this client, and fresh.
-        if (!nonces.IsValid(nonce, client, nowUnixSeconds))
-        {
-            return AuthResult.Fail(AuthStatus.StaleNonce, "stale nonce");
-        }
-
-        // 4. Password algorithms: no downgrade from what we offered (RFC 8489 §9.2.4 step 3).
+        // 3. Password algorithms: no downgrade from what we offered (RFC 8489 §9.2.4 step 3).
         if (!TryGetPasswordAlgorithm(request, out ushort algorithm))
         {
             return AuthResult.Fail(AuthStatus.BadRequest, "PASSWORD-ALGORITHM(S) do not match what was offered");
+        }
+
+        // 4. The nonce must be ours, for this client, and fresh.
+        if (!nonces.IsValid(nonce, client, nowUnixSeconds))
+        {
+            return AuthResult.Fail(AuthStatus.StaleNonce, "stale nonce");
         }
 
         if (username is null)

@@ -64,6 +64,12 @@ internal sealed partial class Allocation
     /// <summary>Kept so that a retransmitted Allocate gets the same success again (RFC 8656 §7.2).</summary>
     public byte[] AllocateTransactionId { get; }
 
+    /// <summary>The RESERVATION-TOKEN the Allocate answered with, 0 when none; repeated to a retransmission.</summary>
+    public ulong ReservationToken { get; init; }
+
+    /// <summary>The ADDRESS-ERROR-CODE for the missing half of a dual allocation, 0 when none; repeated to a retransmission.</summary>
+    public int AdditionalFamilyError { get; init; }
+
     public long ExpiresAt => Volatile.Read(ref _expiresAt);
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;

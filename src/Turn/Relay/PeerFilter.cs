@@ -147,6 +147,12 @@ internal sealed class PeerFilter
 
     public bool IsAllowed(StunAddress peer) => Allows(Evaluate(peer));
 
+    /// <summary>
+    /// For an <see cref="PeerVerdict.AllowedOwnRelay"/> address that turns out not to be a live
+    /// allocation: allowed only as a loopback peer under the test switch, like any other loopback port.
+    /// </summary>
+    public bool AllowsAsLoopback(StunAddress peer) => _allowLoopback && IsLoopback(AddressCanonicalizer.Canonicalize(peer));
+
     /// <summary>The first rule that decides the peer; see the class summary for the order.</summary>
     public PeerVerdict Evaluate(StunAddress peer)
     {

@@ -33,7 +33,7 @@ internal sealed partial class StunRequestHandler
         if (existing is not null)
         {
             return request.TransactionId.SequenceEqual(existing.AllocateTransactionId) && existing.Username == auth.Username
-                ? AllocateSuccess(request, context, relay, existing, 0, default, response, auth)
+                ? AllocateSuccess(request, context, relay, existing, response, auth)
                 : Error(request, context, response, StunErrors.AllocationMismatch, default, auth);
         }
 
@@ -109,8 +109,12 @@ internal sealed partial class StunRequestHandler
                 context.Client!.SenderFor(context.Source),
                 relay.Limits,
                 context.NowMs + (Lifetime(request, relay.Limits) * 1000L),
-                request.TransactionId);
-            return AllocateSuccess(request, context, relay, allocation, reservation, secondError, response, auth);
+                request.TransactionId)
+            {
+                ReservationToken = reservation,
+                AdditionalFamilyError = secondError,
+            };
+            return AllocateSuccess(request, context, relay, allocation, response, auth);
         }
         finally
         {
@@ -124,8 +128,10 @@ internal sealed partial class StunRequestHandler
         }
     }
 
-    private HandleResult AllocateSuccess(in StunMessage request, in RequestContext context, RelayServices relay, Allocation allocation, ulong reservation, int secondError, Span<byte> response, in AuthResult auth)
+    private HandleResult AllocateSuccess(in StunMessage request, in RequestContext context, RelayServices relay, Allocation allocation, Span<byte> response, in AuthResult auth)
     {
+        ulong reservation = allocation.ReservationToken;
+        int secondError = allocation.AdditionalFamilyError;
         var writer = StunWriter.ForResponse(response, request, StunClass.SuccessResponse);
         if (allocation.Relay4 is not null)
         {

@@ -97,7 +97,7 @@ internal sealed partial class StunRequestHandler
     {
         PeerVerdict verdict = relay.Peers.Evaluate(peer);
         return verdict == PeerVerdict.AllowedOwnRelay
-            ? relay.Allocations.IsRelayedAddress(AddressCanonicalizer.Canonicalize(peer))
+            ? relay.Allocations.IsRelayedAddress(AddressCanonicalizer.Canonicalize(peer)) || relay.Peers.AllowsAsLoopback(peer)
             : PeerFilter.Allows(verdict);
     }
 

@@ -34,7 +34,11 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings, Re
         // RFC 8656 §11.2: the Send indication is the one indication a server acts on.
         if (message.Class == StunClass.Indication && message.Method == StunMethod.Send && _relay is not null && message.HasMagicCookie)
         {
-            return Send(message, context, _relay);
+            // RFC 8489 §6.3.2: an indication with an unknown comprehension-required attribute is discarded.
+            Span<ushort> unknownInIndication = stackalloc ushort[1];
+            return message.CollectUnknownRequired(KnownAttributes.Basic, unknownInIndication) > 0
+                ? HandleResult.Drop(Outcome.DroppedMalformed)
+                : Send(message, context, _relay);
         }
 
         // RFC 8489 §6.3: other indications get no answer, and responses are not for a server.

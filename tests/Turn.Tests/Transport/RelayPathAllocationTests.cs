@@ -1,0 +1,281 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Turn.Auth;
+using Turn.Relay;
+using Turn.Server;
+using Turn.Tests.Server;
+using Turn.Transport;
+using Turn.Wire;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Turn.Tests.Transport;
+
+/// <summary>
+/// The relay path on real sockets, all on 127.0.0.1: a real <see cref="UdpListener"/> and real
+/// <see cref="UdpRelayPorts"/>, a test client that authenticates, allocates and binds a channel to
+/// a peer socket, then ChannelData both ways in steady state. Nothing on the network is mocked.
+/// Runs alone, because one of its measures is process-wide.
+/// </summary>
+[Collection(nameof(RunsAlone))]
+public sealed class RelayPathAllocationTests(ITestOutputHelper output)
+{
+    // Below the kernel's ephemeral range (32768-60999), so the test's own sockets never look like
+    // this server's relayed addresses, which the policy refuses unless an allocation holds them.
+    private const int RelayPortMin = 20000;
+    private const int RelayPortMax = 29999;
+    private const ushort Channel = 0x4000;
+    private const int PayloadLength = 160;
+    private const int WarmupRound = 5000;
+    private const int Measured = 20_000;
+
+    [Fact]
+    public void ChannelDataBothWays_InSteadyState_AllocatesNothingPerPacket()
+    {
+        // The packet loop runs on a thread of its own: blocking a thread-pool worker in ReceiveFrom
+        // would make the pool add threads, and their allocations would count as the relay's.
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Run();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        })
+        {
+            Name = "relay path test client",
+        };
+        thread.Start();
+        thread.Join();
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+    }
+
+    private void Run()
+    {
+        using var metrics = new TurnMetrics();
+        RelayClock clock = RelayClock.System;
+        using var ports = new UdpRelayPorts(IPAddress.Loopback, null, RelayPortMin, RelayPortMax, clock, metrics, NullLogger.Instance);
+        using var set = new UdpListenerSet();
+        UdpListener listener = UdpListener.Bind(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), -1), 1);
+        set.Add(listener);
+        RelayServices relay = Compose(listener, ports);
+        listener.Start(new StunRequestHandler(new StunServerSettings("turn", null), relay), set, metrics, NullLogger.Instance, clock);
+
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 3000 };
+        client.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 3000 };
+        peer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        try
+        {
+            var flow = new Flow(client, peer, listener.LocalEndPoint);
+            StunAddress relayed = flow.AllocateAndBind(StunAddress.FromIPEndPoint((IPEndPoint)peer.LocalEndPoint!));
+            output.WriteLine($"relayed transport address {relayed}, peer {peer.LocalEndPoint}");
+
+            // Warm up: first-use allocations (per-thread SocketAddress, JIT tiers), then until the
+            // thread pool stops adding threads for the relay socket's completions.
+            long warmupStart = Stopwatch.GetTimestamp();
+            flow.Exchange(WarmupRound);
+            Thread.Sleep(500);
+            int rounds = Settle(flow);
+            int warmedUp = flow.ToPeer;
+            TimeSpan warmupTime = Stopwatch.GetElapsedTime(warmupStart);
+            Assert.Equal(warmedUp, flow.ToClient);
+
+            // The pool is held at its warmed-up size while measuring: a thread it would add is a
+            // one-off cost of load, not of a packet.
+            Thread.Sleep(100);
+            int threads = ThreadPool.ThreadCount;
+            ThreadPool.GetMaxThreads(out int maxWorkers, out int maxIo);
+            bool held = ThreadPool.SetMaxThreads(Math.Max(threads, Environment.ProcessorCount), maxIo);
+            long processAllocated;
+            long threadAllocated;
+            TimeSpan measuredTime;
+            long listenerBefore = listener.AllocatedBytes;
+            try
+            {
+                long threadBefore = GC.GetAllocatedBytesForCurrentThread();
+                long processBefore = GC.GetTotalAllocatedBytes(precise: true);
+                long measuredStart = Stopwatch.GetTimestamp();
+                flow.Exchange(Measured);
+                processAllocated = GC.GetTotalAllocatedBytes(precise: true) - processBefore;
+                measuredTime = Stopwatch.GetElapsedTime(measuredStart);
+                threadAllocated = GC.GetAllocatedBytesForCurrentThread() - threadBefore;
+            }
+            finally
+            {
+                ThreadPool.SetMaxThreads(maxWorkers, maxIo);
+            }
+
+            // The listener records its count at the top of its loop, after the last packet's send.
+            Thread.Sleep(100);
+            long listenerAllocated = listener.AllocatedBytes - listenerBefore;
+
+            output.WriteLine($"warm-up {warmedUp} round trips in {warmupTime.TotalMilliseconds:F0} ms ({rounds} rounds to settle); thread pool {threads} threads{(held ? ", held" : "")}");
+            output.WriteLine($"{Measured} round trips in {measuredTime.TotalMilliseconds:F0} ms: listener thread {listenerAllocated} B, test thread {threadAllocated} B, whole process {processAllocated} B ({(double)processAllocated / Measured:F3} B per packet)");
+            Assert.Equal(warmedUp + Measured, flow.ToPeer);
+            Assert.Equal(warmedUp + Measured, flow.ToClient);
+            Assert.Equal(0, flow.Mismatched);
+
+            // The test's own loop must be allocation-free, or the process-wide figure means nothing.
+            Assert.Equal(0, threadAllocated);
+
+            // Client to peer: the listener's receive thread parses ChannelData and sends from the relay socket.
+            Assert.Equal(0, listenerAllocated);
+
+            // Peer to client: the relay socket's async loop runs on the thread pool, so only the
+            // process-wide count sees it. That count also holds the runtime's and the test host's own
+            // background work (timers, the pool's bookkeeping), hence an average bound, not zero.
+            Assert.True(processAllocated < Measured, $"{processAllocated} bytes allocated process-wide for {Measured} relayed round trips: 1 byte per packet or more");
+        }
+        finally
+        {
+            foreach (Allocation allocation in relay.Allocations.All)
+            {
+                relay.Allocations.Remove(allocation);
+            }
+        }
+    }
+
+    /// <summary>Relays in rounds until the thread pool kept its size for two rounds in a row (ten rounds at most).</summary>
+    private static int Settle(Flow flow)
+    {
+        int rounds = 0;
+        int unchanged = 0;
+        while (unchanged < 2 && rounds < 10)
+        {
+            int threads = ThreadPool.ThreadCount;
+            flow.Exchange(WarmupRound);
+            rounds++;
+            unchanged = ThreadPool.ThreadCount == threads ? unchanged + 1 : 0;
+        }
+
+        return rounds;
+    }
+
+    /// <summary>As RelayComposition builds the relay for "listen on 127.0.0.1" with Relay:UnsafeAllowLoopbackPeers.</summary>
+    private static RelayServices Compose(UdpListener listener, UdpRelayPorts ports)
+    {
+        var own = StunAddress.FromIPEndPoint(new IPEndPoint(IPAddress.Loopback, 0));
+        var peers = new PeerFilter(PeerFilter.DefaultDenied, [], [StunAddress.FromIPEndPoint(listener.LocalEndPoint)], [own], RelayPortMin, RelayPortMax, allowLoopback: true);
+        var users = new Dictionary<string, string> { [TurnTestHarness.Alice.Username] = TurnTestHarness.Alice.Password };
+        var authenticator = new Authenticator(new CredentialStore(TurnTestHarness.Realm, users, []), new NonceService());
+        return new RelayServices(authenticator, new AllocationTable(), ports, peers, new RelayLimits(), RelayAddressMap.None);
+    }
+
+    /// <summary>The client and the peer, with the buffers and addresses they reuse so that a round trip allocates nothing.</summary>
+    private sealed class Flow(Socket client, Socket peer, IPEndPoint server)
+    {
+        private readonly SocketAddress _server = server.Serialize();
+        private readonly SocketAddress _clientFrom = new(AddressFamily.InterNetwork);
+        private readonly SocketAddress _peerFrom = new(AddressFamily.InterNetwork);
+        private readonly byte[] _channelData = new byte[ChannelData.HeaderLength + PayloadLength];
+        private readonly byte[] _peerBuffer = new byte[2048];
+        private readonly byte[] _clientBuffer = new byte[2048];
+        private uint _sequence;
+
+        public int ToPeer { get; private set; }
+
+        public int ToClient { get; private set; }
+
+        public int Mismatched { get; private set; }
+
+        /// <summary>The whole dance over the real socket: Allocate, 401, signed Allocate, signed ChannelBind.</summary>
+        public StunAddress AllocateAndBind(StunAddress peerAddress)
+        {
+            TurnReply challenge = Call(TurnMessages.Unsigned(StunMethod.Allocate, StunClass.Request, TurnMessages.TransactionId(), TurnMessages.RequestedTransportUdp));
+            Assert.Equal(401, challenge.ErrorCode);
+            TurnReply allocated = Call(TurnMessages.Signed(StunMethod.Allocate, TurnMessages.TransactionId(), TurnMessages.RequestedTransportUdp, TurnTestHarness.Alice, challenge.Challenge));
+            Assert.True(allocated.IsSuccess, $"Allocate: {allocated}");
+            TurnReply bound = Call(TurnMessages.Signed(
+                StunMethod.ChannelBind,
+                TurnMessages.TransactionId(),
+                (ref StunWriter w) =>
+                {
+                    w.AddUInt16Reserved(StunAttributeType.ChannelNumber, Channel);
+                    w.AddXorAddress(StunAttributeType.XorPeerAddress, peerAddress);
+                },
+                TurnTestHarness.Alice,
+                challenge.Challenge));
+            Assert.True(bound.IsSuccess, $"ChannelBind: {bound}");
+            ChannelData.WriteHeader(_channelData, Channel, PayloadLength);
+            return allocated.XorAddress(StunAttributeType.XorRelayedAddress);
+        }
+
+        /// <summary>
+        /// Client to peer as ChannelData; the peer echoes to the relayed address; back to the client
+        /// as ChannelData. Paced, one datagram in flight, so loopback loses none; each is counted
+        /// and its sequence number checked.
+        /// </summary>
+        public void Exchange(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                uint sequence = ++_sequence;
+                BinaryPrimitives.WriteUInt32BigEndian(_channelData.AsSpan(ChannelData.HeaderLength), sequence);
+                client.SendTo(_channelData, SocketFlags.None, _server);
+                if (!TryReceive(peer, _peerBuffer, _peerFrom, out int atPeer))
+                {
+                    continue;
+                }
+
+                if (atPeer == PayloadLength && BinaryPrimitives.ReadUInt32BigEndian(_peerBuffer) == sequence)
+                {
+                    ToPeer++;
+                }
+                else
+                {
+                    Mismatched++;
+                }
+
+                peer.SendTo(_peerBuffer.AsSpan(0, atPeer), SocketFlags.None, _peerFrom);
+                if (!TryReceive(client, _clientBuffer, _clientFrom, out int atClient))
+                {
+                    continue;
+                }
+
+                if (atClient == ChannelData.HeaderLength + PayloadLength
+                    && BinaryPrimitives.ReadUInt16BigEndian(_clientBuffer) == Channel
+                    && BinaryPrimitives.ReadUInt32BigEndian(_clientBuffer.AsSpan(ChannelData.HeaderLength)) == sequence)
+                {
+                    ToClient++;
+                }
+                else
+                {
+                    Mismatched++;
+                }
+            }
+        }
+
+        private TurnReply Call(byte[] request)
+        {
+            client.SendTo(request, server);
+            EndPoint from = new IPEndPoint(IPAddress.Any, 0);
+            int length = client.ReceiveFrom(_clientBuffer, ref from);
+            return new TurnReply(_clientBuffer.AsSpan(0, length).ToArray());
+        }
+
+        private static bool TryReceive(Socket socket, byte[] buffer, SocketAddress from, out int length)
+        {
+            try
+            {
+                length = socket.ReceiveFrom(buffer, SocketFlags.None, from);
+                return true;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
+            {
+                length = 0;
+                return false;
+            }
+        }
+    }
+}

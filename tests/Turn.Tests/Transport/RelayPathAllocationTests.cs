@@ -25,8 +25,8 @@ public sealed class RelayPathAllocationTests(ITestOutputHelper output)
 {
     // Below the kernel's ephemeral range (32768-60999), so the test's own sockets never look like
     // this server's relayed addresses, which the policy refuses unless an allocation holds them.
-    private const int RelayPortMin = 20000;
-    private const int RelayPortMax = 29999;
+    internal const int RelayPortMin = 20000;
+    internal const int RelayPortMax = 29999;
     private const ushort Channel = 0x4000;
     private const int PayloadLength = 160;
     private const int WarmupRound = 5000;
@@ -163,7 +163,7 @@ public sealed class RelayPathAllocationTests(ITestOutputHelper output)
     }
 
     /// <summary>As RelayComposition builds the relay for "listen on 127.0.0.1" with Relay:UnsafeAllowLoopbackPeers.</summary>
-    private static RelayServices Compose(UdpListener listener, UdpRelayPorts ports)
+    internal static RelayServices Compose(UdpListener listener, UdpRelayPorts ports)
     {
         var own = StunAddress.FromIPEndPoint(new IPEndPoint(IPAddress.Loopback, 0));
         var peers = new PeerFilter(PeerFilter.DefaultDenied, [], [StunAddress.FromIPEndPoint(listener.LocalEndPoint)], [own], RelayPortMin, RelayPortMax, allowLoopback: true);

@@ -1,0 +1,73 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Turn.Relay;
+using Turn.Server;
+using Turn.Tests.Server;
+using Turn.Transport;
+using Turn.Wire;
+using Xunit;
+
+namespace Turn.Tests.Transport;
+
+/// <summary>
+/// RFC 8656 §11.5 over real loopback sockets: a datagram relayed to a port nobody listens on
+/// draws an ICMP port unreachable, and the client gets a Data indication naming the peer with
+/// the ICMP type and code; the allocation goes on relaying.
+/// </summary>
+[Collection(nameof(RunsAlone))]
+public sealed class IcmpReportTests
+{
+    [Fact]
+    public void SendToAClosedPeerPort_ReachesTheClientAsADataIndicationWithIcmp()
+    {
+        using var metrics = new TurnMetrics();
+        using var ports = new UdpRelayPorts(IPAddress.Loopback, null, RelayPathAllocationTests.RelayPortMin, RelayPathAllocationTests.RelayPortMax, RelayClock.System, metrics, NullLogger.Instance);
+        using var set = new UdpListenerSet();
+        UdpListener listener = UdpListener.Bind(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), -1), 1);
+        set.Add(listener);
+        listener.Start(new StunRequestHandler(new StunServerSettings("turn", null), RelayPathAllocationTests.Compose(listener, ports)), set, metrics, NullLogger.Instance);
+
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 3000 };
+        client.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        StunAddress closed = ClosedPort();
+        TurnReply challenge = Call(client, listener.LocalEndPoint, TurnMessages.Unsigned(StunMethod.Allocate, StunClass.Request, TurnMessages.TransactionId(), TurnMessages.RequestedTransportUdp));
+        TurnReply allocated = Call(client, listener.LocalEndPoint, TurnMessages.Signed(StunMethod.Allocate, TurnMessages.TransactionId(), TurnMessages.RequestedTransportUdp, TurnTestHarness.Alice, challenge.Challenge));
+        Assert.True(allocated.IsSuccess, allocated.ToString());
+        TurnReply permitted = Call(client, listener.LocalEndPoint, TurnMessages.Signed(
+            StunMethod.CreatePermission,
+            TurnMessages.TransactionId(),
+            (ref StunWriter w) => w.AddXorAddress(StunAttributeType.XorPeerAddress, closed),
+            TurnTestHarness.Alice,
+            challenge.Challenge));
+        Assert.True(permitted.IsSuccess, permitted.ToString());
+
+        client.SendTo(TurnMessages.SendIndication(closed, [1, 2, 3, 4]), listener.LocalEndPoint);
+
+        byte[] buffer = new byte[2048];
+        int length = client.Receive(buffer);
+        var indication = new TurnReply(buffer.AsSpan(0, length).ToArray());
+        Assert.Equal(StunMethod.Data, indication.Method);
+        Assert.Equal(StunClass.Indication, indication.Class);
+        Assert.Equal(closed, indication.XorAddress(StunAttributeType.XorPeerAddress));
+        Assert.False(indication.Has(StunAttributeType.Data));
+        Assert.True(TurnAttributes.TryReadIcmp(indication.Required(StunAttributeType.Icmp), out byte type, out byte code, out _));
+        Assert.Equal(3, type);
+        Assert.Equal(3, code);
+    }
+
+    private static StunAddress ClosedPort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return StunAddress.FromIPEndPoint((IPEndPoint)socket.LocalEndPoint!);
+    }
+
+    private static TurnReply Call(Socket client, IPEndPoint server, byte[] request)
+    {
+        client.SendTo(request, server);
+        byte[] buffer = new byte[2048];
+        int length = client.Receive(buffer);
+        return new TurnReply(buffer.AsSpan(0, length).ToArray());
+    }
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Side-by-side relay benchmark: turn against coturn's turnserver on loopback.
+#
+#   tests/bench/run.sh            # 3 rounds: about 4-5 minutes on 2 cores
+#   tests/bench/run.sh --quick    # 1 round, fewer messages: about 1-1.5 minutes
+#   tests/bench/run.sh --no-build --variants turn,turn-noinline --json out.json
+#
+# Builds turn (Release), copies the build to a temporary directory (so a rebuild
+# elsewhere cannot change it mid-run), then runs bench.py. Everything started is
+# stopped by PID; only 127.0.0.1 is used. See tests/bench/README.md.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+
+build=1
+keep=0
+args=()
+for a in "$@"; do
+  case "$a" in
+    --no-build) build=0 ;;
+    --keep) keep=1 ;;
+    -h|--help)
+      sed -n '2,10p' "$0"
+      echo
+      echo "run.sh options: --no-build (use the existing Release build), --keep (keep logs and configs)"
+      echo "bench.py options (--turn-dll and --workdir are set by run.sh):"
+      python3 "$here/bench.py" --help | sed -n '/^options:/,$p' | tail -n +2
+      exit 0 ;;
+    *) args+=("$a") ;;
+  esac
+done
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+if ! command -v turnutils_uclient >/dev/null 2>&1 || ! command -v turnserver >/dev/null 2>&1; then
+  echo "installing coturn (turnserver, turnutils_uclient, turnutils_peer)"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends coturn >/dev/null
+fi
+for tool in dotnet python3 turnserver turnutils_uclient turnutils_peer; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "missing: $tool" >&2; exit 1; }
+done
+
+if [ "$build" = 1 ]; then
+  echo "building turn (Release) ..."
+  buildlog="$(mktemp)"
+  if ! dotnet build -c Release --nologo -v q "$repo/src/Turn" >"$buildlog" 2>&1; then
+    cat "$buildlog" >&2; rm -f "$buildlog"; echo "build failed" >&2; exit 1
+  fi
+  rm -f "$buildlog"
+fi
+out="$repo/src/Turn/bin/Release/net10.0"
+[ -f "$out/turn.dll" ] || { echo "no build at $out; run without --no-build" >&2; exit 1; }
+
+work="$(mktemp -d /tmp/turn-bench.XXXXXX)"
+cleanup() {
+  if [ "$keep" = 1 ]; then echo "logs kept in $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+cp -r "$out" "$work/turn-build"
+
+# bench.py stops what it started when it gets SIGTERM or SIGINT; pass ours on to it.
+python3 -B "$here/bench.py" --turn-dll "$work/turn-build/turn.dll" --workdir "$work" "${args[@]}" &
+pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null || true' TERM INT
+status=0
+while :; do
+  wait "$pid" && status=0 || status=$?
+  # wait returns early (status > 128) when a trapped signal arrives; wait again.
+  kill -0 "$pid" 2>/dev/null || break
+done
+exit "$status"

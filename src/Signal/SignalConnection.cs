@@ -28,6 +28,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     private int _closeSent;
     private double _tokens;
     private long _lastRefill;
+    private long _lastRateError;
 
     public SignalConnection(WebSocket socket, SignalHub hub, TimeProvider time, ILogger logger)
     {
@@ -174,7 +175,20 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
 
                 if (!TakeToken())
                 {
-                    Reply(SignalError.RateLimited, $"more than {_hub.Options.MessagesPerSecond} messages per second");
+                    // One error a second at most: answering every dropped message would fill the sender's own queue.
+                    long now = _time.GetTimestamp();
+                    if (_time.GetElapsedTime(_lastRateError, now) >= TimeSpan.FromSeconds(1))
+                    {
+                        _lastRateError = now;
+                        Reply(SignalError.RateLimited, $"more than {_hub.Options.MessagesPerSecond} messages per second");
+                    }
+
+                    continue;
+                }
+
+                if (!System.Text.Unicode.Utf8.IsValid(buffer.AsSpan(0, filled)))
+                {
+                    Reply(SignalError.BadJson, "a message is UTF-8 JSON text");
                     continue;
                 }
 

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Turn.Signal;
@@ -59,7 +60,9 @@ public static class SignalEndpoints
                 KeepAliveTimeout = TimeSpan.FromSeconds(options.PingIntervalSeconds * 3),
             }).ConfigureAwait(false);
             using var connection = new SignalConnection(socket, hub, time, logger);
-            await connection.RunAsync(context.RequestAborted).ConfigureAwait(false);
+            IHostApplicationLifetime? lifetime = context.RequestServices.GetService<IHostApplicationLifetime>();
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime?.ApplicationStopping ?? CancellationToken.None);
+            await connection.RunAsync(stopping.Token).ConfigureAwait(false);
         });
 
         app.MapGet("/api/ice-servers", (HttpContext context) => Authorized(context, options) || HasJoinToken(context, options, time)
@@ -175,6 +178,11 @@ public static class SignalEndpoints
 
     private static bool IsJson(ReadOnlySpan<byte> utf8)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(utf8))
+        {
+            return false;
+        }
+
         try
         {
             var reader = new Utf8JsonReader(utf8);

@@ -214,6 +214,15 @@ public sealed class SignalHub
 
         foreach (Peer peer in expired)
         {
+            // A resume may have won the seat back since the scan.
+            lock (peer.Room.Sync)
+            {
+                if (peer.AwaySince == 0)
+                {
+                    continue;
+                }
+            }
+
             Leave(peer);
         }
 

@@ -13,6 +13,7 @@ namespace Turn.Signal;
 internal sealed class SignalConnection : ISignalSink, IDisposable
 {
     private const int SmallBufferLength = 1024;
+    private const string StoppingReason = "server stopping";
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(2);
 
     private readonly WebSocket _socket;
@@ -83,10 +84,16 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         }
     }
 
-    public async Task RunAsync(CancellationToken stopping)
+    /// <summary>
+    /// Runs the connection until either side closes it. <paramref name="aborted"/> cuts it at once
+    /// (the transport is gone); <paramref name="stopping"/> closes it politely with 1001 "server
+    /// stopping", because cancelling a WebSocket receive would abort it without a close frame.
+    /// </summary>
+    public async Task RunAsync(CancellationToken aborted, CancellationToken stopping)
     {
         _hub.Metrics.Connected(1);
-        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _closing.Token);
+        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, _closing.Token);
+        using CancellationTokenRegistration onStop = stopping.Register(static state => ((SignalConnection)state!).Close(StoppingReason), this);
         _writer = WriteLoop(linked.Token);
         Task writer = _writer;
         string reason = "closed by peer";
@@ -97,7 +104,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         }
         catch (OperationCanceledException)
         {
-            reason = _closeReason ?? "server stopping";
+            reason = _closeReason ?? "connection lost";
         }
         catch (WebSocketException e)
         {

@@ -61,8 +61,7 @@ public static class SignalEndpoints
             }).ConfigureAwait(false);
             using var connection = new SignalConnection(socket, hub, time, logger);
             IHostApplicationLifetime? lifetime = context.RequestServices.GetService<IHostApplicationLifetime>();
-            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime?.ApplicationStopping ?? CancellationToken.None);
-            await connection.RunAsync(stopping.Token).ConfigureAwait(false);
+            await connection.RunAsync(context.RequestAborted, lifetime?.ApplicationStopping ?? CancellationToken.None).ConfigureAwait(false);
         });
 
         app.MapGet("/api/ice-servers", (HttpContext context) => Authorized(context, options) || HasJoinToken(context, options, time)

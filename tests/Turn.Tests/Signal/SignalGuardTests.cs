@@ -144,14 +144,15 @@ public sealed class SignalGuardTests
         Assert.Equal("after", (await ann.ExpectAsync("pong")).Str("id"));
     }
 
-    [Fact(Skip = "Known open bug: see the closing note; the flood reply and shutdown close paths still differ from docs/signaling.md")]
+    [Fact]
     public async Task Flood_ReturnsRateLimitedAndTheConnectionLivesOn()
     {
-        await using SignalTestServer server = await SignalTestServer.StartAsync(Small);
+        // The receiving peer's queue holds the whole burst: it reads, but not as fast as the server hands over.
+        await using SignalTestServer server = await SignalTestServer.StartAsync(Small with { SendQueueLength = 32 });
         await FloodAsync(server, 40);
     }
 
-    [Fact(Skip = "Known open bug: see the closing note; the flood reply and shutdown close paths still differ from docs/signaling.md")]
+    [Fact]
     public async Task Flood_WithTheDefaultSendQueue_ReturnsRateLimitedAndTheConnectionLivesOn()
     {
         await using SignalTestServer server = await SignalTestServer.StartAsync(Small with { SendQueueLength = new SignalOptions().SendQueueLength });
@@ -160,8 +161,8 @@ public sealed class SignalGuardTests
 
     /// <summary>
     /// Sends <paramref name="count"/> addressed messages as fast as the socket takes them: the burst
-    /// (twice the rate) gets through in order, every other one is answered with rate-limited, and
-    /// the connection carries on once tokens come back.
+    /// (twice the rate) gets through in order, the rest are dropped with at most one rate-limited
+    /// error a second, and the connection carries on once tokens come back.
     /// </summary>
     private static async Task FloodAsync(SignalTestServer server, int count)
     {
@@ -193,9 +194,11 @@ public sealed class SignalGuardTests
         IReadOnlyList<ServerMessage> relayed = await bob.SyncAsync();
 
         Assert.All(errors, e => Assert.True(e.Type == "error" && e.Str("code") == SignalError.RateLimited, e.Raw));
-        Assert.Equal(count, errors.Count + relayed.Count);
+        Assert.InRange(errors.Count, 1, (int)Math.Ceiling(seconds) + 1);
         int most = (rate * 2) + (int)Math.Ceiling(seconds * rate);
-        Assert.True(relayed.Count >= rate * 2 && relayed.Count <= most, $"{relayed.Count} of {count} got through in {seconds:F2} s; expected the burst of {rate * 2} and at most {most}");
+        // The join took one token of the burst.
+        int least = (rate * 2) - 1;
+        Assert.True(relayed.Count >= least && relayed.Count <= most, $"{relayed.Count} of {count} got through in {seconds:F2} s; expected the rest of the burst ({least}) and at most {most}");
         int[] order = [.. relayed.Select(m => int.Parse(m.DataText, System.Globalization.CultureInfo.InvariantCulture))];
         Assert.Equal(order.Order(), order);
 

@@ -46,7 +46,16 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         _lastRefill = time.GetTimestamp();
     }
 
-    public bool TrySend(ReadOnlyMemory<byte> utf8Json) => _queue.Writer.TryWrite(utf8Json.ToArray());
+    public bool TrySend(ReadOnlyMemory<byte> utf8Json)
+    {
+        if (_queue.Writer.TryWrite(utf8Json.ToArray()))
+        {
+            return true;
+        }
+
+        _hub.Metrics.SendQueueDropped();
+        return false;
+    }
 
     /// <summary>
     /// Closes from the server's side: what is queued is written first, then a close frame with

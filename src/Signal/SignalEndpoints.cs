@@ -34,12 +34,14 @@ public static class SignalEndpoints
     public static IEndpointRouteBuilder MapSignal(this IEndpointRouteBuilder app)
     {
         SignalHub hub = app.ServiceProvider.GetRequiredService<SignalHub>();
-        SignalOptions options = hub.Options;
+        string path = hub.Options.Path;
         ILogger logger = app.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Turn.Signal");
         TimeProvider time = app.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System;
 
-        app.Map(options.Path, async context =>
+        // Each request reads the options in force, so a reload applies to the next one.
+        app.Map(path, async context =>
         {
+            SignalOptions options = hub.Options;
             if (!context.WebSockets.IsWebSocketRequest)
             {
                 context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
@@ -64,12 +66,13 @@ public static class SignalEndpoints
             await connection.RunAsync(context.RequestAborted, lifetime?.ApplicationStopping ?? CancellationToken.None).ConfigureAwait(false);
         });
 
-        app.MapGet("/api/ice-servers", (HttpContext context) => Authorized(context, options) || HasJoinToken(context, options, time)
+        app.MapGet("/api/ice-servers", (HttpContext context) => Authorized(context, hub.Options) || HasJoinToken(context, hub.Options, time)
             ? Results.Json(new { iceServers = hub.IceServers.GetIceServers("api") }, Json)
             : Results.Unauthorized());
 
         app.MapPost("/api/rooms/{room}/messages", async (HttpContext context, string room) =>
         {
+            SignalOptions options = hub.Options;
             if (options.ApiKey is null)
             {
                 // Anyone who can reach the listener could otherwise write into every room.
@@ -97,13 +100,13 @@ public static class SignalEndpoints
             return delivered < 0 ? Results.NotFound(new { error = $"no room \"{room}\"" }) : Results.Json(new { delivered }, Json);
         });
 
-        app.MapGet("/api/rooms", (HttpContext context) => Authorized(context, options)
+        app.MapGet("/api/rooms", (HttpContext context) => Authorized(context, hub.Options)
             ? Results.Json(hub.Snapshot().Select(r => new { room = r.Room, peers = r.Peers.Count }), Json)
             : Results.Unauthorized());
 
         app.MapGet("/api/rooms/{room}", (HttpContext context, string room) =>
         {
-            if (!Authorized(context, options))
+            if (!Authorized(context, hub.Options))
             {
                 return Results.Unauthorized();
             }

@@ -11,7 +11,7 @@ public sealed class SignalHub
 {
     private readonly ConcurrentDictionary<string, Room> _rooms = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Peer> _byResumeToken = new(StringComparer.Ordinal);
-    private readonly SignalOptions _options;
+    private volatile SignalOptions _options;
     private readonly IIceServerProvider _iceServers;
     private readonly SignalMetrics _metrics;
 
@@ -20,9 +20,17 @@ public sealed class SignalHub
         _options = options;
         _iceServers = iceServers;
         _metrics = metrics;
+        metrics.Observe(this);
     }
 
+    /// <summary>The limits in force; a reload swaps in new ones, which apply to what comes next.</summary>
     public SignalOptions Options => _options;
+
+    /// <summary>
+    /// Applies reloaded options: origins, tokens, keys and limits. Peers already seated keep
+    /// their seats even when a room is now over its size; the route path cannot change.
+    /// </summary>
+    public void Reload(SignalOptions options) => _options = options;
 
     /// <summary>While draining, joins are refused; peers already in rooms carry on.</summary>
     public bool Draining { get; set; }

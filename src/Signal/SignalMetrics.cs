@@ -14,6 +14,8 @@ public sealed class SignalMetrics : IDisposable
     private readonly Counter<long> _disconnects;
     private readonly UpDownCounter<long> _peers;
     private readonly UpDownCounter<long> _connections;
+    private readonly Counter<long> _sendQueueDrops;
+    private SignalHub? _hub;
 
     public SignalMetrics()
     {
@@ -23,9 +25,28 @@ public sealed class SignalMetrics : IDisposable
         _disconnects = _meter.CreateCounter<long>("turn_signal_disconnects_total", description: "Connections closed, by reason.");
         _peers = _meter.CreateUpDownCounter<long>("turn_signal_peers", description: "Peers seated in rooms, connected or away.");
         _connections = _meter.CreateUpDownCounter<long>("turn_signal_connections", description: "Open signaling WebSockets.");
+        _sendQueueDrops = _meter.CreateCounter<long>("turn_signal_send_queue_drops_total", description: "Messages not delivered because the connection's send queue was full (the connection is then closed).");
+        _meter.CreateObservableGauge("turn_signal_rooms", () => _hub?.RoomCount ?? 0, description: "Rooms with at least one peer.");
+
+        // Every series exists from the start, so rate() and absent() work before the first event.
+        _resumes.Add(0);
+        _sendQueueDrops.Add(0);
+        _peers.Add(0);
+        _connections.Add(0);
     }
 
-    internal void Message(string type) => _messages.Add(1, new KeyValuePair<string, object?>("type", type));
+    /// <summary>Message types counted by name; anything else a client sends counts as "other", so clients cannot add series.</summary>
+    private static readonly string[] KnownTypes = ["join", "resume", "leave", "offer", "answer", "candidate", "message", "broadcast", "ping"];
+
+    internal void Message(string type)
+    {
+        int known = Array.IndexOf(KnownTypes, type);
+        _messages.Add(1, new KeyValuePair<string, object?>("type", known >= 0 ? KnownTypes[known] : "other"));
+    }
+
+    internal void SendQueueDropped() => _sendQueueDrops.Add(1);
+
+    internal void Observe(SignalHub hub) => _hub = hub;
 
     internal void Error(string code) => _errors.Add(1, new KeyValuePair<string, object?>("code", code));
 

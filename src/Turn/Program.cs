@@ -1,3 +1,6 @@
+using System.CommandLine;
 using Turn.Hosting;
 
-return await TurnCli.Build().Parse(args).InvokeAsync().ConfigureAwait(false);
+// The daemon handles its own signals (SIGTERM drains first); the parser's handler would cancel at once.
+var invocation = new InvocationConfiguration { ProcessTerminationTimeout = null };
+return await TurnCli.Build().Parse(args).InvokeAsync(invocation).ConfigureAwait(false);

@@ -4,7 +4,12 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
+using Prometheus;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using Turn.Relay;
 using Turn.Server;
 using Turn.Signal;
@@ -18,48 +23,147 @@ namespace Turn.Hosting;
 /// </summary>
 internal static class DaemonComposition
 {
-    public static IHost CreateHost(TurnOptions options, IConfiguration configuration)
+    public static IHost CreateHost(TurnOptions options, IConfiguration configuration, string? configFile = null)
     {
-        if (options.Http.Urls.Count == 0)
+        bool signal = options.Http.Urls.Count > 0;
+        bool metricsPort = options.Metrics.Enabled && options.Metrics.Urls.Count > 0;
+        if (!signal && !metricsPort)
         {
             HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-            Configure(builder.Configuration, builder.Logging, builder.Services, options, configuration);
+            Configure(builder.Configuration, builder.Logging, builder.Services, options, configuration, configFile);
             return builder.Build();
         }
 
         WebApplicationBuilder web = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        Configure(web.Configuration, web.Logging, web.Services, options, configuration);
-        web.WebHost.UseKestrelCore().UseUrls([.. options.Http.Urls]);
+        Configure(web.Configuration, web.Logging, web.Services, options, configuration, configFile);
+        web.WebHost.UseKestrelCore().UseUrls([.. options.Http.Urls, .. metricsPort ? options.Metrics.Urls : []]);
         if (options.Tls.CertificateFile is not null)
         {
+            // Each handshake takes the certificate in force, so a reload reaches HTTPS too.
             web.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https =>
-                https.ServerCertificate = CertificateHolder.Load(options.Tls.CertificateFile, options.Tls.PrivateKeyFile)));
+            {
+                X509Certificate2 initial = CertificateHolder.Load(options.Tls.CertificateFile, options.Tls.PrivateKeyFile);
+                https.ServerCertificateSelector = (_, _) => kestrel.ApplicationServices.GetRequiredService<StunServerService>().Certificate?.Current ?? initial;
+            }));
         }
 
         web.Services.AddRouting();
-        web.Services.AddSignal(options.Signal);
-        web.Services.AddSingleton<IIceServerProvider>(sp => new TurnIceServers(options, TimeProvider.System));
+        if (signal)
+        {
+            web.Services.AddSignal(options.Signal);
+            web.Services.AddSingleton<IIceServerProvider>(sp => new TurnIceServers(options, TimeProvider.System));
+        }
+
         WebApplication app = web.Build();
         app.UseWebSockets();
         app.UseRouting();
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapSignal();
+        MapOperations(app, options, metricsPort);
+        if (signal)
+        {
+            app.MapSignal();
+        }
+
         return app;
     }
 
-    private static void Configure(ConfigurationManager config, ILoggingBuilder logging, IServiceCollection services, TurnOptions options, IConfiguration configuration)
+    /// <summary>/healthz, /readyz, /metrics and the admin API.</summary>
+    private static void MapOperations(WebApplication app, TurnOptions options, bool metricsPort)
+    {
+        DaemonOperations operations = app.Services.GetRequiredService<DaemonOperations>();
+        app.MapGet("/healthz", () => operations.Unhealthy() is { } reason
+            ? Results.Text($"unhealthy: {reason}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Text("ok\n"));
+        app.MapGet("/readyz", () => operations.Ready
+            ? Results.Text("ready\n")
+            : Results.Text(operations.Draining ? "draining\n" : "starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+
+        if (options.Metrics.Enabled)
+        {
+            IEndpointConventionBuilder metrics = app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
+            if (metricsPort)
+            {
+                metrics.RequireHost([.. options.Metrics.Urls.Select(u => $"*:{new Uri(u).Port}")]);
+            }
+        }
+
+        string? key = options.Admin.ApiKey;
+        app.MapPost("/admin/reload", (HttpContext context) =>
+        {
+            if (AdminRefusal(context, key) is { } refusal)
+            {
+                return refusal;
+            }
+
+            (bool ok, IReadOnlyList<string> problems) = operations.Reload("admin API");
+            return ok ? Results.Json(new { reloaded = true }) : Results.Json(new { reloaded = false, problems }, statusCode: StatusCodes.Status422UnprocessableEntity);
+        });
+        app.MapPost("/admin/drain", (HttpContext context) =>
+        {
+            if (AdminRefusal(context, key) is { } refusal)
+            {
+                return refusal;
+            }
+
+            operations.Drain("admin API");
+            return Results.Json(new { draining = true, allocations = operations.Allocations }, statusCode: StatusCodes.Status202Accepted);
+        });
+        app.MapGet("/admin/status", (HttpContext context) => AdminRefusal(context, key) ?? Results.Json(new
+        {
+            version = TurnVersion.Current,
+            ready = operations.Ready,
+            draining = operations.Draining,
+            allocations = operations.Allocations,
+            signalPeers = operations.SignalPeers,
+        }));
+    }
+
+    /// <summary>Null when the request carries the admin key; a 403 while no key is configured, else 401.</summary>
+    private static IResult? AdminRefusal(HttpContext context, string? key)
+    {
+        if (key is null)
+        {
+            return Results.Problem("the admin API is off until Admin:ApiKey is set", statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        string header = context.Request.Headers.Authorization.ToString();
+        byte[] given = Encoding.UTF8.GetBytes(header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..] : "");
+        return CryptographicOperations.FixedTimeEquals(given, Encoding.UTF8.GetBytes(key)) ? null : Results.Unauthorized();
+    }
+
+    private static void Configure(ConfigurationManager config, ILoggingBuilder logging, IServiceCollection services, TurnOptions options, IConfiguration configuration, string? configFile)
     {
         config.AddConfiguration(configuration);
+
+        // Kestrel and routing log every request at Information; the operator can turn them back on under Logging.
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         logging.AddConfiguration(configuration.GetSection("Logging"));
-        logging.AddSimpleConsole(console =>
+        if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not null || SystemdHelpers.IsSystemdService())
         {
-            console.SingleLine = true;
-            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            console.UseUtcTimestamp = true;
-        });
+            // journald adds its own timestamps; <N> prefixes carry the level as a syslog priority.
+            logging.AddSystemdConsole();
+        }
+        else
+        {
+            logging.AddSimpleConsole(console =>
+            {
+                console.SingleLine = true;
+                console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                console.UseUtcTimestamp = true;
+            });
+        }
+
         services.AddSingleton(options);
-        services.AddSingleton<IHostLifetime, ConsoleLifetimeWithoutBanner>();
+        services.AddSingleton(new DaemonArguments(configFile));
+        services.AddSingleton<IHostLifetime, DaemonLifetime>();
+        services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
         services.AddSingleton<TurnMetrics>();
+        services.AddSingleton(sp =>
+        {
+            CollectorRegistry registry = Metrics.NewCustomRegistry();
+            DotNetStats.Register(registry);
+            return registry;
+        });
+        services.AddSingleton(sp => new PrometheusBridge(sp.GetRequiredService<CollectorRegistry>(), m => m.Name.StartsWith(TurnMetrics.MeterName, StringComparison.Ordinal)));
         services.AddSingleton(RelayClock.System);
         services.AddSingleton(sp => new UdpRelayPorts(
             RelayComposition.RelayAddress(options, System.Net.Sockets.AddressFamily.InterNetwork),
@@ -69,7 +173,13 @@ internal static class DaemonComposition
             sp.GetRequiredService<RelayClock>(),
             sp.GetRequiredService<TurnMetrics>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Turn.Relay")));
-        services.AddSingleton(sp => RelayComposition.Build(options, sp.GetRequiredService<UdpRelayPorts>()));
+        services.AddSingleton(sp =>
+        {
+            TurnMetrics metrics = sp.GetRequiredService<TurnMetrics>();
+            RelayServices relay = RelayComposition.Build(options, sp.GetRequiredService<UdpRelayPorts>(), metrics);
+            metrics.Observe(relay.Allocations);
+            return relay;
+        });
         services.AddSingleton(sp =>
         {
             UdpRelayPorts ports = sp.GetRequiredService<UdpRelayPorts>();
@@ -78,9 +188,17 @@ internal static class DaemonComposition
         services.AddSingleton(sp => new StunRequestHandler(new StunServerSettings(options.Software, ListenPlan.NatBehavior(options)), sp.GetRequiredService<RelayServices>()));
         services.AddSingleton<StunServerService>();
         services.AddHostedService(sp => sp.GetRequiredService<StunServerService>());
-        services.AddHostedService(sp => new SweepService(
+        services.AddSingleton(sp => new SweepService(
             sp.GetRequiredService<ExpirySweeper>(),
             sp.GetRequiredService<RelayClock>(),
             sp.GetService<SignalHub>()));
+        services.AddHostedService(sp => sp.GetRequiredService<SweepService>());
+        services.AddSingleton(sp =>
+        {
+            // The bridge listens before the first packet is counted.
+            sp.GetRequiredService<PrometheusBridge>();
+            return ActivatorUtilities.CreateInstance<DaemonOperations>(sp);
+        });
+        services.AddHostedService(sp => sp.GetRequiredService<DaemonOperations>());
     }
 }

@@ -31,4 +31,22 @@ internal static partial class HostingLog
 
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Relay:UnsafeAllowLoopbackPeers is on: allocations may reach this host's loopback services. For tests only.")]
     public static partial void LoopbackPeersAllowed(ILogger logger);
+
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Draining ({Source}): new allocations and joins are refused; {Allocations} allocations left; exiting when they end or in {Seconds} s")]
+    public static partial void Draining(ILogger logger, string source, int allocations, int seconds);
+
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Warning, Message = "Drain done with {Allocations} allocations left; stopping")]
+    public static partial void Drained(ILogger logger, int allocations);
+
+    [LoggerMessage(EventId = 1022, Level = LogLevel.Information, Message = "Configuration reloaded ({Source})")]
+    public static partial void Reloaded(ILogger logger, string source);
+
+    [LoggerMessage(EventId = 1023, Level = LogLevel.Error, Message = "Configuration reload ({Source}) refused, the running configuration stays: {Problems}")]
+    public static partial void ReloadRefused(ILogger logger, string source, string problems);
+
+    [LoggerMessage(EventId = 1024, Level = LogLevel.Warning, Message = "Reload: a change to {Key} takes a restart; kept as it was")]
+    public static partial void ReloadNeedsRestart(ILogger logger, string key);
+
+    [LoggerMessage(EventId = 1025, Level = LogLevel.Error, Message = "Watchdog pings withheld: {Reason}")]
+    public static partial void WatchdogWithheld(ILogger logger, string reason);
 }

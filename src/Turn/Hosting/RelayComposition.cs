@@ -12,14 +12,44 @@ namespace Turn.Hosting;
 /// <summary>Builds the TURN side from the options: relay addresses, ports, peer policy, credentials.</summary>
 internal static class RelayComposition
 {
-    public static RelayServices Build(TurnOptions options, IRelayPorts ports)
+    public static RelayServices Build(TurnOptions options, IRelayPorts ports, IAllocationEvents? events = null)
     {
-        RelayOptions relay = options.Relay;
+        var credentials = new CredentialStore(options.Auth.Realm, options.Auth.Users, options.Auth.Secrets);
+        var authenticator = new Authenticator(credentials, new NonceService(lifetimeSeconds: options.Auth.NonceLifetimeSeconds));
+        var services = new RelayServices(authenticator, new AllocationTable(events), ports, Peers(options), options.Relay.Limits, AddressMap(options), new RequestRateLimiter(options.Auth.UnauthenticatedRequestsPerSecond))
+        {
+            AlternateServer = AlternateServer(options),
+        };
+        return services;
+    }
+
+    /// <summary>
+    /// A reloaded snapshot: new credentials, peer lists, quotas and drain target over the same
+    /// allocations, relay ports, nonce key and drain state, so nothing in flight notices.
+    /// </summary>
+    public static RelayServices Reload(RelayServices current, TurnOptions options)
+    {
+        var credentials = new CredentialStore(options.Auth.Realm, options.Auth.Users, options.Auth.Secrets);
+        return current with
+        {
+            Authenticator = new Authenticator(credentials, current.Authenticator.Nonces),
+            Peers = Peers(options),
+            Limits = options.Relay.Limits,
+            AddressMap = AddressMap(options),
+            UnauthenticatedLimit = new RequestRateLimiter(options.Auth.UnauthenticatedRequestsPerSecond),
+            AlternateServer = AlternateServer(options),
+        };
+    }
+
+    private static StunAddress? AlternateServer(TurnOptions options)
+        => options.Drain.AlternateServer is { } alternate ? StunAddress.FromIPEndPoint(alternate) : null;
+
+    private static RelayAddressMap AddressMap(TurnOptions options)
+    {
         IPAddress? relay4 = RelayAddress(options, AddressFamily.InterNetwork);
         IPAddress? relay6 = RelayAddress(options, AddressFamily.InterNetworkV6);
-
         var map = new List<(StunAddress, StunAddress)>();
-        foreach ((IPAddress external, IPAddress? inner) in relay.ExternalAddresses)
+        foreach ((IPAddress external, IPAddress? inner) in options.Relay.ExternalAddresses)
         {
             IPAddress? privateAddress = inner ?? (external.AddressFamily == AddressFamily.InterNetwork ? relay4 : relay6);
             if (privateAddress is not null)
@@ -28,6 +58,14 @@ internal static class RelayComposition
             }
         }
 
+        return new RelayAddressMap(map);
+    }
+
+    private static PeerFilter Peers(TurnOptions options)
+    {
+        RelayOptions relay = options.Relay;
+        IPAddress? relay4 = RelayAddress(options, AddressFamily.InterNetwork);
+        IPAddress? relay6 = RelayAddress(options, AddressFamily.InterNetworkV6);
         var own = new List<StunAddress>();
         foreach (IPAddress address in OwnAddresses(options, relay4, relay6))
         {
@@ -40,13 +78,9 @@ internal static class RelayComposition
             listeners.Add(StunAddress.FromIPEndPoint(endpoint.EndPoint));
         }
 
-        var peers = new PeerFilter(relay.DeniedPeers ?? PeerFilter.DefaultDenied, relay.AllowedPeers, listeners, own, relay.MinPort, relay.MaxPort, relay.UnsafeAllowLoopbackPeers);
-        var credentials = new CredentialStore(options.Auth.Realm, options.Auth.Users, options.Auth.Secrets);
-        var authenticator = new Authenticator(credentials, new NonceService(lifetimeSeconds: options.Auth.NonceLifetimeSeconds));
-        return new RelayServices(authenticator, new AllocationTable(), ports, peers, relay.Limits, new RelayAddressMap(map), new RequestRateLimiter(options.Auth.UnauthenticatedRequestsPerSecond));
+        return new PeerFilter(relay.DeniedPeers ?? PeerFilter.DefaultDenied, relay.AllowedPeers, listeners, own, relay.MinPort, relay.MaxPort, relay.UnsafeAllowLoopbackPeers);
     }
 
-    /// <summary>The configured relay address of the family; else a specific listen address; else, behind a wildcard, the first interface address.</summary>
     public static IPAddress? RelayAddress(TurnOptions options, AddressFamily family)
     {
         foreach (IPAddress address in options.Relay.Addresses)

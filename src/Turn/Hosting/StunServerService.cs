@@ -18,6 +18,34 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
 
     public IReadOnlyList<StreamListener> StreamListeners => _streams;
 
+    /// <summary>The TLS certificate in use, swapped on reload; null without TLS.</summary>
+    public CertificateHolder? Certificate { get; private set; }
+
+    /// <summary>True once every listener is bound and its loop runs.</summary>
+    public bool Started { get; private set; }
+
+    /// <summary>Why a receive loop is not well (see <see cref="UdpListener.Stall"/>), or null.</summary>
+    public string? Stall(TimeSpan limit)
+    {
+        foreach (UdpListener listener in _udp.Listeners)
+        {
+            if (listener.Stall(limit) is { } reason)
+            {
+                return reason;
+            }
+        }
+
+        foreach (StreamListener listener in _streams)
+        {
+            if (listener.AcceptEnded)
+            {
+                return $"{listener.Endpoint.Protocol.ToString().ToLowerInvariant()} {listener.LocalEndPoint} accept loop has ended";
+            }
+        }
+
+        return null;
+    }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         HostingLog.Starting(logger, TurnVersion.Current);
@@ -25,6 +53,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
         if (options.Tls.CertificateFile is not null)
         {
             certificate = new CertificateHolder(CertificateHolder.Load(options.Tls.CertificateFile, options.Tls.PrivateKeyFile));
+            Certificate = certificate;
         }
         else if (options.Listen.Transports.Contains("tls") && !IsDefaultTransports(options.Listen.Transports))
         {
@@ -84,6 +113,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
             listener.Start(handler, metrics, logger);
         }
 
+        Started = true;
         return Task.CompletedTask;
     }
 
@@ -114,6 +144,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        Started = false;
         Close();
         foreach (StreamListener listener in _streams)
         {
@@ -123,7 +154,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
         _streams.Clear();
         foreach (Allocation allocation in handler.Relay?.Allocations.All ?? [])
         {
-            handler.Relay!.Allocations.Remove(allocation);
+            handler.Relay!.Allocations.Remove(allocation, AllocationEnd.Shutdown, clock.NowMs);
         }
 
         ports.Dispose();

@@ -95,7 +95,7 @@ internal static class TurnCli
             return 2;
         }
 
-        using IHost host = DaemonComposition.CreateHost(result.Options, configuration!);
+        using IHost host = DaemonComposition.CreateHost(result.Options, configuration!, configFile);
         try
         {
             await host.RunAsync(cancellationToken).ConfigureAwait(false);

@@ -13,20 +13,33 @@ namespace Turn.Hosting;
 /// </summary>
 internal sealed class TurnIceServers(TurnOptions options, TimeProvider time) : IIceServerProvider
 {
-    private readonly string[] _stunUrls = BuildUrls(options, turn: false);
-    private readonly string[] _turnUrls = BuildUrls(options, turn: true);
+    private volatile Snapshot _current = new(options);
 
     public IReadOnlyList<IceServer> GetIceServers(string peerId)
     {
-        var servers = new List<IceServer> { new(_stunUrls, null, null) };
-        if (options.Auth.Secrets.Count > 0 && _turnUrls.Length > 0)
+        Snapshot current = _current;
+        TurnOptions options = current.Options;
+        var servers = new List<IceServer> { new(current.StunUrls, null, null) };
+        if (options.Auth.Secrets.Count > 0 && current.TurnUrls.Length > 0)
         {
             long expiry = time.GetUtcNow().ToUnixTimeSeconds() + options.Ice.CredentialTtlSeconds;
             string username = RestCredentials.Username(expiry, peerId);
-            servers.Add(new IceServer(_turnUrls, username, RestCredentials.Password(options.Auth.Secrets[0], username)));
+            servers.Add(new IceServer(current.TurnUrls, username, RestCredentials.Password(options.Auth.Secrets[0], username)));
         }
 
         return servers;
+    }
+
+    /// <summary>Mints from the reloaded secrets and hands out the reloaded URIs from now on.</summary>
+    public void Reload(TurnOptions reloaded) => _current = new Snapshot(reloaded);
+
+    private sealed class Snapshot(TurnOptions options)
+    {
+        public TurnOptions Options { get; } = options;
+
+        public string[] StunUrls { get; } = BuildUrls(options, turn: false);
+
+        public string[] TurnUrls { get; } = BuildUrls(options, turn: true);
     }
 
     private static string[] BuildUrls(TurnOptions options, bool turn)

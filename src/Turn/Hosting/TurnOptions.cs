@@ -22,4 +22,10 @@ internal sealed record TurnOptions
     public Turn.Signal.SignalOptions Signal { get; init; } = new();
 
     public IceOptions Ice { get; init; } = new();
+
+    public MetricsOptions Metrics { get; init; } = new();
+
+    public AdminOptions Admin { get; init; } = new();
+
+    public DrainOptions Drain { get; init; } = new();
 }

@@ -57,13 +57,25 @@ internal static class TurnOptionsReader
             Tcp = tcp,
             Auth = ReadAuth(r, defaults.Auth),
             Relay = ReadRelay(r, defaults.Relay),
-            Http = new HttpOptions { Urls = ReadUrls(r) ?? defaults.Http.Urls },
+            Http = new HttpOptions { Urls = ReadUrls(r, "Http:Urls") ?? defaults.Http.Urls },
             Signal = ReadSignal(r, defaults.Signal),
             Ice = new IceOptions
             {
                 PublicHost = r.Text("Ice:PublicHost"),
                 Urls = r.List("Ice:Urls") ?? [],
                 CredentialTtlSeconds = r.Int("Ice:CredentialTtlSeconds", defaults.Ice.CredentialTtlSeconds, 60, 7 * 86_400),
+            },
+            Metrics = new MetricsOptions
+            {
+                Enabled = r.Bool("Metrics:Enabled", defaults.Metrics.Enabled),
+                Urls = ReadUrls(r, "Metrics:Urls") ?? defaults.Metrics.Urls,
+            },
+            Admin = new AdminOptions { ApiKey = ReadSecret(r, "Admin:ApiKey") },
+            Drain = new DrainOptions
+            {
+                DeadlineSeconds = r.Int("Drain:DeadlineSeconds", defaults.Drain.DeadlineSeconds, 0, 7 * 86_400),
+                ShutdownSeconds = r.Int("Drain:ShutdownSeconds", defaults.Drain.ShutdownSeconds, 0, 86_400),
+                AlternateServer = ReadEndPoint(r, "Drain:AlternateServer"),
             },
         };
 
@@ -74,9 +86,38 @@ internal static class TurnOptionsReader
         return new ValidationResult(options, r.Errors);
     }
 
-    private static List<string>? ReadUrls(ConfigReader r)
+    private static string? ReadSecret(ConfigReader r, string key)
     {
-        IReadOnlyList<string>? items = r.List("Http:Urls");
+        string? value = r.Text(key);
+        if (value is not null && value.Length < 16)
+        {
+            // The value is a secret: the message names the key, not the value.
+            r.Error(key, null, "is shorter than 16 characters");
+        }
+
+        return value;
+    }
+
+    private static IPEndPoint? ReadEndPoint(ConfigReader r, string key)
+    {
+        string? text = r.Text(key);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!IPEndPoint.TryParse(text, out IPEndPoint? endPoint) || endPoint.Port == 0)
+        {
+            r.Error(key, text, "is not an address with a port (e.g. 203.0.113.7:3478 or [2001:db8::7]:3478)");
+            return null;
+        }
+
+        return endPoint;
+    }
+
+    private static List<string>? ReadUrls(ConfigReader r, string key)
+    {
+        IReadOnlyList<string>? items = r.List(key);
         if (items is null)
         {
             return null;
@@ -91,7 +132,7 @@ internal static class TurnOptionsReader
             }
             else
             {
-                r.Error($"Http:Urls:{i}", items[i], "is not an http:// or https:// URL with a host and port (e.g. http://0.0.0.0:8080)");
+                r.Error($"{key}:{i}", items[i], "is not an http:// or https:// URL with a host and port (e.g. http://0.0.0.0:8080)");
             }
         }
 

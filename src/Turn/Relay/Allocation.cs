@@ -70,6 +70,15 @@ internal sealed partial class Allocation
     /// <summary>The ADDRESS-ERROR-CODE for the missing half of a dual allocation, 0 when none; repeated to a retransmission.</summary>
     public int AdditionalFamilyError { get; init; }
 
+    /// <summary>When it was made, on the relay clock (ms).</summary>
+    public long CreatedAt { get; init; }
+
+    /// <summary>Permissions held, expired ones included until the sweep removes them.</summary>
+    public int PermissionCount => Volatile.Read(ref _permissionCount);
+
+    /// <summary>Channel bindings held, as <see cref="PermissionCount"/>.</summary>
+    public int ChannelCount => Volatile.Read(ref _channelCount);
+
     public long ExpiresAt => Volatile.Read(ref _expiresAt);
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;

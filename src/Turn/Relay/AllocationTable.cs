@@ -7,7 +7,7 @@ namespace Turn.Relay;
 /// Every allocation by its five-tuple, looked up without a lock on the packet path, plus the
 /// per-user counts the quotas need.
 /// </summary>
-internal sealed class AllocationTable
+internal sealed class AllocationTable(IAllocationEvents? events = null)
 {
     private readonly ConcurrentDictionary<FiveTuple, Allocation> _byFiveTuple = new();
     private readonly ConcurrentDictionary<StunAddress, Allocation> _byRelayAddress = new();
@@ -60,10 +60,12 @@ internal sealed class AllocationTable
 
             IndexRelays(allocation, add: true);
         }
+
+        events?.Created(allocation);
     }
 
     /// <summary>Forgets the allocation and closes its sockets; false when it was already gone.</summary>
-    public bool Remove(Allocation allocation)
+    public bool Remove(Allocation allocation, AllocationEnd reason, long nowMs)
     {
         if (!_byFiveTuple.TryRemove(new KeyValuePair<FiveTuple, Allocation>(allocation.FiveTuple, allocation)))
         {
@@ -77,6 +79,7 @@ internal sealed class AllocationTable
 
         IndexRelays(allocation, add: false);
         allocation.Close();
+        events?.Ended(allocation, reason, nowMs);
         return true;
     }
 

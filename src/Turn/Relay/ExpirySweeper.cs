@@ -15,7 +15,7 @@ internal sealed class ExpirySweeper(AllocationTable allocations, Action<long>? s
         {
             if (allocation.ExpiresAt <= nowMs)
             {
-                if (allocations.Remove(allocation))
+                if (allocations.Remove(allocation, AllocationEnd.Expired, nowMs))
                 {
                     expired++;
                 }

@@ -1,5 +1,6 @@
 using Turn.Auth;
 using Turn.Relay;
+using Turn.Wire;
 
 namespace Turn.Server;
 
@@ -14,5 +15,15 @@ internal sealed record RelayServices(
     RequestRateLimiter? UnauthenticatedLimit = null)
 {
     /// <summary>While draining, new Allocates are refused with 403 and the rest goes on.</summary>
-    public bool Draining { get; set; }
+    /// <summary>Shared by every reloaded snapshot, so a reload neither starts nor ends a drain.</summary>
+    public DrainSwitch Drain { get; init; } = new();
+
+    public bool Draining
+    {
+        get => Drain.On;
+        set => Drain.On = value;
+    }
+
+    /// <summary>Where new Allocates are sent while draining (300 Try Alternate); null: 403.</summary>
+    public StunAddress? AlternateServer { get; init; }
 }

@@ -39,7 +39,7 @@ internal sealed partial class StunRequestHandler
 
         if (relay.Draining)
         {
-            return Error(request, context, response, StunErrors.Forbidden, "Server is draining", default, auth);
+            return Drained(request, context, relay, response, auth);
         }
 
         if (!request.TryGetAttribute(StunAttributeType.RequestedTransport, out ReadOnlySpan<byte> transport)
@@ -113,6 +113,7 @@ internal sealed partial class StunRequestHandler
             {
                 ReservationToken = reservation,
                 AdditionalFamilyError = secondError,
+                CreatedAt = context.NowMs,
             };
             return AllocateSuccess(request, context, relay, allocation, response, auth);
         }
@@ -246,4 +247,24 @@ internal sealed partial class StunRequestHandler
     }
 
     private readonly record struct AllocateOptions(AddressFamily Family, bool EvenPort, bool ReserveNext, bool Dual, ulong? Token);
+
+    /// <summary>
+    /// A new Allocate while draining: 300 Try Alternate with ALTERNATE-SERVER when another server
+    /// is configured (RFC 8489 §10, which clients follow), else 403. Signed like any other answer
+    /// to an authenticated request.
+    /// </summary>
+    private HandleResult Drained(in StunMessage request, in RequestContext context, RelayServices relay, Span<byte> response, in AuthResult auth)
+    {
+        StunAddress? alternate = relay.AlternateServer;
+        if (alternate is not { } address || address.Family != context.Source.Family)
+        {
+            return Error(request, context, response, StunErrors.Forbidden, "Server is draining", default, auth) with { Draining = true };
+        }
+
+        var writer = StunWriter.ForResponse(response, request, StunClass.ErrorResponse);
+        writer.AddErrorCode(StunErrors.TryAlternate, "Server is draining; try the alternate server");
+        writer.AddAddress(StunAttributeType.AlternateServer, address);
+        Finish(ref writer, request, auth);
+        return new HandleResult(Outcome.Rejected, writer.Length, context.Role, 0) { Code = StunErrors.TryAlternate, Draining = true };
+    }
 }

@@ -38,10 +38,10 @@ internal sealed partial class StunRequestHandler
 
                 return auth;
             case AuthStatus.BadRequest:
-                error = Error(request, context, response, StunErrors.BadRequest, auth.Reason, default);
+                error = Error(request, context, response, StunErrors.BadRequest, auth.Reason, default) with { Auth = auth.Status };
                 return auth;
             default:
-                error = Challenge(request, context, relay, response, auth.Status == AuthStatus.StaleNonce ? StunErrors.StaleNonce : StunErrors.Unauthorized);
+                error = Challenge(request, context, relay, response, auth.Status == AuthStatus.StaleNonce ? StunErrors.StaleNonce : StunErrors.Unauthorized) with { Auth = auth.Status };
                 return auth;
         }
     }
@@ -57,7 +57,7 @@ internal sealed partial class StunRequestHandler
         Span<byte> algorithms = writer.Reserve(StunAttributeType.PasswordAlgorithms, CredentialStore.Algorithms.Length * 4);
         PasswordAlgorithm.WriteList(algorithms, CredentialStore.Algorithms);
         Finish(ref writer, request);
-        return new HandleResult(Outcome.Rejected, writer.Length, context.Role, 0);
+        return new HandleResult(Outcome.Rejected, writer.Length, context.Role, 0) { Code = code };
     }
 
     /// <summary>

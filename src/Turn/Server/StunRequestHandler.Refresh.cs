@@ -43,7 +43,7 @@ internal sealed partial class StunRequestHandler
         long granted;
         if (requested == 0)
         {
-            relay.Allocations.Remove(allocation);
+            relay.Allocations.Remove(allocation, AllocationEnd.Deleted, context.NowMs);
             granted = 0;
         }
         else

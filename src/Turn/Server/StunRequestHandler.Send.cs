@@ -42,12 +42,13 @@ internal sealed partial class StunRequestHandler
     /// </summary>
     public HandleResult ChannelData(ReadOnlySpan<byte> packet, in RequestContext context)
     {
-        if (_relay is null || !Wire.ChannelData.TryParse(packet, out ushort channel, out ReadOnlySpan<byte> data))
+        RelayServices? relay = Relay;
+        if (relay is null || !Wire.ChannelData.TryParse(packet, out ushort channel, out ReadOnlySpan<byte> data))
         {
             return HandleResult.Drop(Outcome.DroppedMalformed);
         }
 
-        if (!_relay.Allocations.TryGet(context.FiveTuple, out Allocation allocation))
+        if (!relay.Allocations.TryGet(context.FiveTuple, out Allocation allocation))
         {
             return HandleResult.Drop(Outcome.DroppedNoAllocation);
         }
@@ -57,7 +58,7 @@ internal sealed partial class StunRequestHandler
             return HandleResult.Drop(Outcome.DroppedNoPermission);
         }
 
-        return Forward(allocation, peer, data, context.NowMs, _relay, checkPermission: false);
+        return Forward(allocation, peer, data, context.NowMs, relay, checkPermission: false);
     }
 
     private static HandleResult Forward(Allocation allocation, StunAddress peer, ReadOnlySpan<byte> data, long nowMs, RelayServices relay, bool checkPermission = true)

@@ -14,9 +14,13 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings, Re
     private const int MaxUnknown = 16;
 
     private readonly StunServerSettings _settings = settings;
-    private readonly RelayServices? _relay = relay;
+    private RelayServices? _relay = relay;
 
-    public RelayServices? Relay => _relay;
+    /// <summary>The relay's services; a reload swaps in a new snapshot and each packet reads one.</summary>
+    public RelayServices? Relay => Volatile.Read(ref _relay);
+
+    /// <summary>Swaps in a reloaded snapshot. Packets in flight finish with the one they read.</summary>
+    public void Reload(RelayServices relay) => Volatile.Write(ref _relay, relay);
 
     public HandleResult Handle(ReadOnlySpan<byte> packet, in RequestContext context, Span<byte> response)
     {
@@ -31,14 +35,16 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings, Re
             });
         }
 
+        RelayServices? relay = Relay;
+
         // RFC 8656 §11.2: the Send indication is the one indication a server acts on.
-        if (message.Class == StunClass.Indication && message.Method == StunMethod.Send && _relay is not null && message.HasMagicCookie)
+        if (message.Class == StunClass.Indication && message.Method == StunMethod.Send && relay is not null && message.HasMagicCookie)
         {
             // RFC 8489 §6.3.2: an indication with an unknown comprehension-required attribute is discarded.
             Span<ushort> unknownInIndication = stackalloc ushort[1];
             return message.CollectUnknownRequired(KnownAttributes.Basic, unknownInIndication) > 0
                 ? HandleResult.Drop(Outcome.DroppedMalformed)
-                : Send(message, context, _relay);
+                : Send(message, context, relay);
         }
 
         // RFC 8489 §6.3: other indications get no answer, and responses are not for a server.
@@ -60,24 +66,23 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings, Re
                 unknownCount = ForgiveEmptyChangeRequest(message, unknown[..unknownCount]);
             }
 
-            return unknownCount > 0
+            HandleResult binding = unknownCount > 0
                 ? Error(message, context, response, StunErrors.UnknownAttribute, unknown[..unknownCount])
                 : Binding(message, context, nat, response);
+            return binding with { Method = StunMethod.Binding };
         }
 
-        if (_relay is null)
-        {
-            return Error(message, context, response, StunErrors.BadRequest, default);
-        }
-
-        return message.Method switch
-        {
-            StunMethod.Allocate => Allocate(message, context, _relay, response),
-            StunMethod.Refresh => Refresh(message, context, _relay, response),
-            StunMethod.CreatePermission => CreatePermission(message, context, _relay, response),
-            StunMethod.ChannelBind => ChannelBind(message, context, _relay, response),
-            _ => Error(message, context, response, StunErrors.BadRequest, default),
-        };
+        HandleResult result = relay is null
+            ? Error(message, context, response, StunErrors.BadRequest, default)
+            : message.Method switch
+            {
+                StunMethod.Allocate => Allocate(message, context, relay, response),
+                StunMethod.Refresh => Refresh(message, context, relay, response),
+                StunMethod.CreatePermission => CreatePermission(message, context, relay, response),
+                StunMethod.ChannelBind => ChannelBind(message, context, relay, response),
+                _ => Error(message, context, response, StunErrors.BadRequest, default),
+            };
+        return result with { Method = message.Method };
     }
 
     /// <summary>
@@ -118,7 +123,7 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings, Re
         }
 
         Finish(ref writer, request, auth);
-        return new HandleResult(Outcome.Rejected, writer.Length, context.Role, 0);
+        return new HandleResult(Outcome.Rejected, writer.Length, context.Role, 0) { Code = code };
     }
 
     /// <summary>

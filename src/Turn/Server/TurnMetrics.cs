@@ -1,62 +1,282 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Turn.Auth;
 using Turn.Relay;
+using Turn.Wire;
 
 namespace Turn.Server;
 
 /// <summary>
-/// The daemon's instruments, on one <see cref="Meter"/> so any exporter can listen. Tags are
-/// drawn from fixed sets (transport, outcome): never a label per client.
+/// The relay's instruments (meter "Turn"). Packet-rate counts are plain array slots bumped with
+/// one interlocked add and read by observable instruments when a scrape asks, so counting a
+/// packet costs no callback and allocates nothing; gauges (allocations, permissions, channels)
+/// are read from the allocation table at scrape time. No label names a user, peer or room.
 /// </summary>
-internal sealed class TurnMetrics : IDisposable
+internal sealed class TurnMetrics : IAllocationEvents, IDisposable
 {
     public const string MeterName = "Turn";
 
+    private const int TransportCount = 3;
+    private const int DirectionCount = 2;
+
     private static readonly string[] TransportNames = ["udp", "tcp", "tls"];
     private static readonly string[] OutcomeNames = ["answered", "rejected", "ignored", "truncated", "not_stun", "malformed", "relayed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed", "rate_limited"];
-
     private static readonly string[] DirectionNames = ["to_peer", "to_client"];
+    private static readonly string[] MethodNames = ["binding", "allocate", "refresh", "create_permission", "channel_bind", "other"];
+    private static readonly int[] Codes = [0, 300, 400, 401, 403, 420, 437, 438, 440, 441, 442, 443, 446, 447, 486, 500, 508];
+    private static readonly string[] CodeNames = ["success", "300", "400", "401", "403", "420", "437", "438", "440", "441", "442", "443", "446", "447", "486", "500", "508", "other"];
+    private static readonly string[] DropNames = ["truncated", "not_stun", "malformed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed", "rate_limited"];
+    private static readonly string[] RefusalNames = ["bad_request", "auth_failed", "forbidden", "draining", "allocation_mismatch", "unsupported_transport", "family_not_supported", "user_quota", "capacity", "unknown_attribute", "other"];
+    private static readonly string[] AuthFailureNames = ["bad_request", "unauthorized", "stale_nonce", "wrong_credentials"];
+    private static readonly string[] EndNames = ["expired", "deleted", "connection_closed", "shutdown"];
+    private static readonly string[] ConnectionResults = ["accepted", "refused"];
+    private static readonly string[] FamilyNames = ["ipv4", "ipv6"];
 
     private readonly Meter _meter;
-    private readonly Counter<long> _packets;
-    private readonly Counter<long> _errors;
-    private readonly Counter<long> _connections;
-    private readonly Counter<long> _relayedPackets;
-    private readonly Counter<long> _relayedBytes;
-    private readonly Counter<long> _relayDrops;
-    private readonly Counter<long> _icmpReported;
+    private readonly long[] _packets = new long[TransportCount * OutcomeNames.Length];
+    private readonly long[] _requests = new long[MethodNames.Length * CodeNames.Length];
+    private readonly long[] _bindings = new long[TransportCount];
+    private readonly long[] _relayedPackets = new long[DirectionCount * TransportCount];
+    private readonly long[] _relayedBytes = new long[DirectionCount * TransportCount];
+    private readonly long[] _dropped = new long[DropNames.Length];
+    private readonly long[] _refused = new long[RefusalNames.Length];
+    private readonly long[] _authFailures = new long[AuthFailureNames.Length];
+    private readonly long[] _created = new long[TransportCount];
+    private readonly long[] _ended = new long[EndNames.Length];
+    private readonly long[] _errors = new long[TransportCount];
+    private readonly long[] _connections = new long[TransportCount * ConnectionResults.Length];
+    private readonly Histogram<double> _requestSeconds;
+    private readonly Histogram<double> _lifetimeSeconds;
+    private readonly KeyValuePair<string, object?>[] _methodTags;
+    private long _icmpReported;
+    private long _rateLimited;
+    private AllocationTable? _allocations;
 
     public TurnMetrics(IMeterFactory? factory = null)
     {
         _meter = factory?.Create(MeterName) ?? new Meter(MeterName);
-        _packets = _meter.CreateCounter<long>("turn_stun_packets_total", description: "STUN packets received, by transport and what became of them.");
-        _errors = _meter.CreateCounter<long>("turn_io_errors_total", description: "Socket send or receive failures and handler faults, by transport.");
-        _connections = _meter.CreateCounter<long>("turn_stream_connections_total", description: "TCP and TLS connections accepted, by transport and result.");
-        _relayedPackets = _meter.CreateCounter<long>("turn_relay_packets_total", description: "Packets relayed, by direction.");
-        _relayedBytes = _meter.CreateCounter<long>("turn_relay_bytes_total", unit: "bytes", description: "Application bytes relayed, by direction.");
-        _relayDrops = _meter.CreateCounter<long>("turn_relay_dropped_total", description: "Packets a relay socket dropped, by direction.");
-        _icmpReported = _meter.CreateCounter<long>("turn_relay_icmp_reported_total", description: "ICMP errors about peers passed to clients as Data indications.");
+        _methodTags = [.. MethodNames.Select(m => new KeyValuePair<string, object?>("method", m))];
+        _meter.CreateObservableCounter("turn_stun_packets_total", () => Grid(_packets, "transport", TransportNames, "outcome", OutcomeNames), description: "Packets received on the listening sockets, by transport and what became of them.");
+        _meter.CreateObservableCounter("turn_requests_total", () => Grid(_requests, "method", MethodNames, "code", CodeNames), description: "STUN/TURN requests answered, by method and response code (success or the error code).");
+        _meter.CreateObservableCounter("turn_binding_requests_total", () => Row(_bindings, "transport", TransportNames), description: "STUN Binding requests, by transport.");
+        _meter.CreateObservableCounter("turn_relayed_packets_total", () => Grid(_relayedPackets, "direction", DirectionNames, "transport", TransportNames), description: "Packets relayed, by direction and the client's transport.");
+        _meter.CreateObservableCounter("turn_relayed_bytes_total", () => Grid(_relayedBytes, "direction", DirectionNames, "transport", TransportNames), unit: "bytes", description: "Application bytes relayed, by direction and the client's transport.");
+        _meter.CreateObservableCounter("turn_dropped_packets_total", () => Row(_dropped, "reason", DropNames), description: "Packets dropped, by reason: truncated, not_stun or malformed input, no_allocation, no_permission, denied_peer, quota (bandwidth cap), send_failed, rate_limited (failing unauthenticated requests).");
+        _meter.CreateObservableCounter("turn_allocations_created_total", () => Row(_created, "transport", TransportNames), description: "Allocations made, by the client's transport.");
+        _meter.CreateObservableCounter("turn_allocations_ended_total", () => Row(_ended, "reason", EndNames), description: "Allocations ended, by reason.");
+        _meter.CreateObservableCounter("turn_allocations_refused_total", () => Row(_refused, "reason", RefusalNames), description: "Allocate requests refused, by reason (the 401/438 challenge that starts every authentication is not a refusal).");
+        _meter.CreateObservableCounter("turn_auth_failures_total", () => Row(_authFailures, "reason", AuthFailureNames), description: "Requests whose credentials failed, by reason.");
+        _meter.CreateObservableCounter("turn_auth_rate_limited_total", () => Volatile.Read(ref _rateLimited), description: "Requests not answered because their source failed authentication too often (Auth:UnauthenticatedRequestsPerSecond).");
+        _meter.CreateObservableCounter("turn_io_errors_total", () => Row(_errors, "transport", TransportNames), description: "Socket send or receive failures and handler faults, by transport.");
+        _meter.CreateObservableCounter("turn_stream_connections_total", () => Grid(_connections, "transport", TransportNames, "result", ConnectionResults), description: "TCP and TLS connections, by transport and whether they were accepted.");
+        _meter.CreateObservableCounter("turn_relay_icmp_reported_total", () => Volatile.Read(ref _icmpReported), description: "ICMP errors about peers passed to clients as Data indications.");
+        _meter.CreateObservableGauge("turn_allocations", ObserveAllocations, description: "Allocations active, by the client's transport and the relayed address family (a dual-stack allocation counts in both).");
+        _meter.CreateObservableGauge("turn_permissions", () => Sum(static a => a.PermissionCount), description: "Permissions held by active allocations.");
+        _meter.CreateObservableGauge("turn_channels", () => Sum(static a => a.ChannelCount), description: "Channel bindings held by active allocations.");
+        _requestSeconds = _meter.CreateHistogram(
+            "turn_request_duration_seconds",
+            unit: "s",
+            description: "Time to handle one STUN/TURN request, from parsing to the response written, by method.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1] });
+        _lifetimeSeconds = _meter.CreateHistogram(
+            "turn_allocation_lifetime_seconds",
+            unit: "s",
+            description: "How long allocations lasted, recorded when they end.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [10, 30, 60, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400] });
     }
 
-    public void CountPacket(TransportProtocol transport, Outcome outcome)
-        => _packets.Add(1, new KeyValuePair<string, object?>("transport", TransportNames[(int)transport]), new KeyValuePair<string, object?>("outcome", OutcomeNames[(int)outcome]));
+    /// <summary>The table whose allocations, permissions and channels the gauges report.</summary>
+    public void Observe(AllocationTable allocations) => _allocations = allocations;
 
-    public void CountError(TransportProtocol transport)
-        => _errors.Add(1, new KeyValuePair<string, object?>("transport", TransportNames[(int)transport]));
-
-    public void CountConnection(TransportProtocol transport, string result)
-        => _connections.Add(1, new KeyValuePair<string, object?>("transport", TransportNames[(int)transport]), new KeyValuePair<string, object?>("result", result));
-
-    public void CountRelayed(RelayDirection direction, int bytes)
+    /// <summary>
+    /// Counts one packet a listener handled and, for a request, its method, answer and handling
+    /// time (<paramref name="startTimestamp"/> from <see cref="Stopwatch.GetTimestamp"/>).
+    /// </summary>
+    public void CountPacket(TransportProtocol transport, in HandleResult result, long startTimestamp = 0)
     {
-        var tag = new KeyValuePair<string, object?>("direction", DirectionNames[(int)direction]);
-        _relayedPackets.Add(1, tag);
-        _relayedBytes.Add(bytes, tag);
+        Interlocked.Increment(ref _packets[((int)transport * OutcomeNames.Length) + (int)result.Outcome]);
+        int drop = DropIndex(result.Outcome);
+        if (drop >= 0)
+        {
+            Interlocked.Increment(ref _dropped[drop]);
+            if (result.Outcome == Outcome.DroppedRateLimited)
+            {
+                Interlocked.Increment(ref _rateLimited);
+            }
+        }
+
+        if (result.Method == 0)
+        {
+            return;
+        }
+
+        int method = MethodIndex(result.Method);
+        Interlocked.Increment(ref _requests[(method * CodeNames.Length) + CodeIndex(result.Code)]);
+        if (startTimestamp != 0)
+        {
+            _requestSeconds.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, _methodTags[method]);
+        }
+
+        if (result.Method == StunMethod.Binding)
+        {
+            Interlocked.Increment(ref _bindings[(int)transport]);
+        }
+
+        int authFailure = result.Auth switch
+        {
+            AuthStatus.BadRequest => 0,
+            AuthStatus.Unauthorized => 1,
+            AuthStatus.StaleNonce => 2,
+            _ => result.Code == StunErrors.WrongCredentials ? 3 : -1,
+        };
+        if (authFailure >= 0)
+        {
+            Interlocked.Increment(ref _authFailures[authFailure]);
+        }
+
+        if (result.Method == StunMethod.Allocate && result.Code != 0 && result.Auth is not (AuthStatus.Challenge or AuthStatus.StaleNonce))
+        {
+            Interlocked.Increment(ref _refused[RefusalIndex(result)]);
+        }
     }
 
-    public void CountRelayDrop(RelayDirection direction)
-        => _relayDrops.Add(1, new KeyValuePair<string, object?>("direction", DirectionNames[(int)direction]));
+    /// <summary>Counts a drop on the relay path that no listener saw (a relay socket's).</summary>
+    public void CountDrop(Outcome outcome)
+    {
+        int drop = DropIndex(outcome);
+        if (drop >= 0)
+        {
+            Interlocked.Increment(ref _dropped[drop]);
+        }
+    }
 
-    public void CountIcmpReported() => _icmpReported.Add(1);
+    public void CountError(TransportProtocol transport) => Interlocked.Increment(ref _errors[(int)transport]);
+
+    public void CountConnection(TransportProtocol transport, bool accepted)
+        => Interlocked.Increment(ref _connections[((int)transport * ConnectionResults.Length) + (accepted ? 0 : 1)]);
+
+    public void CountRelayed(RelayDirection direction, TransportProtocol transport, int bytes)
+    {
+        int slot = ((int)direction * TransportCount) + (int)transport;
+        Interlocked.Increment(ref _relayedPackets[slot]);
+        Interlocked.Add(ref _relayedBytes[slot], bytes);
+    }
+
+    public void CountIcmpReported() => Interlocked.Increment(ref _icmpReported);
+
+    public void Created(Allocation allocation) => Interlocked.Increment(ref _created[(int)allocation.FiveTuple.Protocol]);
+
+    public void Ended(Allocation allocation, AllocationEnd reason, long nowMs)
+    {
+        Interlocked.Increment(ref _ended[(int)reason]);
+        _lifetimeSeconds.Record(Math.Max(0, nowMs - allocation.CreatedAt) / 1000.0);
+    }
 
     public void Dispose() => _meter.Dispose();
+
+    private static int DropIndex(Outcome outcome) => outcome switch
+    {
+        Outcome.DroppedTruncated => 0,
+        Outcome.DroppedNotStun => 1,
+        Outcome.DroppedMalformed => 2,
+        Outcome.DroppedNoAllocation => 3,
+        Outcome.DroppedNoPermission => 4,
+        Outcome.DroppedDeniedPeer => 5,
+        Outcome.DroppedQuota => 6,
+        Outcome.DroppedSendFailed => 7,
+        Outcome.DroppedRateLimited => 8,
+        _ => -1,
+    };
+
+    private static int MethodIndex(StunMethod method) => method switch
+    {
+        StunMethod.Binding => 0,
+        StunMethod.Allocate => 1,
+        StunMethod.Refresh => 2,
+        StunMethod.CreatePermission => 3,
+        StunMethod.ChannelBind => 4,
+        _ => 5,
+    };
+
+    private static int CodeIndex(int code)
+    {
+        int index = Array.IndexOf(Codes, code);
+        return index >= 0 ? index : CodeNames.Length - 1;
+    }
+
+    private static int RefusalIndex(in HandleResult result) => result.Code switch
+    {
+        _ when result.Draining => 3,
+        StunErrors.BadRequest when result.Auth == AuthStatus.BadRequest => 1,
+        StunErrors.BadRequest => 0,
+        StunErrors.Unauthorized or StunErrors.WrongCredentials => 1,
+        StunErrors.Forbidden => 2,
+        StunErrors.AllocationMismatch => 4,
+        StunErrors.UnsupportedTransportProtocol => 5,
+        StunErrors.AddressFamilyNotSupported => 6,
+        StunErrors.AllocationQuotaReached => 7,
+        StunErrors.InsufficientCapacity => 8,
+        StunErrors.UnknownAttribute => 9,
+        _ => 10,
+    };
+
+    private static Measurement<long>[] Row(long[] counts, string name, string[] values)
+    {
+        var measurements = new Measurement<long>[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            measurements[i] = new Measurement<long>(Volatile.Read(ref counts[i]), new KeyValuePair<string, object?>(name, values[i]));
+        }
+
+        return measurements;
+    }
+
+    private static Measurement<long>[] Grid(long[] counts, string rowName, string[] rows, string columnName, string[] columns)
+    {
+        var measurements = new Measurement<long>[rows.Length * columns.Length];
+        for (int r = 0; r < rows.Length; r++)
+        {
+            for (int c = 0; c < columns.Length; c++)
+            {
+                int i = (r * columns.Length) + c;
+                measurements[i] = new Measurement<long>(
+                    Volatile.Read(ref counts[i]),
+                    new KeyValuePair<string, object?>(rowName, rows[r]),
+                    new KeyValuePair<string, object?>(columnName, columns[c]));
+            }
+        }
+
+        return measurements;
+    }
+
+    private Measurement<long>[] ObserveAllocations()
+    {
+        long[] counts = new long[TransportCount * FamilyNames.Length];
+        foreach (Allocation allocation in _allocations?.All ?? [])
+        {
+            int transport = (int)allocation.FiveTuple.Protocol * FamilyNames.Length;
+            if (allocation.Relay4 is not null)
+            {
+                counts[transport]++;
+            }
+
+            if (allocation.Relay6 is not null)
+            {
+                counts[transport + 1]++;
+            }
+        }
+
+        return Grid(counts, "transport", TransportNames, "family", FamilyNames);
+    }
+
+    private long Sum(Func<Allocation, int> count)
+    {
+        long total = 0;
+        foreach (Allocation allocation in _allocations?.All ?? [])
+        {
+            total += count(allocation);
+        }
+
+        return total;
+    }
 }

@@ -78,7 +78,7 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
                     FrameStatus status = StreamFraming.TryGetFrame(buffer.AsSpan(consumed, filled - consumed), out int frameLength, out PacketKind kind);
                     if (status == FrameStatus.Invalid)
                     {
-                        _metrics.CountPacket(_context.Transport, Outcome.DroppedNotStun);
+                        _metrics.CountPacket(_context.Transport, HandleResult.Drop(Outcome.DroppedNotStun));
                         return "not STUN";
                     }
 
@@ -96,10 +96,11 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
 
                     RequestContext context = _context with { NowMs = clock.NowMs, UnixSeconds = clock.UnixSeconds };
                     ReadOnlySpan<byte> frame = buffer.AsSpan(consumed, frameLength);
+                    long start = kind == PacketKind.ChannelData ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                     HandleResult result = kind == PacketKind.ChannelData
                         ? handler.ChannelData(frame, context)
                         : handler.Handle(frame, context, response);
-                    _metrics.CountPacket(_context.Transport, result.Outcome);
+                    _metrics.CountPacket(_context.Transport, result, start);
                     consumed += frameLength;
                     if (result.Length > 0 && !Send(response.AsSpan(0, result.Length)))
                     {
@@ -121,7 +122,7 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
             ArrayPool<byte>.Shared.Return(response);
             if (_allocation is not null && handler.Relay is not null)
             {
-                handler.Relay.Allocations.Remove(_allocation);
+                handler.Relay.Allocations.Remove(_allocation, AllocationEnd.ConnectionClosed, clock.NowMs);
             }
 
             await idle.CancelAsync().ConfigureAwait(false);

@@ -22,7 +22,8 @@ internal sealed class StreamListener : IAsyncDisposable
     private readonly CertificateHolder? _certificate;
     private readonly RelayClock _clock;
     private int _open;
-    private Task _acceptLoop = Task.CompletedTask;
+    private Task? _acceptLoop;
+    private volatile bool _disposed;
 
     private StreamListener(ListenEndpoint endpoint, Socket socket, StreamLimits limits, CertificateHolder? certificate, RelayClock clock)
     {
@@ -39,6 +40,9 @@ internal sealed class StreamListener : IAsyncDisposable
     public IPEndPoint LocalEndPoint { get; }
 
     public int OpenConnections => Volatile.Read(ref _open);
+
+    /// <summary>True when the accept loop ended before the listener was disposed.</summary>
+    public bool AcceptEnded => _acceptLoop is { IsCompleted: true } && !_disposed;
 
     private string ProtocolName => Endpoint.Protocol == TransportProtocol.Tls ? "tls" : "tcp";
 
@@ -90,13 +94,13 @@ internal sealed class StreamListener : IAsyncDisposable
             if (Interlocked.Increment(ref _open) > _limits.MaxConnections)
             {
                 Interlocked.Decrement(ref _open);
-                metrics.CountConnection(Endpoint.Protocol, "refused");
+                metrics.CountConnection(Endpoint.Protocol, accepted: false);
                 TransportLog.ConnectionRefused(logger, ProtocolName, client.RemoteEndPoint, _limits.MaxConnections);
                 client.Dispose();
                 continue;
             }
 
-            metrics.CountConnection(Endpoint.Protocol, "accepted");
+            metrics.CountConnection(Endpoint.Protocol, accepted: true);
             _ = RunConnection(client, handler, metrics, logger);
         }
     }
@@ -173,9 +177,10 @@ internal sealed class StreamListener : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         await _stop.CancelAsync().ConfigureAwait(false);
         _socket.Dispose();
-        await _acceptLoop.ConfigureAwait(false);
+        await (_acceptLoop ?? Task.CompletedTask).ConfigureAwait(false);
         _stop.Dispose();
     }
 }

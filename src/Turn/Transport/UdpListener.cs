@@ -22,6 +22,7 @@ internal sealed class UdpListener : IClientTransport, IDisposable
     private readonly StunAddress _local;
     private readonly long[] _loopPackets;
     private readonly long[] _loopAllocated;
+    private readonly long[] _busySince;
     private volatile bool _stopping;
 
     private UdpListener(ListenEndpoint endpoint, Socket[] sockets)
@@ -31,6 +32,7 @@ internal sealed class UdpListener : IClientTransport, IDisposable
         _threads = new Thread[sockets.Length];
         _loopPackets = new long[sockets.Length];
         _loopAllocated = new long[sockets.Length];
+        _busySince = new long[sockets.Length];
         LocalEndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
         _local = StunAddress.FromIPEndPoint(LocalEndPoint);
     }
@@ -44,6 +46,35 @@ internal sealed class UdpListener : IClientTransport, IDisposable
 
     /// <summary>Bytes the receive threads have allocated since they started: the proof that a packet costs none.</summary>
     public long AllocatedBytes => Sum(_loopAllocated);
+
+    /// <summary>
+    /// Why a receive thread is not well: it ended, or it has been on one packet longer than
+    /// <paramref name="limit"/>. Null when every thread is waiting for a packet or working on one.
+    /// </summary>
+    public string? Stall(TimeSpan limit)
+    {
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (int i = 0; i < _threads.Length; i++)
+        {
+            if (_stopping)
+            {
+                return null;
+            }
+
+            if (_threads[i] is { IsAlive: false })
+            {
+                return $"udp {LocalEndPoint} thread #{i} has ended";
+            }
+
+            long since = Volatile.Read(ref _busySince[i]);
+            if (since != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(since, now) > limit)
+            {
+                return $"udp {LocalEndPoint} thread #{i} has been on one packet for over {limit.TotalSeconds:F0} s";
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The socket replies are sent from when another listener's role is asked for.</summary>
     public Socket SendSocket => _sockets[0];
@@ -125,6 +156,7 @@ internal sealed class UdpListener : IClientTransport, IDisposable
         while (!_stopping)
         {
             Volatile.Write(ref _loopAllocated[index], GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart);
+            Volatile.Write(ref _busySince[index], 0);
             int received;
             try
             {
@@ -147,6 +179,7 @@ internal sealed class UdpListener : IClientTransport, IDisposable
             }
 
             Volatile.Write(ref _loopPackets[index], _loopPackets[index] + 1);
+            Volatile.Write(ref _busySince[index], System.Diagnostics.Stopwatch.GetTimestamp());
             try
             {
                 var context = new RequestContext(TransportProtocol.Udp, StunAddress.FromSocketAddress(remote), _local, Endpoint.Role)
@@ -156,10 +189,19 @@ internal sealed class UdpListener : IClientTransport, IDisposable
                     Client = this,
                 };
                 ReadOnlySpan<byte> packet = buffer.AsSpan(0, received);
-                HandleResult result = PacketClassifier.Classify(packet) == PacketKind.ChannelData
-                    ? handler.ChannelData(packet, context)
-                    : handler.Handle(packet, context, response);
-                metrics.CountPacket(TransportProtocol.Udp, result.Outcome);
+                long start = 0;
+                HandleResult result;
+                if (PacketClassifier.Classify(packet) == PacketKind.ChannelData)
+                {
+                    result = handler.ChannelData(packet, context);
+                }
+                else
+                {
+                    start = System.Diagnostics.Stopwatch.GetTimestamp();
+                    result = handler.Handle(packet, context, response);
+                }
+
+                metrics.CountPacket(TransportProtocol.Udp, result, start);
                 if (result.Length > 0)
                 {
                     Reply(socket, set, remote, result, response, metrics, logger);

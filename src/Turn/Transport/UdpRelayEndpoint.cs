@@ -27,6 +27,7 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
     private readonly Socket _socket;
     private readonly RelayClock _clock;
     private readonly TurnMetrics _metrics;
+    private TransportProtocol _clientTransport;
     private readonly ILogger _logger;
     private Task _loop = Task.CompletedTask;
 
@@ -61,7 +62,7 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
             try
             {
                 _socket.SendTo(data, SocketFlags.None, address);
-                _metrics.CountRelayed(RelayDirection.ToPeer, data.Length);
+                _metrics.CountRelayed(RelayDirection.ToPeer, _clientTransport, data.Length);
                 return true;
             }
             catch (SocketException e) when (attempt == 0 && IsIcmpReport(e.SocketErrorCode))
@@ -74,14 +75,18 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
             }
         }
 
-        _metrics.CountRelayDrop(RelayDirection.ToPeer);
+        // Counted as send_failed by the listener that handled the packet.
         return false;
     }
 
     private static bool IsIcmpReport(SocketError error)
         => error is SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.MessageSize or SocketError.ConnectionReset;
 
-    public void Start(Allocation allocation) => _loop = ReceiveLoop(allocation);
+    public void Start(Allocation allocation)
+    {
+        _clientTransport = allocation.FiveTuple.Protocol;
+        _loop = ReceiveLoop(allocation);
+    }
 
     private async Task ReceiveLoop(Allocation allocation)
     {
@@ -107,7 +112,7 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
                 // An ICMP report for a datagram sent earlier, or MessageSize for an oversized one.
                 if (!ReportIcmpErrors(allocation, buffer, transactionId, ref sequence))
                 {
-                    _metrics.CountRelayDrop(RelayDirection.ToClient);
+                    _metrics.CountError(allocation.FiveTuple.Protocol);
                     TransportLog.RelayReceiveFailed(_logger, Local.ToString(), e.SocketErrorCode.ToString());
                 }
 
@@ -124,7 +129,7 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
                 if (!allocation.AdmitFromPeer(peer, received, _clock.NowMs, out ushort channel))
                 {
                     // RFC 8656 §11.3: no permission for this peer (or over the bandwidth cap): silently dropped.
-                    _metrics.CountRelayDrop(RelayDirection.ToClient);
+                    _metrics.CountDrop(Outcome.DroppedNoPermission);
                     continue;
                 }
 
@@ -132,11 +137,11 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
                 (int offset, int length) = PeerData.Frame(buffer, received, peer, channel, padForStream, transactionId);
                 if (allocation.Client.Send(buffer.AsSpan(offset, length)))
                 {
-                    _metrics.CountRelayed(RelayDirection.ToClient, received);
+                    _metrics.CountRelayed(RelayDirection.ToClient, allocation.FiveTuple.Protocol, received);
                 }
                 else
                 {
-                    _metrics.CountRelayDrop(RelayDirection.ToClient);
+                    _metrics.CountDrop(Outcome.DroppedSendFailed);
                 }
             }
             catch (Exception e) when (e is not OutOfMemoryException)

@@ -42,7 +42,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
     /// <paramref name="listening"/> ("udp 127.0.0.1:3478"). A given <paramref name="directory"/>
     /// (holding certificates, say) belongs to the daemon from then on and goes with it.
     /// </summary>
-    public static async Task<DaemonProcess> StartAsync(object config, IEnumerable<string> listening, TempDirectory? directory = null)
+    public static async Task<DaemonProcess> StartAsync(object config, IEnumerable<string> listening, TempDirectory? directory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         TempDirectory owned = directory ?? new TempDirectory();
         // The HTTP side (signaling, metrics) listens on a fixed port by default; tests that do not
@@ -50,7 +50,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
         JsonNode node = JsonSerializer.SerializeToNode(config)!;
         node["Http"] ??= JsonNode.Parse("""{ "Urls": [] }""");
         string configFile = owned.Write("turn.json", node.ToJsonString());
-        Process process = ToolRunner.Start(ToolRunner.DotnetHost, [ToolRunner.TurnDll, "serve", "--config", configFile], owned.Path, out StringBuilder stdout, out StringBuilder stderr);
+        Process process = ToolRunner.Start(ToolRunner.DotnetHost, [ToolRunner.TurnDll, "serve", "--config", configFile], owned.Path, out StringBuilder stdout, out StringBuilder stderr, environment);
         var daemon = new DaemonProcess(process, stdout, stderr, owned, configFile);
         try
         {
@@ -61,6 +61,32 @@ internal sealed class DaemonProcess : IAsyncDisposable
         {
             await daemon.DisposeAsync();
             throw;
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Sends a signal by name ("HUP", "USR1", "TERM") to the daemon's process.</summary>
+    public async Task SignalAsync(string signal)
+    {
+        ToolResult result = await ToolRunner.RunAsync("kill", ["-s", signal, ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.True(result.ExitCode == 0, $"kill -s {signal} failed: {result}");
+    }
+
+    /// <summary>Waits for the daemon to exit on its own; false when it is still running after <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var wait = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 

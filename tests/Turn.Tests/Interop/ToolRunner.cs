@@ -59,7 +59,7 @@ internal static class ToolRunner
     }
 
     /// <summary>Starts a process with both streams captured line by line into the given builders.</summary>
-    public static Process Start(string executable, IReadOnlyList<string> arguments, string? workingDirectory, out StringBuilder stdout, out StringBuilder stderr)
+    public static Process Start(string executable, IReadOnlyList<string> arguments, string? workingDirectory, out StringBuilder stdout, out StringBuilder stderr, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(executable)
         {
@@ -75,9 +75,15 @@ internal static class ToolRunner
         }
 
         // The daemon reads TURN_* variables over its file; none from the test's environment may leak in.
-        foreach (string name in info.Environment.Keys.Where(k => k.StartsWith("TURN_", StringComparison.OrdinalIgnoreCase)).ToList())
+        // Nor may a service manager's: a test that wants systemd's variables sets its own.
+        foreach (string name in info.Environment.Keys.Where(k => k.StartsWith("TURN_", StringComparison.OrdinalIgnoreCase) || k is "NOTIFY_SOCKET" or "WATCHDOG_USEC" or "WATCHDOG_PID" or "JOURNAL_STREAM").ToList())
         {
             info.Environment.Remove(name);
+        }
+
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
 
         StringBuilder outLines = new(), errLines = new();

@@ -141,7 +141,7 @@ public sealed class RelayPathAllocationTests(ITestOutputHelper output)
         {
             foreach (Allocation allocation in relay.Allocations.All)
             {
-                relay.Allocations.Remove(allocation);
+                relay.Allocations.Remove(allocation, AllocationEnd.Shutdown, 0);
             }
         }
     }

@@ -17,4 +17,7 @@ public static class SignalError
     public const string ResumeFailed = "resume-failed";
     public const string ServerDraining = "draining";
     public const string Internal = "internal-error";
+
+    /// <summary>Every code, for metrics that show each from the start.</summary>
+    internal static readonly string[] All = [BadJson, BadRequest, UnknownType, TooLarge, RateLimited, NotJoined, AlreadyJoined, UnknownPeer, RoomFull, TooManyRooms, BadToken, ResumeFailed, ServerDraining, Internal];
 }

@@ -30,6 +30,21 @@ public sealed class SignalMetrics : IDisposable
 
         // Every series exists from the start, so rate() and absent() work before the first event.
         _resumes.Add(0);
+        foreach (string type in KnownTypes)
+        {
+            _messages.Add(0, new KeyValuePair<string, object?>("type", type));
+        }
+
+        foreach (string code in SignalError.All)
+        {
+            _errors.Add(0, new KeyValuePair<string, object?>("code", code));
+        }
+
+        foreach (string reason in DisconnectReasons)
+        {
+            _disconnects.Add(0, new KeyValuePair<string, object?>("reason", reason));
+        }
+
         _sendQueueDrops.Add(0);
         _peers.Add(0);
         _connections.Add(0);
@@ -45,6 +60,9 @@ public sealed class SignalMetrics : IDisposable
     }
 
     internal void SendQueueDropped() => _sendQueueDrops.Add(1);
+
+    /// <summary>The reasons <see cref="Disconnected"/> is given (what SignalConnection reports).</summary>
+    internal static readonly string[] DisconnectReasons = ["closed_by_peer", "connection_lost", "send_queue_full", "server_stopping", "resumed_elsewhere", "error"];
 
     internal void Observe(SignalHub hub) => _hub = hub;
 

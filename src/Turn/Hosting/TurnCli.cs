@@ -19,6 +19,7 @@ internal static class TurnCli
         root.Add(CheckConfigCommand());
         root.Add(ProbeCommand());
         root.Add(CredentialsCommand.Build());
+        root.Add(DrainCommand.Build());
         return root;
     }
 
@@ -28,7 +29,7 @@ internal static class TurnCli
         {
             Description = "JSON configuration file (see turn.example.json). Without it, built-in defaults apply. TURN_* environment variables override either.",
         };
-        var command = new Command("serve", "Run the server until SIGINT or SIGTERM.") { config };
+        var command = new Command("serve", "Run the server. SIGTERM drains (Drain:ShutdownSeconds) and stops, SIGINT stops at once, SIGHUP reloads the configuration, SIGUSR1 drains.") { config };
         command.SetAction((parse, token) => ServeAsync(parse.GetValue(config)?.FullName, token));
         return command;
     }

@@ -59,12 +59,46 @@ public class TurnOptionsReaderTests
     [InlineData("Tcp:MaxConnections", "-5")]
     [InlineData("Tcp:IdleTimeoutSeconds", "1.5")]
     [InlineData("Rfc5780:AlternateAddress", "not-an-ip")]
+    [InlineData("Metrics:Enabled", "sometimes")]
+    [InlineData("Metrics:Urls:0", "metrics.example.org")]
+    [InlineData("Drain:DeadlineSeconds", "-1")]
+    [InlineData("Drain:ShutdownSeconds", "soon")]
+    [InlineData("Drain:AlternateServer", "203.0.113.7")]
     public void BadValue_IsReportedWithItsKey(string key, string value)
     {
         ValidationResult result = TurnOptionsReader.Read(Config((key, value)));
 
         string error = Assert.Single(result.Errors);
         Assert.StartsWith($"{key}: \"{value}\"", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OperationsKeys_AreRead()
+    {
+        ValidationResult result = TurnOptionsReader.Read(Config(
+            ("Metrics:Urls:0", "http://127.0.0.1:9641"),
+            ("Admin:ApiKey", "0123456789abcdef"),
+            ("Drain:DeadlineSeconds", "600"),
+            ("Drain:ShutdownSeconds", "10"),
+            ("Drain:AlternateServer", "[2001:db8::7]:3478")));
+
+        Assert.True(result.IsValid, string.Join("\n", result.Errors));
+        Assert.Equal(["http://127.0.0.1:9641"], result.Options.Metrics.Urls);
+        Assert.True(result.Options.Metrics.Enabled);
+        Assert.Equal("0123456789abcdef", result.Options.Admin.ApiKey);
+        Assert.Equal(600, result.Options.Drain.DeadlineSeconds);
+        Assert.Equal(10, result.Options.Drain.ShutdownSeconds);
+        Assert.Equal(IPEndPoint.Parse("[2001:db8::7]:3478"), result.Options.Drain.AlternateServer);
+    }
+
+    [Fact]
+    public void ShortAdminKey_IsRefusedWithoutShowingIt()
+    {
+        ValidationResult result = TurnOptionsReader.Read(Config(("Admin:ApiKey", "hunter2")));
+
+        string error = Assert.Single(result.Errors);
+        Assert.Equal("Admin:ApiKey: is shorter than 16 characters", error);
+        Assert.DoesNotContain("hunter2", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -437,6 +437,37 @@ public sealed class TurnHandlerAllocateTests
     }
 
     [Fact]
+    public void Allocate_WhileDrainingWithAnAlternateServer_Returns300WithAlternateServer()
+    {
+        var server = new TurnTestHarness();
+        var alternate = StunAddress.FromIPEndPoint(System.Net.IPEndPoint.Parse("203.0.113.7:3478"));
+        server.Handler.Reload(server.Services with { AlternateServer = alternate });
+        server.Services.Draining = true;
+
+        TurnReply redirected = server.Allocate();
+
+        TurnAssert.Error(300, redirected);
+        TurnAssert.SignedWith(TurnTestHarness.Alice, redirected);
+        Assert.True(AddressAttribute.TryRead(redirected.Required(StunAttributeType.AlternateServer), out StunAddress told));
+        Assert.Equal(alternate, told);
+        Assert.Equal(0, server.Allocations.Count);
+    }
+
+    [Fact]
+    public void Reload_KeepsTheDrainAndTheAllocations()
+    {
+        var server = new TurnTestHarness();
+        server.AllocateOk();
+        server.Services.Draining = true;
+
+        server.Handler.Reload(server.Services with { Limits = server.Services.Limits with { MaxAllocationsPerUser = 1 } });
+
+        Assert.True(server.Handler.Relay!.Draining);
+        TurnAssert.Success(server.Refresh(600));
+        Assert.Equal(1, server.Handler.Relay.Allocations.Count);
+    }
+
+    [Fact]
     public void Allocate_WithUnknownComprehensionRequiredAttribute_Returns420ListingIt()
     {
         var server = new TurnTestHarness();

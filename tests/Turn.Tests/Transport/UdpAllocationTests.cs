@@ -16,11 +16,16 @@ public sealed class RunsAlone;
 public sealed class UdpAllocationTests
 {
     [Fact]
-    public void ReceiveLoop_AnsweringBindingRequests_AllocatesNothingPerPacket()
+    public async Task ReceiveLoop_AnsweringBindingRequests_AllocatesNothingPerPacket()
     {
         const int Warmup = 2000;
         const int Measured = 20_000;
         using var metrics = new TurnMetrics();
+
+        // As in the daemon, the metrics are exported while traffic flows: each request's handling
+        // time goes through the exporter's listener on this same thread.
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        using var exporter = new Turn.Hosting.PrometheusBridge(registry, m => m.Name.StartsWith(TurnMetrics.MeterName, StringComparison.Ordinal));
         using var set = new UdpListenerSet();
         UdpListener listener = UdpListener.Bind(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), -1), 1);
         set.Add(listener);
@@ -59,5 +64,10 @@ public sealed class UdpAllocationTests
         // The receive thread records its own allocation count after every packet.
         Assert.Equal(0, listener.AllocatedBytes - before);
         Assert.True(listener.Packets >= Warmup + Measured);
+        using var scrape = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(scrape);
+        string text = System.Text.Encoding.UTF8.GetString(scrape.ToArray());
+        Assert.Contains("turn_request_duration_seconds_count{method=\"binding\"}", text, StringComparison.Ordinal);
+        Assert.Contains("turn_binding_requests_total{transport=\"udp\"}", text, StringComparison.Ordinal);
     }
 }

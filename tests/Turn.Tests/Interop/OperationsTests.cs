@@ -282,6 +282,94 @@ public sealed class OperationsTests
         Assert.Equal(HttpStatusCode.OK, (await turn.Http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
     }
 
+    [Fact]
+    public async Task SigTerm_WithAnAllocationLeft_DrainsForTheShutdownTimeThenStops()
+    {
+        await using Running turn = await Running.StartAsync();
+        await using PeerProcess peer = await PeerProcess.StartAsync(new IPEndPoint(IPAddress.Loopback, LoopbackPorts.TakeOne()));
+
+        // uclient leaves one allocation behind: the drain cannot end early.
+        ToolResult run = await ToolRunner.RunAsync("turnutils_uclient", Uclient(turn.Port, peer.Endpoint, messages: 5, sessions: 1, user: User, password: Password), UclientTimeout);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.True(Value(await turn.ScrapeAsync(), "turn_allocations", "transport=\"udp\",family=\"ipv4\"") >= 1);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await turn.Daemon.SignalAsync("TERM");
+        Assert.True(await turn.Daemon.WaitForExitAsync(TimeSpan.FromSeconds(20)), turn.Daemon.Describe());
+        TimeSpan took = clock.Elapsed;
+        Assert.True(took >= TimeSpan.FromSeconds(4.5) && took < TimeSpan.FromSeconds(12), $"SIGTERM with Drain:ShutdownSeconds 5 took {took.TotalSeconds:F1} s\n{turn.Daemon.Describe()}");
+        Assert.Equal(0, turn.Daemon.ExitCode);
+        Assert.Contains("Draining (SIGTERM)", turn.Daemon.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Reload_WithANewCertificate_ServesItOnTheNextHandshake()
+    {
+        var first = new TempDirectory();
+        (string firstCertificate, string firstKey) = TestCertificate.WritePem(first);
+        using var second = new TempDirectory();
+        (string secondCertificate, string secondKey) = TestCertificate.WritePem(second);
+        await using Running turn = await Running.StartAsync(
+            configure: (config, tls) =>
+            {
+                config["Listen"]!["TlsPort"] = tls;
+                config["Listen"]!["Transports"] = new System.Text.Json.Nodes.JsonArray("udp", "tcp", "tls");
+                config["Tls"] = new System.Text.Json.Nodes.JsonObject { ["CertificateFile"] = firstCertificate, ["PrivateKeyFile"] = firstKey };
+            },
+            alsoListening: tls => [$"tls 127.0.0.1:{tls}"],
+            directory: first);
+        string target = $"stuns:127.0.0.1:{turn.Spare}";
+        ToolResult before = await ToolRunner.RunTurnAsync("probe", target, "--ca-file", firstCertificate, "--timeout", "5");
+        Assert.True(before.ExitCode == 0, before.ToString());
+
+        turn.Rewrite(config => config["Tls"] = new System.Text.Json.Nodes.JsonObject { ["CertificateFile"] = secondCertificate, ["PrivateKeyFile"] = secondKey });
+        using (HttpResponseMessage reloaded = await turn.AdminAsync(HttpMethod.Post, "/admin/reload"))
+        {
+            Assert.Equal(HttpStatusCode.OK, reloaded.StatusCode);
+        }
+
+        ToolResult withNew = await ToolRunner.RunTurnAsync("probe", target, "--ca-file", secondCertificate, "--timeout", "5");
+        ToolResult withOld = await ToolRunner.RunTurnAsync("probe", target, "--ca-file", firstCertificate, "--timeout", "5");
+        Assert.True(withNew.ExitCode == 0, $"the reloaded certificate must be served\n{withNew}");
+        Assert.True(withOld.ExitCode != 0, $"the old certificate must be gone\n{withOld}");
+
+        // A certificate that cannot be loaded is refused, and the one in use stays.
+        turn.Rewrite(config => config["Tls"] = new System.Text.Json.Nodes.JsonObject { ["CertificateFile"] = secondKey, ["PrivateKeyFile"] = secondKey });
+        using (HttpResponseMessage refused = await turn.AdminAsync(HttpMethod.Post, "/admin/reload"))
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        }
+
+        ToolResult still = await ToolRunner.RunTurnAsync("probe", target, "--ca-file", secondCertificate, "--timeout", "5");
+        Assert.True(still.ExitCode == 0, still.ToString());
+    }
+
+    [Fact]
+    public async Task MetricsUrls_ServeMetricsOnTheirOwnPortOnly()
+    {
+        await using Running turn = await Running.StartAsync(configure: (config, port) => config["Metrics"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["Urls"] = new System.Text.Json.Nodes.JsonArray($"http://127.0.0.1:{port}"),
+        });
+        using var metricsPort = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{turn.Spare}"), Timeout = TimeSpan.FromSeconds(10) };
+
+        string metrics = await metricsPort.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        using HttpResponseMessage onMain = await turn.Http.GetAsync(new Uri("/metrics", UriKind.Relative));
+
+        Assert.Contains("# TYPE turn_allocations gauge", metrics, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, onMain.StatusCode);
+    }
+
+    [Fact]
+    public async Task UnderJournald_LogLinesCarrySyslogPriorities()
+    {
+        await using Running turn = await Running.StartAsync(environment: new Dictionary<string, string> { ["JOURNAL_STREAM"] = "8:12345" });
+
+        string[] lines = [.. turn.Daemon.StandardOutput.Split('\n').Where(l => l.Contains("Listening on udp", StringComparison.Ordinal))];
+        Assert.NotEmpty(lines);
+        Assert.All(lines, l => Assert.StartsWith("<6>", l, StringComparison.Ordinal));
+    }
+
     /// <summary>One sample's value: <paramref name="labels"/> exactly as exported ("" for none); 0 when absent.</summary>
     private static double Value(string exposition, string name, string labels)
     {
@@ -322,7 +410,16 @@ public sealed class OperationsTests
 
         public string LastScrape { get; private set; } = "";
 
-        public static async Task<Running> StartAsync(IReadOnlyDictionary<string, string>? environment = null, string? adminKey = AdminKey, int drainDeadline = 120)
+        /// <summary>One more free loopback port, handed to the configure step (for TLS or metrics).</summary>
+        public int Spare { get; private init; }
+
+        public static async Task<Running> StartAsync(
+            IReadOnlyDictionary<string, string>? environment = null,
+            string? adminKey = AdminKey,
+            int drainDeadline = 120,
+            Action<System.Text.Json.Nodes.JsonObject, int>? configure = null,
+            Func<int, string[]>? alsoListening = null,
+            TempDirectory? directory = null)
         {
             int[] ports = LoopbackPorts.Take(2, IPAddress.Loopback);
             int relayMin = 20_000 + (Random.Shared.Next(0, 12) * 1000) + 500;
@@ -335,8 +432,11 @@ public sealed class OperationsTests
                 Admin = new { ApiKey = adminKey ?? "" },
                 Drain = new { DeadlineSeconds = drainDeadline, ShutdownSeconds = 5 },
             };
-            DaemonProcess daemon = await DaemonProcess.StartAsync(config, [$"udp 127.0.0.1:{ports[0]}", $"tcp 127.0.0.1:{ports[0]}"], environment: environment);
-            var running = new Running(daemon, ports[0], ports[1]);
+            var node = (System.Text.Json.Nodes.JsonObject)System.Text.Json.JsonSerializer.SerializeToNode(config)!;
+            int spare = LoopbackPorts.TakeOne();
+            configure?.Invoke(node, spare);
+            DaemonProcess daemon = await DaemonProcess.StartAsync(node, [$"udp 127.0.0.1:{ports[0]}", $"tcp 127.0.0.1:{ports[0]}", .. alsoListening?.Invoke(spare) ?? []], directory, environment);
+            var running = new Running(daemon, ports[0], ports[1]) { Spare = spare };
             for (int i = 0; i < 100; i++)
             {
                 try

@@ -54,6 +54,28 @@ public sealed class DemoPageTests(ITestOutputHelper output)
         string steps = line.GetProperty("steps").GetRawText();
         Assert.Contains("alice resumed", steps, StringComparison.Ordinal);
         Assert.Contains("call survived", steps, StringComparison.Ordinal);
+
+        // The call shows on /metrics: media relayed both ways, and the signaling that set it up.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        string metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{httpPort}/metrics"));
+        double Sum(string name, string labels)
+            => metrics.Split('\n').Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) && l.Contains(labels, StringComparison.Ordinal))
+                .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        foreach ((string name, string labels) in new[]
+        {
+            ("turn_relayed_packets_total", "direction=\"to_peer\""),
+            ("turn_relayed_packets_total", "direction=\"to_client\""),
+            ("turn_allocations_created_total", ""),
+            ("turn_signal_messages_total", "type=\"offer\""),
+            ("turn_signal_messages_total", "type=\"answer\""),
+            ("turn_signal_messages_total", "type=\"candidate\""),
+            ("turn_signal_messages_total", "type=\"join\""),
+        })
+        {
+            Assert.True(Sum(name, labels) > 0, $"{name}{{{labels}}} is 0 after the browser call\n{metrics}");
+        }
+
+        Assert.True(Sum("turn_relayed_packets_total", "direction=\"to_client\"") > 100, "a video call relays more than a handful of packets");
     }
 
     private static async Task WaitForHttp(int port)

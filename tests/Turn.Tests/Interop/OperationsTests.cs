@@ -46,10 +46,7 @@ public sealed class OperationsTests
         // A WebSocket peer joins, so the signaling gauges have something to show.
         using var socket = new ClientWebSocket();
         await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{turn.HttpPort}/signal"), CancellationToken.None);
-        await socket.SendAsync(Encoding.UTF8.GetBytes("""{"type":"join","room":"metrics"}"""), WebSocketMessageType.Text, true, CancellationToken.None);
-        byte[] buffer = new byte[16384];
-        WebSocketReceiveResult joined = await socket.ReceiveAsync(buffer, CancellationToken.None);
-        Assert.Contains("\"joined\"", Encoding.UTF8.GetString(buffer, 0, joined.Count), StringComparison.Ordinal);
+        Assert.Contains("\"joined\"", await SendAndReceive(socket, """{"type":"join","room":"metrics"}"""), StringComparison.Ordinal);
 
         string after = await turn.ScrapeAsync();
         Assert.True(during > 0 && during < sent, $"a scrape during the run saw {during} packets relayed to the peer, of {sent} in the end: counters move as traffic flows");
@@ -158,6 +155,9 @@ public sealed class OperationsTests
         await using Running turn = await Running.StartAsync();
         await using PeerProcess peer = await PeerProcess.StartAsync(new IPEndPoint(IPAddress.Loopback, LoopbackPorts.TakeOne()));
         Task<ToolResult> run = ToolRunner.RunAsync("turnutils_uclient", Uclient(turn.Port, peer.Endpoint, messages: 300, sessions: 4, user: User, password: Password), UclientTimeout);
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{turn.HttpPort}/signal"), CancellationToken.None);
+        Assert.Contains("\"joined\"", await SendAndReceive(socket, """{"type":"join","room":"across-reloads"}"""), StringComparison.Ordinal);
 
         // While the run goes on: reloads by signal and by the admin API, each with other users,
         // deny list, quotas and signaling limits; and one broken file, which is refused.
@@ -191,6 +191,10 @@ public sealed class OperationsTests
         }
 
         File.WriteAllText(turn.Daemon.ConfigFile, good);
+
+        // The WebSocket session opened before the reloads carries on.
+        Assert.Contains("\"pong\"", await SendAndReceive(socket, """{"type":"ping","id":"after"}"""), StringComparison.Ordinal);
+        Assert.Equal(1, Value(await turn.ScrapeAsync(), "turn_signal_peers", ""));
         ToolResult result = await run;
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.True(UclientOutput.LostPackets(result.StandardOutput) == 0, $"packets were lost across the reloads\n{result}");
@@ -244,10 +248,7 @@ public sealed class OperationsTests
         Assert.True(late.ExitCode != 0 && late.StandardOutput.Contains("error 403", StringComparison.Ordinal), $"a new Allocate while draining must get 403\n{late}");
         using var socket = new ClientWebSocket();
         await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{turn.HttpPort}/signal"), CancellationToken.None);
-        await socket.SendAsync(Encoding.UTF8.GetBytes("""{"type":"join","room":"late"}"""), WebSocketMessageType.Text, true, CancellationToken.None);
-        byte[] buffer = new byte[4096];
-        WebSocketReceiveResult answer = await socket.ReceiveAsync(buffer, CancellationToken.None);
-        Assert.Contains("\"draining\"", Encoding.UTF8.GetString(buffer, 0, answer.Count), StringComparison.Ordinal);
+        Assert.Contains("\"draining\"", await SendAndReceive(socket, """{"type":"join","room":"late"}"""), StringComparison.Ordinal);
 
         // The call made before the drain carries on to its end; the daemon exits by itself at the deadline.
         ToolResult result = await call;
@@ -368,6 +369,28 @@ public sealed class OperationsTests
         string[] lines = [.. turn.Daemon.StandardOutput.Split('\n').Where(l => l.Contains("Listening on udp", StringComparison.Ordinal))];
         Assert.NotEmpty(lines);
         Assert.All(lines, l => Assert.StartsWith("<6>", l, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SigUsr1_StartsADrain()
+    {
+        await using Running turn = await Running.StartAsync();
+
+        await turn.Daemon.SignalAsync("USR1");
+
+        Assert.True(await turn.Daemon.WaitForExitAsync(TimeSpan.FromSeconds(10)), $"with no allocation a drain ends at once\n{turn.Daemon.Describe()}");
+        Assert.Equal(0, turn.Daemon.ExitCode);
+        Assert.Contains("Draining (SIGUSR1)", turn.Daemon.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("Drain done with 0 allocations left", turn.Daemon.StandardOutput, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> SendAndReceive(ClientWebSocket socket, string message)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await socket.SendAsync(Encoding.UTF8.GetBytes(message), WebSocketMessageType.Text, true, timeout.Token);
+        byte[] buffer = new byte[16384];
+        WebSocketReceiveResult received = await socket.ReceiveAsync(buffer, timeout.Token);
+        return Encoding.UTF8.GetString(buffer, 0, received.Count);
     }
 
     /// <summary>One sample's value: <paramref name="labels"/> exactly as exported ("" for none); 0 when absent.</summary>

@@ -136,6 +136,9 @@ internal static class DaemonComposition
 
         // Kestrel and routing log every request at Information; the operator can turn them back on under Logging.
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        // With any level on, hosting keeps an Activity for every request, a WebSocket's whole life long.
+        logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         logging.AddConfiguration(configuration.GetSection("Logging"));
         if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not null || SystemdHelpers.IsSystemdService())
         {
@@ -159,6 +162,10 @@ internal static class DaemonComposition
         services.AddSingleton<TurnMetrics>();
         services.AddSingleton(sp =>
         {
+            // prometheus-net would otherwise start adapters that listen to every meter in the
+            // process (Kestrel's, ours again) for a default registry nobody scrapes: work per
+            // measurement, and an Activity per HTTP request.
+            Metrics.SuppressDefaultMetrics();
             CollectorRegistry registry = Metrics.NewCustomRegistry();
             DotNetStats.Register(registry);
             return registry;

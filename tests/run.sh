@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests drive first (coturn's
-# client tools, Debian's stun-client and Chromium, playwright-core from npm,
+# client tools, Debian's stun-client, Chromium and Firefox ESR, playwright-core and ws from npm,
 # Go with sprig, yamllint and kubernetes-models for the Helm chart),
 # skipping whatever is already there.
 set -euo pipefail
@@ -14,6 +14,7 @@ command -v turnutils_stunclient >/dev/null 2>&1 || missing+=(coturn)
 command -v stun >/dev/null 2>&1 || missing+=(stun-client)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
 command -v go >/dev/null 2>&1 || missing+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || missing+=(golang-github-masterminds-sprig-dev)
 [ -d /usr/share/gocode/src/gopkg.in/yaml.v3 ] || missing+=(golang-gopkg-yaml.v3-dev)
@@ -28,8 +29,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The browser tests drive Debian's Chromium with playwright-core; npm never downloads a browser here.
-[ -f tests/browser/node_modules/playwright-core/package.json ] || npm ci --prefix tests/browser --no-audit --no-fund
+# The browser tests drive Debian's Chromium with playwright-core and Firefox ESR over WebDriver BiDi; npm never downloads a browser here.
+[ -f tests/browser/node_modules/playwright-core/package.json ] && [ -f tests/browser/node_modules/ws/package.json ] || npm ci --prefix tests/browser --no-audit --no-fund
 # The Helm chart tests validate the rendered manifests with kubernetes-models.
 [ -f tests/helm/node_modules/kubernetes-models/package.json ] || npm ci --prefix tests/helm --no-audit --no-fund
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Two headless Chromium pages use the demo page (/) of a running turn daemon as two people:
+// Two headless browser pages (Chromium, or Firefox with --firefox) use the demo page (/) of a
+// running turn daemon as two people:
 //
 //  1. both join one room through /signal.js and see each other; a chat line (broadcast)
 //     goes from one to the other;
@@ -17,7 +18,7 @@
 //
 // Usage:
 //   node demo-test.mjs --base http://127.0.0.1:8080 [--api-key KEY] [--join-token-secret SECRET]
-//       [--timeout-ms 60000] [--hold-ms 1500] [--chromium /usr/bin/chromium] [--headed]
+//       [--timeout-ms 60000] [--hold-ms 1500] [--chromium /usr/bin/chromium | --firefox /usr/bin/firefox-esr] [--headed]
 // --api-key is Signal:ApiKey (the test reads /api/ice-servers and /api/rooms/{room});
 // --join-token-secret is Signal:JoinTokenSecret (the test mints a join token for the pages).
 // Or from the environment: DEMO_TEST_BASE, DEMO_TEST_API_KEY, DEMO_TEST_JOIN_TOKEN_SECRET,
@@ -25,12 +26,13 @@
 //
 // The daemon needs TURN REST credentials (Auth:Secrets) so the iceServers it hands out
 // include turn: URLs, and, when it relays on loopback, Relay:UnsafeAllowLoopbackPeers.
-// Needs Debian's chromium (apt-get install -y chromium) and this folder's packages
+// Needs Debian's chromium (apt-get install -y chromium) or firefox-esr and this folder's packages
 // (npm ci --prefix tests/browser). It never downloads a browser.
 
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
+import { launchFirefox } from './firefox-bidi.mjs';
 
 function fail(message, code = 2) {
   process.stderr.write(`demo-test: ${message}\n`);
@@ -47,6 +49,7 @@ try {
       'timeout-ms': { type: 'string' },
       'hold-ms': { type: 'string' },
       chromium: { type: 'string' },
+      firefox: { type: 'string' },
       headed: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -57,7 +60,7 @@ try {
   fail(`${error.message}; see the usage at the top of demo-test.mjs`);
 }
 if (parsed.help) {
-  process.stdout.write('node demo-test.mjs --base http://HOST:PORT [--api-key KEY] [--join-token-secret SECRET] [--timeout-ms MS] [--hold-ms MS] [--chromium PATH] [--headed]\n');
+  process.stdout.write('node demo-test.mjs --base http://HOST:PORT [--api-key KEY] [--join-token-secret SECRET] [--timeout-ms MS] [--hold-ms MS] [--chromium PATH | --firefox PATH] [--headed]\n');
   process.exit(0);
 }
 
@@ -67,12 +70,14 @@ const apiKey = parsed['api-key'] ?? env.DEMO_TEST_API_KEY;
 const joinTokenSecret = parsed['join-token-secret'] ?? env.DEMO_TEST_JOIN_TOKEN_SECRET;
 const timeoutMs = Number(parsed['timeout-ms'] ?? env.DEMO_TEST_TIMEOUT_MS ?? 60000);
 const holdMs = Number(parsed['hold-ms'] ?? 1500);
-const executablePath = parsed.chromium ?? env.DEMO_TEST_CHROMIUM ?? '/usr/bin/chromium';
+// --firefox drives Firefox (Debian's firefox-esr) over WebDriver BiDi instead of Chromium.
+const useFirefox = parsed.firefox !== undefined;
+const executablePath = useFirefox ? parsed.firefox : parsed.chromium ?? env.DEMO_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
 if (!/^https?:\/\/[^/]+$/.test(base)) fail('pass --base http://HOST:PORT (the daemon\'s Http:Urls entry)');
 if (!Number.isFinite(timeoutMs) || timeoutMs < 5000) fail(`--timeout-ms must be at least 5000, not ${timeoutMs}`);
 if (!Number.isFinite(holdMs) || holdMs < 0) fail(`--hold-ms must be a number of milliseconds, not ${holdMs}`);
-if (!existsSync(executablePath)) fail(`${executablePath} does not exist: install Debian's Chromium with \`apt-get install -y chromium\``);
+if (!existsSync(executablePath)) fail(`${executablePath} does not exist: install Debian's ${useFirefox ? 'firefox-esr' : 'chromium'} with apt-get`);
 
 let chromium;
 try {
@@ -139,7 +144,7 @@ const overall = setTimeout(() => {
 }, timeoutMs * 3);
 
 try {
-  browser = await chromium.launch({
+  browser = useFirefox ? await launchFirefox({ executablePath, headless: !parsed.headed }) : await chromium.launch({
     executablePath,
     headless: !parsed.headed,
     timeout: 30000,

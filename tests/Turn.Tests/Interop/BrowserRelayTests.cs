@@ -191,6 +191,9 @@ internal static class BrowserPrerequisites
 {
     public const string Chromium = "/usr/bin/chromium";
 
+    /// <summary>Debian's Firefox ESR, driven over WebDriver BiDi (tests/browser/firefox-bidi.mjs).</summary>
+    public const string Firefox = "/usr/bin/firefox-esr";
+
     public const string Node = "node";
 
     /// <summary>The tests/browser directory, once everything is in place.</summary>
@@ -208,7 +211,13 @@ internal static class BrowserPrerequisites
             missing.Add($"Debian's Chromium ({Chromium}): apt-get install -y chromium");
         }
 
-        if (!File.Exists(Path.Combine(browserDirectory, "node_modules", "playwright-core", "package.json")))
+        if (!File.Exists(Firefox))
+        {
+            missing.Add($"Debian's Firefox ({Firefox}): apt-get install -y firefox-esr");
+        }
+
+        if (!File.Exists(Path.Combine(browserDirectory, "node_modules", "playwright-core", "package.json"))
+            || !File.Exists(Path.Combine(browserDirectory, "node_modules", "ws", "package.json")))
         {
             missing.Add($"playwright-core in {browserDirectory}/node_modules: npm ci --prefix tests/browser (never `npx playwright install`: the test uses {Chromium})");
         }

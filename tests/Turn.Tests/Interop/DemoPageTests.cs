@@ -14,8 +14,10 @@ namespace Turn.Tests.Interop;
 [Collection(InteropCollectionDefinition.Name)]
 public sealed class DemoPageTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task TwoDemoPages_CallThroughTheRelay_AndResumeAfterADrop()
+    [Theory]
+    [InlineData("chromium")]
+    [InlineData("firefox")]
+    public async Task TwoDemoPages_CallThroughTheRelay_AndResumeAfterADrop(string browser)
     {
         string browserDirectory = BrowserPrerequisites.Require();
         int[] ports = LoopbackPorts.Take(2);
@@ -40,6 +42,7 @@ public sealed class DemoPageTests(ITestOutputHelper output)
                 "--api-key", "demo-api-key",
                 "--join-token-secret", "demo-join-secret",
                 "--timeout-ms", "45000",
+                .. browser == "firefox" ? new[] { "--firefox", BrowserPrerequisites.Firefox } : [],
             ],
             TimeSpan.FromSeconds(60),
             browserDirectory);

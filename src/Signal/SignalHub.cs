@@ -134,14 +134,21 @@ public sealed class SignalHub
         }
     }
 
-    internal void Leave(Peer peer)
+    internal void Leave(Peer peer) => Leave(peer, onlyIfAway: false);
+
+    /// <summary>
+    /// Takes the peer out of its room. With <paramref name="onlyIfAway"/> (the sweep) the check
+    /// that it is still away and the removal happen under one lock, so a resume that wins the
+    /// seat back in between keeps it.
+    /// </summary>
+    private bool Leave(Peer peer, bool onlyIfAway)
     {
         Room room = peer.Room;
         lock (room.Sync)
         {
-            if (peer.HasLeft)
+            if (peer.HasLeft || (onlyIfAway && peer.AwaySince == 0))
             {
-                return;
+                return false;
             }
 
             peer.HasLeft = true;
@@ -152,6 +159,7 @@ public sealed class SignalHub
         Broadcast(peer, SignalMessages.PeerLeft(peer));
         RemoveIfEmpty(room);
         _metrics.PeerLeft();
+        return true;
     }
 
     /// <summary>Delivers to one peer of the sender's room; false when there is no such peer.</summary>
@@ -220,21 +228,17 @@ public sealed class SignalHub
             }
         }
 
+        int left = 0;
         foreach (Peer peer in expired)
         {
             // A resume may have won the seat back since the scan.
-            lock (peer.Room.Sync)
+            if (Leave(peer, onlyIfAway: true))
             {
-                if (peer.AwaySince == 0)
-                {
-                    continue;
-                }
+                left++;
             }
-
-            Leave(peer);
         }
 
-        return expired.Count;
+        return left;
     }
 
     /// <summary>Rooms and their peers for the operator API: ids, names, whether connected. No tokens.</summary>

@@ -18,6 +18,7 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
 
     private const int TransportCount = 3;
     private const int DirectionCount = 2;
+    private const int CacheLineLongs = 8;
 
     private static readonly string[] TransportNames = ["udp", "tcp", "tls"];
     private static readonly string[] OutcomeNames = ["answered", "rejected", "ignored", "truncated", "not_stun", "malformed", "relayed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed", "rate_limited"];
@@ -36,8 +37,13 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
     private readonly long[] _packets = new long[TransportCount * OutcomeNames.Length];
     private readonly long[] _requests = new long[MethodNames.Length * CodeNames.Length];
     private readonly long[] _bindings = new long[TransportCount];
-    private readonly long[] _relayedPackets = new long[DirectionCount * TransportCount];
-    private readonly long[] _relayedBytes = new long[DirectionCount * TransportCount];
+
+    /// <summary>
+    /// Packets and bytes relayed, side by side per transport, one cache line per direction (and a
+    /// line of padding at each end): the listener threads count toward the peer while the relay
+    /// sockets' loops count toward the client, and they must not share a line.
+    /// </summary>
+    private readonly long[] _relayed = new long[(DirectionCount + 2) * CacheLineLongs];
     private readonly long[] _dropped = new long[DropNames.Length];
     private readonly long[] _refused = new long[RefusalNames.Length];
     private readonly long[] _authFailures = new long[AuthFailureNames.Length];
@@ -59,8 +65,8 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
         _meter.CreateObservableCounter("turn_stun_packets_total", () => Grid(_packets, "transport", TransportNames, "outcome", OutcomeNames), description: "Packets received on the listening sockets, by transport and what became of them.");
         _meter.CreateObservableCounter("turn_requests_total", () => Grid(_requests, "method", MethodNames, "code", CodeNames), description: "STUN/TURN requests answered, by method and response code (success or the error code).");
         _meter.CreateObservableCounter("turn_binding_requests_total", () => Row(_bindings, "transport", TransportNames), description: "STUN Binding requests, by transport.");
-        _meter.CreateObservableCounter("turn_relayed_packets_total", () => Grid(_relayedPackets, "direction", DirectionNames, "transport", TransportNames), description: "Packets relayed, by direction and the client's transport.");
-        _meter.CreateObservableCounter("turn_relayed_bytes_total", () => Grid(_relayedBytes, "direction", DirectionNames, "transport", TransportNames), unit: "bytes", description: "Application bytes relayed, by direction and the client's transport.");
+        _meter.CreateObservableCounter("turn_relayed_packets_total", () => Grid(Relayed(0), "direction", DirectionNames, "transport", TransportNames), description: "Packets relayed, by direction and the client's transport.");
+        _meter.CreateObservableCounter("turn_relayed_bytes_total", () => Grid(Relayed(1), "direction", DirectionNames, "transport", TransportNames), unit: "bytes", description: "Application bytes relayed, by direction and the client's transport.");
         _meter.CreateObservableCounter("turn_dropped_packets_total", () => Row(_dropped, "reason", DropNames), description: "Packets dropped, by reason: truncated, not_stun or malformed input, no_allocation, no_permission, denied_peer, quota (bandwidth cap), send_failed, rate_limited (failing unauthenticated requests).");
         _meter.CreateObservableCounter("turn_allocations_created_total", () => Row(_created, "transport", TransportNames), description: "Allocations made, by the client's transport.");
         _meter.CreateObservableCounter("turn_allocations_ended_total", () => Row(_ended, "reason", EndNames), description: "Allocations ended, by reason.");
@@ -157,9 +163,9 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
 
     public void CountRelayed(RelayDirection direction, TransportProtocol transport, int bytes)
     {
-        int slot = ((int)direction * TransportCount) + (int)transport;
-        Interlocked.Increment(ref _relayedPackets[slot]);
-        Interlocked.Add(ref _relayedBytes[slot], bytes);
+        int slot = RelayedSlot((int)direction, (int)transport);
+        Interlocked.Increment(ref _relayed[slot]);
+        Interlocked.Add(ref _relayed[slot + 1], bytes);
     }
 
     public void CountIcmpReported() => Interlocked.Increment(ref _icmpReported);
@@ -173,6 +179,23 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
     }
 
     public void Dispose() => _meter.Dispose();
+
+    private static int RelayedSlot(int direction, int transport) => ((direction + 1) * CacheLineLongs) + (transport * 2);
+
+    /// <summary>Packets (<paramref name="field"/> 0) or bytes (1), as a direction-by-transport grid.</summary>
+    private long[] Relayed(int field)
+    {
+        long[] grid = new long[DirectionCount * TransportCount];
+        for (int d = 0; d < DirectionCount; d++)
+        {
+            for (int t = 0; t < TransportCount; t++)
+            {
+                grid[(d * TransportCount) + t] = Volatile.Read(ref _relayed[RelayedSlot(d, t) + field]);
+            }
+        }
+
+        return grid;
+    }
 
     private static int DropIndex(Outcome outcome) => outcome switch
     {

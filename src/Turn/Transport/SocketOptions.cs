@@ -17,6 +17,23 @@ internal static class SocketOptions
         }
     }
 
+    /// <summary>
+    /// Asks for large kernel buffers on a socket every client shares: a burst from many clients
+    /// waits in the buffer instead of being dropped. The kernel caps the size at
+    /// net.core.rmem_max and wmem_max; a refusal leaves the default.
+    /// </summary>
+    public static void GrowBuffers(Socket socket, int bytes)
+    {
+        try
+        {
+            socket.ReceiveBufferSize = Math.Max(socket.ReceiveBufferSize, bytes);
+            socket.SendBufferSize = Math.Max(socket.SendBufferSize, bytes);
+        }
+        catch (SocketException)
+        {
+        }
+    }
+
     /// <summary>An IPv6 socket takes IPv6 only, so "::" and "0.0.0.0" can both be listened on.</summary>
     public static Socket Create(AddressFamily family, SocketType type, ProtocolType protocol)
     {

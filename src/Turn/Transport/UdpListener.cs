@@ -17,6 +17,9 @@ internal sealed class UdpListener : IClientTransport, IDisposable
     private const int ReceiveBufferLength = 65536;
     private const int ResponseBufferLength = 2048;
 
+    /// <summary>Every client's packets queue in this socket: 4 MiB, as far as the kernel allows.</summary>
+    private const int SocketBufferBytes = 4 << 20;
+
     private readonly Socket[] _sockets;
     private readonly Thread[] _threads;
     private readonly StunAddress _local;
@@ -90,6 +93,7 @@ internal sealed class UdpListener : IClientTransport, IDisposable
             {
                 Socket socket = SocketOptions.Create(bindTo.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
                 sockets[i] = socket;
+                SocketOptions.GrowBuffers(socket, SocketBufferBytes);
                 if (shards > 1)
                 {
                     SocketOptions.EnableReusePort(socket);

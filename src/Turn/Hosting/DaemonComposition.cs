@@ -55,9 +55,28 @@ internal static class DaemonComposition
         }
 
         WebApplication app = web.Build();
+        if (metricsPort)
+        {
+            // Metrics:Urls serve /metrics alone, and the other listeners everything but /metrics.
+            // Told apart by the port a connection came in on, not by the Host header a client sends.
+            int[] ports = [.. options.Metrics.Urls.Select(u => new Uri(u).Port)];
+            app.Use((context, next) =>
+            {
+                bool onMetricsPort = ports.Contains(context.Connection.LocalPort);
+                bool forMetrics = context.Request.Path.Equals("/metrics", StringComparison.Ordinal);
+                if (onMetricsPort != forMetrics)
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+
+                return next(context);
+            });
+        }
+
         app.UseWebSockets();
         app.UseRouting();
-        MapOperations(app, options, metricsPort);
+        MapOperations(app, options);
         if (signal)
         {
             app.MapSignal();
@@ -67,7 +86,7 @@ internal static class DaemonComposition
     }
 
     /// <summary>/healthz, /readyz, /metrics and the admin API.</summary>
-    private static void MapOperations(WebApplication app, TurnOptions options, bool metricsPort)
+    private static void MapOperations(WebApplication app, TurnOptions options)
     {
         DaemonOperations operations = app.Services.GetRequiredService<DaemonOperations>();
         app.MapGet("/healthz", () => operations.Unhealthy() is { } reason
@@ -79,11 +98,7 @@ internal static class DaemonComposition
 
         if (options.Metrics.Enabled)
         {
-            IEndpointConventionBuilder metrics = app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
-            if (metricsPort)
-            {
-                metrics.RequireHost([.. options.Metrics.Urls.Select(u => $"*:{new Uri(u).Port}")]);
-            }
+            app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
         }
 
         string? key = options.Admin.ApiKey;

@@ -31,7 +31,16 @@ internal sealed class DaemonLifetime(IHostApplicationLifetime lifetime, IService
 
             operations.Shutdown();
         });
-        Register(PosixSignal.SIGHUP, () => _ = Task.Run(() => Operations?.Reload("SIGHUP")));
+        Register(PosixSignal.SIGHUP, () => _ = Task.Run(() =>
+        {
+            try
+            {
+                Operations?.Reload("SIGHUP");
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }));
         Register(SigUsr1, () => Operations?.Drain("SIGUSR1"));
         return Task.CompletedTask;
     }
@@ -52,6 +61,13 @@ internal sealed class DaemonLifetime(IHostApplicationLifetime lifetime, IService
         => _registrations.Add(PosixSignalRegistration.Create(signal, context =>
         {
             context.Cancel = true;
-            action();
+            try
+            {
+                action();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The host is already being torn down: it is stopping anyway.
+            }
         }));
 }

@@ -208,22 +208,40 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
             HostingLog.ReloadNeedsRestart(_logger, key);
         }
 
+        // What takes a restart stays as it runs, in everything built from the snapshot: the peer
+        // filter must keep judging by the ports and addresses actually bound.
+        TurnOptions effective = Effective(_options, next);
         if (_handler.Relay is { } relay)
         {
-            _handler.Reload(RelayComposition.Reload(relay, next));
+            _handler.Reload(RelayComposition.Reload(relay, effective, keepLimiter: _options.Auth.UnauthenticatedRequestsPerSecond == effective.Auth.UnauthenticatedRequestsPerSecond));
         }
 
-        _hub?.Reload(next.Signal with { Path = _options.Signal.Path });
-        _iceServers?.Reload(next);
+        _hub?.Reload(effective.Signal);
+        _iceServers?.Reload(effective);
         if (certificate is not null)
         {
             holder!.Swap(certificate);
         }
 
-        _options = next with { Listen = _options.Listen, Http = _options.Http, Metrics = _options.Metrics };
+        _options = effective;
         HostingLog.Reloaded(_logger, source);
         return (true, []);
     }
+
+    /// <summary>The reloaded options with every restart-only key kept as it runs.</summary>
+    internal static TurnOptions Effective(TurnOptions current, TurnOptions next) => next with
+    {
+        Software = current.Software,
+        Listen = current.Listen,
+        Tcp = current.Tcp,
+        Http = current.Http,
+        Metrics = current.Metrics,
+        Rfc5780 = current.Rfc5780,
+        Tls = (current.Tls.CertificateFile is null) == (next.Tls.CertificateFile is null) ? next.Tls : current.Tls,
+        Auth = next.Auth with { Realm = current.Auth.Realm, NonceLifetimeSeconds = current.Auth.NonceLifetimeSeconds },
+        Relay = next.Relay with { Addresses = current.Relay.Addresses, MinPort = current.Relay.MinPort, MaxPort = current.Relay.MaxPort },
+        Signal = next.Signal with { Path = current.Signal.Path },
+    };
 
     private static IEnumerable<string> RestartOnlyChanges(TurnOptions current, TurnOptions next)
     {
@@ -257,6 +275,17 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
         if ((current.Tls.CertificateFile is null) != (next.Tls.CertificateFile is null))
         {
             yield return "Tls:CertificateFile (turning TLS on or off)";
+        }
+
+        // Allocations keep the realm their key was made under; their refreshes must still match it.
+        if (current.Auth.Realm != next.Auth.Realm || current.Auth.NonceLifetimeSeconds != next.Auth.NonceLifetimeSeconds)
+        {
+            yield return "Auth:Realm/NonceLifetimeSeconds";
+        }
+
+        if (current.Software != next.Software || current.Tcp != next.Tcp || current.Rfc5780 != next.Rfc5780)
+        {
+            yield return "Software/Tcp/Rfc5780";
         }
     }
 
@@ -299,9 +328,9 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
                 string? stall = Unhealthy();
                 if (stall is null)
                 {
-                    _notifier.Notify(new ServiceState("WATCHDOG=1"));
+                    Notify("WATCHDOG=1");
                 }
-                else if (stall != _watchdogStall)
+                else if (_watchdogStall is null)
                 {
                     HostingLog.WatchdogWithheld(_logger, stall);
                 }
@@ -336,11 +365,21 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
         return watchdog is { } w && w / 2 > TimeSpan.FromSeconds(2) ? w / 2 : TimeSpan.FromSeconds(2) * (watchdog is null ? 5 : 1);
     }
 
+    /// <summary>Tells systemd; a failure to reach its socket is logged and never stops the caller.</summary>
     private void Notify(string state)
     {
-        if (_notifier.IsEnabled)
+        if (!_notifier.IsEnabled)
+        {
+            return;
+        }
+
+        try
         {
             _notifier.Notify(new ServiceState(state));
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            HostingLog.NotifyFailed(_logger, e.Message);
         }
     }
 

@@ -15,7 +15,7 @@ internal static class DrainCommand
     public static Command Build()
     {
         var url = new Option<string>("--url") { Description = "The daemon's HTTP listener.", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
-        var key = new Option<string?>("--key") { Description = "The admin key; default: the TURN_Admin__ApiKey environment variable." };
+        var key = new Option<string?>("--key") { Description = "The admin key; default (and better: a command line is visible to other users) the TURN_Admin__ApiKey environment variable." };
         var wait = new Option<bool>("--wait") { Description = "Return only when no allocation is left or the daemon has exited." };
         var command = new Command("drain", "Drain a running daemon: refuse new allocations and joins, let the running ones end, then exit.") { url, key, wait };
         command.SetAction(async (parse, token) =>
@@ -45,7 +45,7 @@ internal static class DrainCommand
                 return 1;
             }
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
             await Console.Error.WriteLineAsync($"turn drain: cannot reach {baseUri}: {e.Message}").ConfigureAwait(false);
             return 1;
@@ -70,10 +70,19 @@ internal static class DrainCommand
                     last = allocations;
                 }
             }
-            catch (HttpRequestException)
+            catch (HttpRequestException e) when (e.StatusCode is null)
             {
-                // The daemon has exited: the drain is over.
+                // Nobody listens any more: the daemon has exited and the drain is over.
                 break;
+            }
+            catch (Exception e) when (e is HttpRequestException or JsonException)
+            {
+                await Console.Error.WriteLineAsync($"turn drain: {baseUri}/admin/status: {e.Message}").ConfigureAwait(false);
+                return 1;
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A daemon too busy to answer in time is asked again.
             }
 
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);

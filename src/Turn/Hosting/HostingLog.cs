@@ -49,4 +49,7 @@ internal static partial class HostingLog
 
     [LoggerMessage(EventId = 1025, Level = LogLevel.Error, Message = "Watchdog pings withheld: {Reason}")]
     public static partial void WatchdogWithheld(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1026, Level = LogLevel.Warning, Message = "Could not notify systemd: {Reason}")]
+    public static partial void NotifyFailed(ILogger logger, string reason);
 }

@@ -54,14 +54,25 @@ internal sealed class PrometheusBridge : IDisposable
 
     private sealed class Series(Instrument instrument, IMetricFactory factory)
     {
+        /// <summary>Label sets one instrument may show; past this, new ones are not exported.</summary>
+        private const int MaxSeries = 1000;
+
         private readonly Lock _lock = new();
         private readonly Kind _kind = KindOf(instrument);
         private Entry[] _entries = [];
         private Collector? _collector;
+        private string[]? _labelNames;
 
         public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            Entry entry = Find(tags) ?? Add(tags);
+            Entry? entry = Find(tags) ?? Add(tags);
+            if (entry is null)
+            {
+                // Tags that do not fit the label names this instrument was first seen with: a
+                // measurement the exporter cannot show must not fail the code that made it.
+                return;
+            }
+
             switch (_kind)
             {
                 case Kind.CounterDelta:
@@ -95,7 +106,7 @@ internal sealed class PrometheusBridge : IDisposable
             return null;
         }
 
-        private Entry Add(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        private Entry? Add(ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
             lock (_lock)
             {
@@ -103,6 +114,11 @@ internal sealed class PrometheusBridge : IDisposable
                 if (existing is not null)
                 {
                     return existing;
+                }
+
+                if ((_labelNames is not null && !SameNames(_labelNames, tags)) || _entries.Length >= MaxSeries)
+                {
+                    return null;
                 }
 
                 string[] names = new string[tags.Length];
@@ -113,11 +129,30 @@ internal sealed class PrometheusBridge : IDisposable
                     values[i] = tags[i].Value?.ToString() ?? "";
                 }
 
+                _labelNames ??= names;
                 _collector ??= Create(names);
                 var entry = new Entry(values, Child(values));
                 _entries = [.. _entries, entry];
                 return entry;
             }
+        }
+
+        private static bool SameNames(string[] names, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            if (names.Length != tags.Length)
+            {
+                return false;
+            }
+
+            for (int i = 0; i < names.Length; i++)
+            {
+                if (!string.Equals(names[i], tags[i].Key, StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         private Collector Create(string[] labelNames)
@@ -167,7 +202,9 @@ internal sealed class PrometheusBridge : IDisposable
 
             for (int i = 0; i < tags.Length; i++)
             {
-                if (tags[i].Value is not string text || !string.Equals(text, values[i], StringComparison.Ordinal))
+                // Tags are constant strings on every hot path; anything else is compared by its text.
+                string? text = tags[i].Value as string ?? tags[i].Value?.ToString() ?? "";
+                if (!string.Equals(text, values[i], StringComparison.Ordinal))
                 {
                     return false;
                 }

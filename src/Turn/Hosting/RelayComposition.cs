@@ -27,7 +27,7 @@ internal static class RelayComposition
     /// A reloaded snapshot: new credentials, peer lists, quotas and drain target over the same
     /// allocations, relay ports, nonce key and drain state, so nothing in flight notices.
     /// </summary>
-    public static RelayServices Reload(RelayServices current, TurnOptions options)
+    public static RelayServices Reload(RelayServices current, TurnOptions options, bool keepLimiter = false)
     {
         var credentials = new CredentialStore(options.Auth.Realm, options.Auth.Users, options.Auth.Secrets);
         return current with
@@ -36,7 +36,7 @@ internal static class RelayComposition
             Peers = Peers(options),
             Limits = options.Relay.Limits,
             AddressMap = AddressMap(options),
-            UnauthenticatedLimit = new RequestRateLimiter(options.Auth.UnauthenticatedRequestsPerSecond),
+            UnauthenticatedLimit = keepLimiter ? current.UnauthenticatedLimit : new RequestRateLimiter(options.Auth.UnauthenticatedRequestsPerSecond),
             AlternateServer = AlternateServer(options),
         };
     }

@@ -18,7 +18,11 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
 
     private const int TransportCount = 3;
     private const int DirectionCount = 2;
-    private const int CacheLineLongs = 8;
+    /// <summary>
+    /// 16 longs (128 bytes) between the directions' counters and before the first: the array is
+    /// only 8-byte aligned, so less could still put both on one 64-byte line.
+    /// </summary>
+    private const int DirectionStride = 16;
 
     private static readonly string[] TransportNames = ["udp", "tcp", "tls"];
     private static readonly string[] OutcomeNames = ["answered", "rejected", "ignored", "truncated", "not_stun", "malformed", "relayed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed", "rate_limited"];
@@ -39,11 +43,11 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
     private readonly long[] _bindings = new long[TransportCount];
 
     /// <summary>
-    /// Packets and bytes relayed, side by side per transport, one cache line per direction (and a
-    /// line of padding at each end): the listener threads count toward the peer while the relay
-    /// sockets' loops count toward the client, and they must not share a line.
+    /// Packets and bytes relayed, side by side per transport, each direction on lines of its own:
+    /// the listener threads count toward the peer while the relay sockets' loops count toward
+    /// the client, and they must not share a line.
     /// </summary>
-    private readonly long[] _relayed = new long[(DirectionCount + 2) * CacheLineLongs];
+    private readonly long[] _relayed = new long[(DirectionCount + 1) * DirectionStride];
     private readonly long[] _dropped = new long[DropNames.Length];
     private readonly long[] _refused = new long[RefusalNames.Length];
     private readonly long[] _authFailures = new long[AuthFailureNames.Length];
@@ -111,7 +115,8 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
             }
         }
 
-        if (result.Method == 0)
+        // A request dropped unanswered (a source over the unauthenticated rate cap) was not handled.
+        if (result.Method == 0 || drop >= 0)
         {
             return;
         }
@@ -180,7 +185,7 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
 
     public void Dispose() => _meter.Dispose();
 
-    private static int RelayedSlot(int direction, int transport) => ((direction + 1) * CacheLineLongs) + (transport * 2);
+    private static int RelayedSlot(int direction, int transport) => ((direction + 1) * DirectionStride) + (transport * 2);
 
     /// <summary>Packets (<paramref name="field"/> 0) or bytes (1), as a direction-by-transport grid.</summary>
     private long[] Relayed(int field)

@@ -356,9 +356,16 @@ public sealed class OperationsTests
 
         string metrics = await metricsPort.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         using HttpResponseMessage onMain = await turn.Http.GetAsync(new Uri("/metrics", UriKind.Relative));
+        using var claimingTheMetricsPort = new HttpRequestMessage(HttpMethod.Get, new Uri("/metrics", UriKind.Relative));
+        claimingTheMetricsPort.Headers.Host = $"127.0.0.1:{turn.Spare}";
+        using HttpResponseMessage spoofed = await turn.Http.SendAsync(claimingTheMetricsPort);
+        using HttpResponseMessage adminOnMetricsPort = await metricsPort.GetAsync(new Uri("/admin/status", UriKind.Relative));
 
         Assert.Contains("# TYPE turn_allocations gauge", metrics, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, onMain.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, spoofed.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, adminOnMetricsPort.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await turn.Http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
     }
 
     [Fact]

@@ -217,8 +217,12 @@ internal static class DaemonComposition
         services.AddHostedService(sp => sp.GetRequiredService<SweepService>());
         services.AddSingleton(sp =>
         {
-            // The bridge listens before the first packet is counted.
-            sp.GetRequiredService<PrometheusBridge>();
+            // The bridge listens before the first packet is counted (and not at all when metrics are off).
+            if (options.Metrics.Enabled)
+            {
+                sp.GetRequiredService<PrometheusBridge>();
+            }
+
             return ActivatorUtilities.CreateInstance<DaemonOperations>(sp);
         });
         services.AddHostedService(sp => sp.GetRequiredService<DaemonOperations>());

@@ -73,13 +73,23 @@ internal sealed partial class Allocation
     /// bound to that exact transport address (0 when none, so a Data indication is used). The
     /// to-client bandwidth budget is spent here too.
     /// </summary>
-    public bool AdmitFromPeer(StunAddress peer, int bytes, long nowMs, out ushort channel)
+    public bool AdmitFromPeer(StunAddress peer, int bytes, long nowMs, out ushort channel) => AdmitFromPeer(peer, bytes, nowMs, out channel, out _);
+
+    /// <summary>As above; <paramref name="overQuota"/> tells a permitted peer over the bandwidth cap from one without permission.</summary>
+    public bool AdmitFromPeer(StunAddress peer, int bytes, long nowMs, out ushort channel, out bool overQuota)
     {
         channel = 0;
+        overQuota = false;
         lock (_lock)
         {
-            if (FindPermission(peer) is not int p || _permissions[p].ExpiresAt <= nowMs || !_toClient.TryTake(bytes, nowMs))
+            if (FindPermission(peer) is not int p || _permissions[p].ExpiresAt <= nowMs)
             {
+                return false;
+            }
+
+            if (!_toClient.TryTake(bytes, nowMs))
+            {
+                overQuota = true;
                 return false;
             }
 

@@ -126,10 +126,10 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
             try
             {
                 StunAddress peer = StunAddress.FromSocketAddress(from);
-                if (!allocation.AdmitFromPeer(peer, received, _clock.NowMs, out ushort channel))
+                if (!allocation.AdmitFromPeer(peer, received, _clock.NowMs, out ushort channel, out bool overQuota))
                 {
                     // RFC 8656 §11.3: no permission for this peer (or over the bandwidth cap): silently dropped.
-                    _metrics.CountDrop(Outcome.DroppedNoPermission);
+                    _metrics.CountDrop(overQuota ? Outcome.DroppedQuota : Outcome.DroppedNoPermission);
                     continue;
                 }
 

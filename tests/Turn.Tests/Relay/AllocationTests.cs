@@ -163,6 +163,21 @@ public sealed class AllocationTests
     }
 
     [Fact]
+    public void AdmitFromPeer_OverTheBandwidthCap_SaysSoApartFromNoPermission()
+    {
+        Allocation allocation = Create(new RelayLimits { BandwidthBytesPerSecond = 1000 });
+        allocation.TryInstallPermissions([PeerA], Later);
+
+        Assert.True(allocation.AdmitFromPeer(PeerA, 1000, Now, out _, out bool first));
+        Assert.False(allocation.AdmitFromPeer(PeerA, 1, Now, out _, out bool overQuota));
+        Assert.False(allocation.AdmitFromPeer(PeerB, 1, Now, out _, out bool noPermission));
+
+        Assert.False(first);
+        Assert.True(overQuota);
+        Assert.False(noPermission);
+    }
+
+    [Fact]
     public void TakeToPeer_SpendsTheBandwidthBudget()
     {
         Allocation allocation = Create(new RelayLimits { BandwidthBytesPerSecond = 1000 });

@@ -35,21 +35,7 @@ internal static class DashboardQueries
     public readonly record struct Selector(string Name, string Matchers, string? Function);
 
     /// <summary>deploy/grafana/turn-dashboard.json under the directory holding turn.sln.</summary>
-    public static string DashboardPath
-    {
-        get
-        {
-            for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            {
-                if (File.Exists(Path.Combine(directory.FullName, "turn.sln")))
-                {
-                    return Path.Combine(directory.FullName, "deploy", "grafana", "turn-dashboard.json");
-                }
-            }
-
-            throw new InvalidOperationException("turn.sln not found above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string DashboardPath => Repository.PathOf("deploy", "grafana", "turn-dashboard.json");
 
     /// <summary>Every panel of the dashboard, depth first, the panels nested in collapsed rows included.</summary>
     public static IReadOnlyList<JsonElement> Panels(JsonElement dashboard)

@@ -171,12 +171,11 @@ internal static class HelmPrerequisites
 
     public const string DebianGoPath = "/usr/share/gocode";
 
-    private static readonly Lazy<string> Root = new(FindRepositoryRoot);
 
-    public static string ChartDirectory => Path.Combine(Root.Value, "deploy", "helm", "turn");
+    public static string ChartDirectory => Repository.PathOf("deploy", "helm", "turn");
 
     /// <summary>A path under tests/helm.</summary>
-    public static string PathOf(params string[] parts) => Path.Combine([Root.Value, "tests", "helm", .. parts]);
+    public static string PathOf(params string[] parts) => Repository.PathOf(["tests", "helm", .. parts]);
 
     public static void Require()
     {
@@ -220,21 +219,5 @@ internal static class HelmPrerequisites
         }
     }
 
-    private static string FindRepositoryRoot()
-    {
-        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "turn.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no turn.sln above {AppContext.BaseDirectory}: cannot find deploy/helm/turn");
-    }
-
-    private static bool OnPath(string tool)
-        => (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Any(directory => File.Exists(Path.Combine(directory, tool)));
+    private static bool OnPath(string tool) => ToolRunner.Find(tool) is not null;
 }

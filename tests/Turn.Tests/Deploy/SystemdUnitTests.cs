@@ -6,7 +6,7 @@ namespace Turn.Tests.Deploy;
 /// <summary>deploy/systemd/turn.service: systemd's own checker accepts it, and it says what the daemon relies on.</summary>
 public sealed class SystemdUnitTests
 {
-    private static string UnitPath => Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(DashboardQueries.DashboardPath)!)!)!, "deploy", "systemd", "turn.service");
+    private static string UnitPath => Repository.PathOf("deploy", "systemd", "turn.service");
 
     [Fact]
     public async Task SystemdAnalyzeVerify_Passes()

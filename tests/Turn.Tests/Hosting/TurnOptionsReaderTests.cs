@@ -26,7 +26,7 @@ public class TurnOptionsReaderTests
     [Fact]
     public void ExampleFile_IsValidAndMatchesTheDefaults()
     {
-        string example = Path.Combine(RepositoryRoot(), "turn.example.json");
+        string example = Repository.PathOf("turn.example.json");
 
         ValidationResult result = TurnConfiguration.Load(example, out _);
 
@@ -163,15 +163,4 @@ public class TurnOptionsReaderTests
         => new ConfigurationBuilder()
             .AddInMemoryCollection(pairs.Select(p => new KeyValuePair<string, string?>(p.Key, p.Value)))
             .Build();
-
-    internal static string RepositoryRoot()
-    {
-        string? directory = AppContext.BaseDirectory;
-        while (directory is not null && !File.Exists(Path.Combine(directory, "turn.sln")))
-        {
-            directory = Path.GetDirectoryName(directory);
-        }
-
-        return directory ?? throw new InvalidOperationException("turn.sln not found above " + AppContext.BaseDirectory);
-    }
 }

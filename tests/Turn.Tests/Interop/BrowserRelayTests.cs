@@ -199,7 +199,7 @@ internal static class BrowserPrerequisites
     /// <summary>The tests/browser directory, once everything is in place.</summary>
     public static string Require()
     {
-        string browserDirectory = Path.Combine(RepositoryRoot(), "tests", "browser");
+        string browserDirectory = Repository.PathOf("tests", "browser");
         var missing = new List<string>();
         if (!OnPath(Node))
         {
@@ -230,23 +230,5 @@ internal static class BrowserPrerequisites
         return browserDirectory;
     }
 
-    /// <summary>The directory holding turn.sln, found by walking up from the test assembly.</summary>
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "turn.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        Assert.Fail($"no turn.sln above {AppContext.BaseDirectory}: cannot find tests/browser");
-        return "";
-    }
-
-    private static bool OnPath(string tool)
-        => (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Any(directory => File.Exists(Path.Combine(directory, tool)));
+    private static bool OnPath(string tool) => ToolRunner.Find(tool) is not null;
 }

@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Text;
-using Xunit;
 
 namespace Turn.Tests.Interop;
 
@@ -13,16 +10,12 @@ namespace Turn.Tests.Interop;
 /// </summary>
 internal sealed class CoturnProcess : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly StringBuilder _stdout;
-    private readonly StringBuilder _stderr;
+    private readonly ChildProcess _process;
     private readonly TempDirectory _directory;
 
-    private CoturnProcess(Process process, StringBuilder stdout, StringBuilder stderr, TempDirectory directory, int port)
+    private CoturnProcess(ChildProcess process, TempDirectory directory, int port)
     {
         _process = process;
-        _stdout = stdout;
-        _stderr = stderr;
         _directory = directory;
         Port = port;
     }
@@ -43,11 +36,14 @@ internal sealed class CoturnProcess : IAsyncDisposable
             "--pidfile", directory.PathOf("turnserver.pid"),
             "--db", directory.PathOf("turndb"),
         ];
-        Process process = ToolRunner.Start(ToolRunner.Require("turnserver"), arguments, directory.Path, out StringBuilder stdout, out StringBuilder stderr);
-        var coturn = new CoturnProcess(process, stdout, stderr, directory, port);
+        var coturn = new CoturnProcess(ChildProcess.Start("coturn's turnserver", ToolRunner.Require("turnserver"), arguments, directory.Path), directory, port);
         try
         {
-            await coturn.WaitUntilReady();
+            var server = new IPEndPoint(IPAddress.Loopback, port);
+            await coturn._process.WaitUntilAsync(
+                async () => await StunPing.UdpAnswers(server, TimeSpan.FromMilliseconds(200)) && await StunPing.TcpAccepts(server),
+                $"a Binding answer and a TCP accept on {server}",
+                coturn.Describe);
             return coturn;
         }
         catch
@@ -57,39 +53,11 @@ internal sealed class CoturnProcess : IAsyncDisposable
         }
     }
 
-    private async Task WaitUntilReady()
-    {
-        var server = new IPEndPoint(IPAddress.Loopback, Port);
-        var clock = Stopwatch.StartNew();
-        while (!(await StunPing.UdpAnswers(server, TimeSpan.FromMilliseconds(200)) && await StunPing.TcpAccepts(server)))
-        {
-            if (_process.HasExited || clock.Elapsed > DaemonProcess.StartTimeout)
-            {
-                string state = _process.HasExited ? $"exited with {_process.ExitCode}" : $"does not answer on 127.0.0.1:{Port} after {DaemonProcess.StartTimeout.TotalSeconds} s";
-                Assert.Fail($"coturn's turnserver {state}\n{Describe()}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
-
-    public string Describe()
-        => $"--- turnserver stdout ---\n{ToolRunner.Snapshot(_stdout)}\n--- turnserver stderr ---\n{ToolRunner.Snapshot(_stderr)}";
+    public string Describe() => _process.Describe();
 
     public async ValueTask DisposeAsync()
     {
-        ToolRunner.Kill(_process);
-        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        try
-        {
-            await _process.WaitForExitAsync(wait.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // Killed but not reaped in time; nothing more a test can do.
-        }
-
-        _process.Dispose();
+        await _process.DisposeAsync();
         _directory.Dispose();
     }
 }

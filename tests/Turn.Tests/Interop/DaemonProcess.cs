@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Xunit;
@@ -13,18 +11,12 @@ namespace Turn.Tests.Interop;
 /// </summary>
 internal sealed class DaemonProcess : IAsyncDisposable
 {
-    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
-
-    private readonly Process _process;
-    private readonly StringBuilder _stdout;
-    private readonly StringBuilder _stderr;
+    private readonly ChildProcess _process;
     private readonly TempDirectory _directory;
 
-    private DaemonProcess(Process process, StringBuilder stdout, StringBuilder stderr, TempDirectory directory, string configFile)
+    private DaemonProcess(ChildProcess process, TempDirectory directory, string configFile)
     {
         _process = process;
-        _stdout = stdout;
-        _stderr = stderr;
         _directory = directory;
         ConfigFile = configFile;
     }
@@ -33,9 +25,9 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    public string StandardOutput => ToolRunner.Snapshot(_stdout);
+    public string StandardOutput => _process.StandardOutput;
 
-    public string StandardError => ToolRunner.Snapshot(_stderr);
+    public string StandardError => _process.StandardError;
 
     /// <summary>
     /// Writes <paramref name="config"/> as JSON, starts the daemon and waits for each of
@@ -50,8 +42,8 @@ internal sealed class DaemonProcess : IAsyncDisposable
         JsonNode node = JsonSerializer.SerializeToNode(config)!;
         node["Http"] ??= JsonNode.Parse("""{ "Urls": [] }""");
         string configFile = owned.Write("turn.json", node.ToJsonString());
-        Process process = ToolRunner.Start(ToolRunner.DotnetHost, [ToolRunner.TurnDll, "serve", "--config", configFile], owned.Path, out StringBuilder stdout, out StringBuilder stderr, environment);
-        var daemon = new DaemonProcess(process, stdout, stderr, owned, configFile);
+        ChildProcess process = ChildProcess.Start("`turn serve`", ToolRunner.DotnetHost, [ToolRunner.TurnDll, "serve", "--config", configFile], owned.Path, environment);
+        var daemon = new DaemonProcess(process, owned, configFile);
         try
         {
             await daemon.WaitUntilListening([.. listening.Select(l => "Listening on " + l)]);
@@ -76,44 +68,22 @@ internal sealed class DaemonProcess : IAsyncDisposable
     }
 
     /// <summary>Waits for the daemon to exit on its own; false when it is still running after <paramref name="timeout"/>.</summary>
-    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
-    {
-        using var wait = new CancellationTokenSource(timeout);
-        try
-        {
-            await _process.WaitForExitAsync(wait.Token);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    public Task<bool> WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
 
     /// <summary>"udp 127.0.0.1:3478" and the like, for each protocol on each port of each address.</summary>
     public static IEnumerable<string> Endpoints(string protocol, IEnumerable<string> addresses, params int[] ports)
         => addresses.SelectMany(a => ports.Select(p => $"{protocol} {a}:{p}"));
 
-    private async Task WaitUntilListening(string[] expected)
+    private Task WaitUntilListening(string[] expected)
+        => _process.WaitUntilAsync(
+            () => Task.FromResult(Missing(expected).Length == 0),
+            "every listener",
+            () => $"missing: {string.Join(", ", Missing(expected))}\n{Describe()}");
+
+    private string[] Missing(string[] expected)
     {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            string output = StandardOutput;
-            string[] missing = [.. expected.Where(e => !HasLine(output, e))];
-            if (missing.Length == 0)
-            {
-                return;
-            }
-
-            if (_process.HasExited || clock.Elapsed > StartTimeout)
-            {
-                string state = _process.HasExited ? $"exited with {_process.ExitCode}" : $"is still not listening after {StartTimeout.TotalSeconds} s";
-                Assert.Fail($"`turn serve` {state}; missing: {string.Join(", ", missing)}\n{Describe()}");
-            }
-
-            await Task.Delay(50);
-        }
+        string output = StandardOutput;
+        return [.. expected.Where(e => !HasLine(output, e))];
     }
 
     /// <summary>A log line ends with the text: "Listening on udp 127.0.0.1:3478" must not match "...:34780".</summary>
@@ -136,18 +106,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        ToolRunner.Kill(_process);
-        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        try
-        {
-            await _process.WaitForExitAsync(wait.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // Killed but not reaped in time; nothing more a test can do.
-        }
-
-        _process.Dispose();
+        await _process.DisposeAsync();
         _directory.Dispose();
     }
 }

@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Xunit;
 
 namespace Turn.Tests.Interop;
 
@@ -12,15 +10,11 @@ namespace Turn.Tests.Interop;
 /// </summary>
 internal sealed class PeerProcess : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly StringBuilder _stdout;
-    private readonly StringBuilder _stderr;
+    private readonly ChildProcess _process;
 
-    private PeerProcess(Process process, StringBuilder stdout, StringBuilder stderr, IPEndPoint endpoint)
+    private PeerProcess(ChildProcess process, IPEndPoint endpoint)
     {
         _process = process;
-        _stdout = stdout;
-        _stderr = stderr;
         Endpoint = endpoint;
     }
 
@@ -31,30 +25,16 @@ internal sealed class PeerProcess : IAsyncDisposable
     public static async Task<PeerProcess> StartAsync(IPEndPoint endpoint)
     {
         string[] arguments = ["-L", endpoint.Address.ToString(), "-p", endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)];
-        Process process = ToolRunner.Start(ToolRunner.Require("turnutils_peer"), arguments, null, out StringBuilder stdout, out StringBuilder stderr);
-        var peer = new PeerProcess(process, stdout, stderr, endpoint);
+        var peer = new PeerProcess(ChildProcess.Start($"turnutils_peer {endpoint}", ToolRunner.Require("turnutils_peer"), arguments, null), endpoint);
         try
         {
-            await peer.WaitUntilEchoing();
+            await peer._process.WaitUntilAsync(() => Echoes(endpoint, TimeSpan.FromMilliseconds(200)), "an echo", peer.Describe);
             return peer;
         }
         catch
         {
             await peer.DisposeAsync();
             throw;
-        }
-    }
-
-    private async Task WaitUntilEchoing()
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await Echoes(Endpoint, TimeSpan.FromMilliseconds(200)))
-        {
-            if (_process.HasExited || clock.Elapsed > DaemonProcess.StartTimeout)
-            {
-                string state = _process.HasExited ? $"exited with {_process.ExitCode}" : $"does not echo on {Endpoint} after {DaemonProcess.StartTimeout.TotalSeconds} s";
-                Assert.Fail($"turnutils_peer {state}\n{Describe()}");
-            }
         }
     }
 
@@ -78,27 +58,11 @@ internal sealed class PeerProcess : IAsyncDisposable
         catch (SocketException)
         {
             // Port unreachable while the peer is still starting.
-            await Task.Delay(50);
             return false;
         }
     }
 
-    public string Describe()
-        => $"--- turnutils_peer {Endpoint} stdout ---\n{ToolRunner.Snapshot(_stdout)}\n--- turnutils_peer {Endpoint} stderr ---\n{ToolRunner.Snapshot(_stderr)}";
+    public string Describe() => _process.Describe();
 
-    public async ValueTask DisposeAsync()
-    {
-        ToolRunner.Kill(_process);
-        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        try
-        {
-            await _process.WaitForExitAsync(wait.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // Killed but not reaped in time; nothing more a test can do.
-        }
-
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

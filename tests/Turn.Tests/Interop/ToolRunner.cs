@@ -124,23 +124,20 @@ internal static class ToolRunner
     }
 
     /// <summary>The tool's full path from PATH (or the path itself); fails the test when it is not installed.</summary>
-    public static string Require(string tool)
+    public static string Require(string tool) => Find(tool) ?? Fail(tool);
+
+    /// <summary>The tool's full path from PATH (or the path itself), or null when it is not installed.</summary>
+    public static string? Find(string tool)
     {
         if (Path.IsPathRooted(tool))
         {
-            return File.Exists(tool) ? tool : Fail(tool);
+            return File.Exists(tool) ? tool : null;
         }
 
-        foreach (string directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            string candidate = Path.Combine(directory, tool);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return Fail(tool);
+        return (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(directory => Path.Combine(directory, tool))
+            .FirstOrDefault(File.Exists);
     }
 
     private static string Fail(string tool)

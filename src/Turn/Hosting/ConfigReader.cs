@@ -119,6 +119,37 @@ internal sealed class ConfigReader(IConfiguration configuration)
         return section.Exists() ? items : null;
     }
 
+    /// <summary>Reads one item of a list; false when the text is not one.</summary>
+    public delegate bool ItemParser<T>(string text, out T item);
+
+    /// <summary>
+    /// A list whose every item is parsed; each item that is not reports "key:i: "text" problem"
+    /// and is left out. Null when the key is absent.
+    /// </summary>
+    public List<T>? List<T>(string key, ItemParser<T> parse, string problem)
+    {
+        IReadOnlyList<string>? items = List(key);
+        if (items is null)
+        {
+            return null;
+        }
+
+        var parsed = new List<T>();
+        for (int i = 0; i < items.Count; i++)
+        {
+            if (parse(items[i], out T item))
+            {
+                parsed.Add(item);
+            }
+            else
+            {
+                Error($"{key}:{i}", items[i], problem);
+            }
+        }
+
+        return parsed;
+    }
+
     /// <summary>Reports keys never asked for, outside the sections other components own.</summary>
     public void ReportUnknownKeys(params string[] foreignSections)
     {

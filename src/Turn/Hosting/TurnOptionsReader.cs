@@ -116,28 +116,14 @@ internal static class TurnOptionsReader
     }
 
     private static List<string>? ReadUrls(ConfigReader r, string key)
-    {
-        IReadOnlyList<string>? items = r.List(key);
-        if (items is null)
-        {
-            return null;
-        }
-
-        var urls = new List<string>();
-        for (int i = 0; i < items.Count; i++)
-        {
-            if (Uri.TryCreate(items[i], UriKind.Absolute, out Uri? uri) && (uri.Scheme == "http" || uri.Scheme == "https") && uri.AbsolutePath == "/")
+        => r.List<string>(
+            key,
+            (string text, out string url) =>
             {
-                urls.Add(items[i]);
-            }
-            else
-            {
-                r.Error($"{key}:{i}", items[i], "is not an http:// or https:// URL with a host and port (e.g. http://0.0.0.0:8080)");
-            }
-        }
-
-        return urls;
-    }
+                url = text;
+                return Uri.TryCreate(text, UriKind.Absolute, out Uri? uri) && (uri.Scheme == "http" || uri.Scheme == "https") && uri.AbsolutePath == "/";
+            },
+            "is not an http:// or https:// URL with a host and port (e.g. http://0.0.0.0:8080)");
 
     private static Turn.Signal.SignalOptions ReadSignal(ConfigReader r, Turn.Signal.SignalOptions defaults)
     {
@@ -286,51 +272,17 @@ internal static class TurnOptionsReader
     }
 
     private static List<IpPrefix>? ReadPrefixes(ConfigReader r, string key)
-    {
-        IReadOnlyList<string>? items = r.List(key);
-        if (items is null)
-        {
-            return null;
-        }
-
-        var prefixes = new List<IpPrefix>();
-        for (int i = 0; i < items.Count; i++)
-        {
-            if (IpPrefix.TryParse(items[i], out IpPrefix prefix))
-            {
-                prefixes.Add(prefix);
-            }
-            else
-            {
-                r.Error($"{key}:{i}", items[i], "is not an address or prefix such as 10.0.0.0/8 (host bits must be zero)");
-            }
-        }
-
-        return prefixes;
-    }
+        => r.List<IpPrefix>(key, IpPrefix.TryParse, "is not an address or prefix such as 10.0.0.0/8 (host bits must be zero)");
 
     private static List<IPAddress>? ReadAddresses(ConfigReader r, string key, bool allowEmpty = false)
     {
-        IReadOnlyList<string>? items = r.List(key);
-        if (items is null)
+        List<IPAddress>? addresses = r.List<IPAddress>(key, (string text, out IPAddress address) => IPAddress.TryParse(text, out address!), "is not an IP address");
+        if (addresses is null)
         {
             return null;
         }
 
-        var addresses = new List<IPAddress>();
-        for (int i = 0; i < items.Count; i++)
-        {
-            if (IPAddress.TryParse(items[i], out IPAddress? address))
-            {
-                addresses.Add(address);
-            }
-            else
-            {
-                r.Error($"{key}:{i}", items[i], "is not an IP address");
-            }
-        }
-
-        if (items.Count == 0 && !allowEmpty)
+        if (r.List(key)!.Count == 0 && !allowEmpty)
         {
             r.Error(key, null, "lists no address; give at least one (0.0.0.0 and :: listen everywhere)");
         }

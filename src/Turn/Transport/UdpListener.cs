@@ -44,7 +44,7 @@ internal sealed class UdpListener : IClientTransport, IDisposable
 
     public IPEndPoint LocalEndPoint { get; }
 
-    /// <summary>Packets the receive threads have taken, for liveness checks.</summary>
+    /// <summary>Packets the receive threads have taken.</summary>
     public long Packets => Sum(_loopPackets);
 
     /// <summary>Bytes the receive threads have allocated since they started: the proof that a packet costs none.</summary>
@@ -182,8 +182,10 @@ internal sealed class UdpListener : IClientTransport, IDisposable
                 continue;
             }
 
+            // One clock read marks the thread busy (for the watchdog) and starts the request's timing.
+            long taken = System.Diagnostics.Stopwatch.GetTimestamp();
             Volatile.Write(ref _loopPackets[index], _loopPackets[index] + 1);
-            Volatile.Write(ref _busySince[index], System.Diagnostics.Stopwatch.GetTimestamp());
+            Volatile.Write(ref _busySince[index], taken);
             try
             {
                 var context = new RequestContext(TransportProtocol.Udp, StunAddress.FromSocketAddress(remote), _local, Endpoint.Role)
@@ -193,19 +195,10 @@ internal sealed class UdpListener : IClientTransport, IDisposable
                     Client = this,
                 };
                 ReadOnlySpan<byte> packet = buffer.AsSpan(0, received);
-                long start = 0;
-                HandleResult result;
-                if (PacketClassifier.Classify(packet) == PacketKind.ChannelData)
-                {
-                    result = handler.ChannelData(packet, context);
-                }
-                else
-                {
-                    start = System.Diagnostics.Stopwatch.GetTimestamp();
-                    result = handler.Handle(packet, context, response);
-                }
-
-                metrics.CountPacket(TransportProtocol.Udp, result, start);
+                HandleResult result = PacketClassifier.Classify(packet) == PacketKind.ChannelData
+                    ? handler.ChannelData(packet, context)
+                    : handler.Handle(packet, context, response);
+                metrics.CountPacket(TransportProtocol.Udp, result, taken);
                 if (result.Length > 0)
                 {
                     Reply(socket, set, remote, result, response, metrics, logger);

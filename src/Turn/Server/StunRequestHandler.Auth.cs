@@ -104,9 +104,16 @@ internal sealed partial class StunRequestHandler
     private HandleResult Error(in StunMessage request, in RequestContext context, Span<byte> response, int code, ReadOnlySpan<ushort> unknown, in AuthResult auth)
         => Error(request, context, response, code, StunErrors.Reason(code), unknown, auth);
 
-    private static bool TryReadPeer(in StunAttribute attribute, in StunMessage request, RelayServices relay, out StunAddress peer)
+    /// <summary>The first XOR-PEER-ADDRESS, mapped from an external relay address to its private one.</summary>
+    private static bool TryReadPeer(in StunMessage request, RelayServices relay, out StunAddress peer)
     {
-        if (!AddressAttribute.TryReadXor(attribute.Value, request.CookieAndTransactionId, out peer))
+        peer = default;
+        return request.TryGetAttribute(StunAttributeType.XorPeerAddress, out ReadOnlySpan<byte> value) && TryReadPeer(value, request, relay, out peer);
+    }
+
+    private static bool TryReadPeer(ReadOnlySpan<byte> value, in StunMessage request, RelayServices relay, out StunAddress peer)
+    {
+        if (!AddressAttribute.TryReadXor(value, request.CookieAndTransactionId, out peer))
         {
             return false;
         }

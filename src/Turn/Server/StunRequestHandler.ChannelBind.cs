@@ -28,18 +28,7 @@ internal sealed partial class StunRequestHandler
             return Error(request, context, response, StunErrors.BadRequest, "CHANNEL-NUMBER missing or out of range", default, auth);
         }
 
-        StunAddress peer = default;
-        bool found = false;
-        foreach (StunAttribute attribute in request.Attributes)
-        {
-            if (attribute.Type == (ushort)StunAttributeType.XorPeerAddress)
-            {
-                found = TryReadPeer(attribute, request, relay, out peer);
-                break;
-            }
-        }
-
-        if (!found)
+        if (!TryReadPeer(request, relay, out StunAddress peer))
         {
             return Error(request, context, response, StunErrors.BadRequest, "XOR-PEER-ADDRESS missing or malformed", default, auth);
         }

@@ -32,7 +32,7 @@ internal sealed partial class StunRequestHandler
                 continue;
             }
 
-            if (count == MaxPeersPerRequest || !TryReadPeer(attribute, request, relay, out StunAddress peer))
+            if (count == MaxPeersPerRequest || !TryReadPeer(attribute.Value, request, relay, out StunAddress peer))
             {
                 return Error(request, context, response, StunErrors.BadRequest, "Malformed or too many XOR-PEER-ADDRESS", default, auth);
             }

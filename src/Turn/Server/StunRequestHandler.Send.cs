@@ -17,18 +17,7 @@ internal sealed partial class StunRequestHandler
             return HandleResult.Drop(Outcome.DroppedNoAllocation);
         }
 
-        StunAddress peer = default;
-        bool hasPeer = false;
-        foreach (StunAttribute attribute in indication.Attributes)
-        {
-            if (attribute.Type == (ushort)StunAttributeType.XorPeerAddress)
-            {
-                hasPeer = TryReadPeer(attribute, indication, relay, out peer);
-                break;
-            }
-        }
-
-        if (!hasPeer || !indication.TryGetAttribute(StunAttributeType.Data, out ReadOnlySpan<byte> data))
+        if (!TryReadPeer(indication, relay, out StunAddress peer) || !indication.TryGetAttribute(StunAttributeType.Data, out ReadOnlySpan<byte> data))
         {
             return HandleResult.Drop(Outcome.DroppedMalformed);
         }

@@ -37,6 +37,12 @@ internal static class DaemonComposition
         WebApplicationBuilder web = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         Configure(web.Configuration, web.Logging, web.Services, options, configuration, configFile);
         web.WebHost.UseKestrelCore().UseUrls([.. options.Http.Urls, .. metricsPort ? options.Metrics.Urls : []]);
+        if (options.Http.Urls.Concat(options.Metrics.Urls).Any(u => u.StartsWith("https:", StringComparison.OrdinalIgnoreCase)))
+        {
+            // The slim Kestrel core leaves HTTPS out unless asked for.
+            web.WebHost.UseKestrelHttpsConfiguration();
+        }
+
         if (options.Tls.CertificateFile is not null)
         {
             // Each handshake takes the certificate in force, so a reload reaches HTTPS too.

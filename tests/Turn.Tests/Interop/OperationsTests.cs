@@ -310,9 +310,11 @@ public sealed class OperationsTests
         (string firstCertificate, string firstKey) = TestCertificate.WritePem(first);
         using var second = new TempDirectory();
         (string secondCertificate, string secondKey) = TestCertificate.WritePem(second);
+        int httpsPort = LoopbackPorts.TakeOne();
         await using Running turn = await Running.StartAsync(
             configure: (config, tls) =>
             {
+                config["Http"]!["Urls"]!.AsArray().Add($"https://127.0.0.1:{httpsPort}");
                 config["Listen"]!["TlsPort"] = tls;
                 config["Listen"]!["Transports"] = new System.Text.Json.Nodes.JsonArray("udp", "tcp", "tls");
                 config["Tls"] = new System.Text.Json.Nodes.JsonObject { ["CertificateFile"] = firstCertificate, ["PrivateKeyFile"] = firstKey };
@@ -322,6 +324,7 @@ public sealed class OperationsTests
         string target = $"stuns:127.0.0.1:{turn.Spare}";
         ToolResult before = await ToolRunner.RunTurnAsync("probe", target, "--ca-file", firstCertificate, "--timeout", "5");
         Assert.True(before.ExitCode == 0, before.ToString());
+        Assert.Equal(Thumbprint(firstCertificate), await HttpsThumbprint(httpsPort));
 
         turn.Rewrite(config => config["Tls"] = new System.Text.Json.Nodes.JsonObject { ["CertificateFile"] = secondCertificate, ["PrivateKeyFile"] = secondKey });
         using (HttpResponseMessage reloaded = await turn.AdminAsync(HttpMethod.Post, "/admin/reload"))
@@ -333,6 +336,7 @@ public sealed class OperationsTests
         ToolResult withOld = await ToolRunner.RunTurnAsync("probe", target, "--ca-file", firstCertificate, "--timeout", "5");
         Assert.True(withNew.ExitCode == 0, $"the reloaded certificate must be served\n{withNew}");
         Assert.True(withOld.ExitCode != 0, $"the old certificate must be gone\n{withOld}");
+        Assert.Equal(Thumbprint(secondCertificate), await HttpsThumbprint(httpsPort));
 
         // A certificate that cannot be loaded is refused, and the one in use stays.
         turn.Rewrite(config => config["Tls"] = new System.Text.Json.Nodes.JsonObject { ["CertificateFile"] = secondKey, ["PrivateKeyFile"] = secondKey });
@@ -343,6 +347,30 @@ public sealed class OperationsTests
 
         ToolResult still = await ToolRunner.RunTurnAsync("probe", target, "--ca-file", secondCertificate, "--timeout", "5");
         Assert.True(still.ExitCode == 0, still.ToString());
+    }
+
+    private static string Thumbprint(string pemFile)
+    {
+        using var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(pemFile));
+        return certificate.Thumbprint;
+    }
+
+    /// <summary>The thumbprint of the certificate the HTTPS listener presents now (a new connection each time).</summary>
+    private static async Task<string> HttpsThumbprint(int port)
+    {
+        string? seen = null;
+        using var handler = new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, certificate, _, _) =>
+            {
+                seen = certificate?.Thumbprint;
+                return true;
+            },
+        };
+        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+        using HttpResponseMessage response = await client.GetAsync(new Uri($"https://127.0.0.1:{port}/healthz"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return seen ?? "";
     }
 
     [Fact]

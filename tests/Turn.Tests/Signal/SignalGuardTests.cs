@@ -209,6 +209,28 @@ public sealed class SignalGuardTests
     }
 
     [Fact]
+    public async Task DeadPeer_ThatAnswersNoPing_IsDroppedAndKeepsItsSeat()
+    {
+        // Pings every second; a connection with no pong for three of them is dead.
+        await using SignalTestServer server = await SignalTestServer.StartAsync(Small with { PingIntervalSeconds = 1, ResumeGraceSeconds = 60 });
+        await using SignalTestClient ann = await server.JoinAsync("room");
+
+        // A client that never reads never answers a ping; its socket stays open all the same.
+        await using SignalTestClient silent = await server.ConnectAsync(read: false);
+        await silent.SendAsync("""{"type":"join","room":"room"}""");
+        string silentId = (await ann.NextOfTypeAsync("peer-joined")).Get("peer").GetProperty("id").GetString()!;
+
+        // Three missed pongs take three seconds or so; a busy machine gets more.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (server.Peer("room", silentId) is { Connected: true } && clock.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(server.Peer("room", silentId) is { Connected: false }, $"after {clock.Elapsed.TotalSeconds:F1} s the silent peer is still taken for alive");
+    }
+
+    [Fact]
     public async Task SlowReader_PastTheSendQueue_IsDisconnected()
     {
         await using SignalTestServer server = await SignalTestServer.StartAsync(Small with

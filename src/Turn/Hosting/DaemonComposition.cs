@@ -193,6 +193,9 @@ internal static class DaemonComposition
         });
         services.AddSingleton(sp => new PrometheusBridge(sp.GetRequiredService<CollectorRegistry>(), m => m.Name.StartsWith(TurnMetrics.MeterName, StringComparison.Ordinal)));
         services.AddSingleton(RelayClock.System);
+        services.AddSingleton(_ => new HostAddresses(HostAddressMonitor.Read()));
+        services.AddSingleton<HostAddressMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<HostAddressMonitor>());
         services.AddSingleton(sp => new UdpRelayPorts(
             RelayComposition.RelayAddress(options, System.Net.Sockets.AddressFamily.InterNetwork),
             RelayComposition.RelayAddress(options, System.Net.Sockets.AddressFamily.InterNetworkV6),
@@ -204,7 +207,7 @@ internal static class DaemonComposition
         services.AddSingleton(sp =>
         {
             TurnMetrics metrics = sp.GetRequiredService<TurnMetrics>();
-            RelayServices relay = RelayComposition.Build(options, sp.GetRequiredService<UdpRelayPorts>(), metrics);
+            RelayServices relay = RelayComposition.Build(options, sp.GetRequiredService<UdpRelayPorts>(), metrics, sp.GetRequiredService<HostAddresses>());
             metrics.Observe(relay.Allocations);
             return relay;
         });

@@ -32,6 +32,15 @@ internal static partial class HostingLog
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Relay:UnsafeAllowLoopbackPeers is on: allocations may reach this host's loopback services. For tests only.")]
     public static partial void LoopbackPeersAllowed(ILogger logger);
 
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "This host's addresses ({Trigger}), refused as peers: {Addresses}")]
+    public static partial void HostAddressesChanged(ILogger logger, string trigger, string addresses);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Cannot read this host's interface addresses: {Error}; the last known set stays")]
+    public static partial void HostAddressesUnreadable(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Peer policy: {Warning}")]
+    public static partial void PeerPolicyWarning(ILogger logger, string warning);
+
     [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Draining ({Source}): new allocations and joins are refused; {Allocations} allocations left; exiting when they end or in {Seconds} s")]
     public static partial void Draining(ILogger logger, string source, int allocations, int seconds);
 

@@ -12,11 +12,12 @@ namespace Turn.Hosting;
 /// <summary>Builds the TURN side from the options: relay addresses, ports, peer policy, credentials.</summary>
 internal static class RelayComposition
 {
-    public static RelayServices Build(TurnOptions options, IRelayPorts ports, IAllocationEvents? events = null)
+    /// <param name="host">This host's interface addresses, kept current by <see cref="HostAddressMonitor"/>; null: read once now.</param>
+    public static RelayServices Build(TurnOptions options, IRelayPorts ports, IAllocationEvents? events = null, HostAddresses? host = null)
     {
         var credentials = new CredentialStore(options.Auth.Realm, options.Auth.Users, options.Auth.Secrets);
         var authenticator = new Authenticator(credentials, new NonceService(lifetimeSeconds: options.Auth.NonceLifetimeSeconds));
-        var services = new RelayServices(authenticator, new AllocationTable(events), ports, Peers(options), options.Relay.Limits, AddressMap(options), new RequestRateLimiter(options.Auth.UnauthenticatedRequestsPerSecond))
+        var services = new RelayServices(authenticator, new AllocationTable(events), ports, Peers(options, host ?? new HostAddresses(HostAddressMonitor.Read())), options.Relay.Limits, AddressMap(options), new SourceBudget(options.Auth.UnauthenticatedBytesPerSecond))
         {
             AlternateServer = AlternateServer(options),
         };
@@ -27,16 +28,19 @@ internal static class RelayComposition
     /// A reloaded snapshot: new credentials, peer lists, quotas and drain target over the same
     /// allocations, relay ports, nonce key and drain state, so nothing in flight notices.
     /// </summary>
-    public static RelayServices Reload(RelayServices current, TurnOptions options, bool keepLimiter = false)
+    public static RelayServices Reload(RelayServices current, TurnOptions options)
     {
         var credentials = new CredentialStore(options.Auth.Realm, options.Auth.Users, options.Auth.Secrets);
         return current with
         {
             Authenticator = new Authenticator(credentials, current.Authenticator.Nonces),
-            Peers = Peers(options),
+            Peers = Peers(options, current.Peers.Host),
             Limits = options.Relay.Limits,
             AddressMap = AddressMap(options),
-            UnauthenticatedLimit = keepLimiter ? current.UnauthenticatedLimit : new RequestRateLimiter(options.Auth.UnauthenticatedRequestsPerSecond),
+            // The same budget keeps what sources have spent; only a new rate starts afresh.
+            UnauthenticatedBudget = current.UnauthenticatedBudget?.BytesPerSecond == options.Auth.UnauthenticatedBytesPerSecond
+                ? current.UnauthenticatedBudget
+                : new SourceBudget(options.Auth.UnauthenticatedBytesPerSecond),
             AlternateServer = AlternateServer(options),
         };
     }
@@ -61,7 +65,7 @@ internal static class RelayComposition
         return new RelayAddressMap(map);
     }
 
-    private static PeerFilter Peers(TurnOptions options)
+    private static PeerFilter Peers(TurnOptions options, HostAddresses host)
     {
         RelayOptions relay = options.Relay;
         IPAddress? relay4 = RelayAddress(options, AddressFamily.InterNetwork);
@@ -78,7 +82,7 @@ internal static class RelayComposition
             listeners.Add(StunAddress.FromIPEndPoint(endpoint.EndPoint));
         }
 
-        return new PeerFilter(relay.DeniedPeers ?? PeerFilter.DefaultDenied, relay.AllowedPeers, listeners, own, relay.MinPort, relay.MaxPort, relay.UnsafeAllowLoopbackPeers);
+        return new PeerFilter(relay.EffectiveDeniedPeers(), relay.AllowedPeers, listeners, own, host, relay.MinPort, relay.MaxPort, relay.UnsafeAllowLoopbackPeers);
     }
 
     public static IPAddress? RelayAddress(TurnOptions options, AddressFamily family)
@@ -106,16 +110,13 @@ internal static class RelayComposition
         return wildcard ? InterfaceAddresses(family).FirstOrDefault() : null;
     }
 
+    /// <summary>The configured addresses that are this host's; a wildcard listen is covered by the interface addresses.</summary>
     private static IEnumerable<IPAddress> OwnAddresses(TurnOptions options, IPAddress? relay4, IPAddress? relay6)
     {
         var all = new List<IPAddress>();
         foreach (IPAddress address in options.Listen.Addresses)
         {
-            if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
-            {
-                all.AddRange(InterfaceAddresses(address.AddressFamily));
-            }
-            else
+            if (!address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any))
             {
                 all.Add(address);
             }
@@ -132,6 +133,7 @@ internal static class RelayComposition
         }
 
         all.AddRange(options.Relay.ExternalAddresses.Select(p => p.External));
+        all.AddRange(options.Relay.ExternalAddresses.Select(p => p.Private).OfType<IPAddress>());
         if (options.Rfc5780.AlternateAddress is not null)
         {
             all.Add(options.Rfc5780.AlternateAddress);

@@ -17,12 +17,60 @@ internal sealed record RelayOptions
 
     public RelayLimits Limits { get; init; } = new();
 
-    /// <summary>Peers refused; null: <see cref="PeerFilter.DefaultDenied"/>.</summary>
-    public IReadOnlyList<IpPrefix>? DeniedPeers { get; init; }
+    /// <summary>Peers refused in addition to <see cref="PeerFilter.DefaultDenied"/>.</summary>
+    public IReadOnlyList<IpPrefix> DeniedPeers { get; init; } = [];
+
+    /// <summary>Entries of <see cref="PeerFilter.DefaultDenied"/> the operator takes out, each exactly as listed there.</summary>
+    public IReadOnlyList<IpPrefix> RemoveBuiltInDeniedPeers { get; init; } = [];
+
+    /// <summary>The deny list in force: the built-in entries not removed, then the operator's own.</summary>
+    public IReadOnlyList<IpPrefix> EffectiveDeniedPeers()
+    {
+        var denied = new List<IpPrefix>();
+        foreach (IpPrefix prefix in PeerFilter.DefaultDenied)
+        {
+            if (!RemoveBuiltInDeniedPeers.Contains(prefix))
+            {
+                denied.Add(prefix);
+            }
+        }
+
+        denied.AddRange(DeniedPeers);
+        return denied;
+    }
 
     /// <summary>Exceptions to the deny list.</summary>
     public IReadOnlyList<IpPrefix> AllowedPeers { get; init; } = [];
 
     /// <summary>Test-only: lets allocations reach 127.0.0.0/8 and ::1. Never on in production.</summary>
     public bool UnsafeAllowLoopbackPeers { get; init; }
+
+    /// <summary>Blocks whose reachability turns the relay against its own host or its cloud's metadata service.</summary>
+    private static readonly (IpPrefix Block, string What)[] HostRanges =
+    [
+        (IpPrefix.Parse("127.0.0.0/8"), "loopback: this host's own services"),
+        (IpPrefix.Parse("::1/128"), "loopback: this host's own services"),
+        (IpPrefix.Parse("169.254.0.0/16"), "link-local: the cloud metadata service at 169.254.169.254"),
+        (IpPrefix.Parse("fe80::/10"), "link-local"),
+    ];
+
+    /// <summary>What <see cref="RemoveBuiltInDeniedPeers"/> and <see cref="AllowedPeers"/> open of loopback and link-local, one sentence each.</summary>
+    public IEnumerable<string> ReachableHostRanges()
+    {
+        foreach ((IpPrefix block, string what) in HostRanges)
+        {
+            if (RemoveBuiltInDeniedPeers.Contains(block))
+            {
+                yield return $"Relay:RemoveBuiltInDeniedPeers takes {block} off the deny list: allocations may reach {what}";
+            }
+
+            for (int i = 0; i < AllowedPeers.Count; i++)
+            {
+                if (AllowedPeers[i].Overlaps(block))
+                {
+                    yield return $"Relay:AllowedPeers:{i} ({AllowedPeers[i]}) lets allocations reach {block}, {what}";
+                }
+            }
+        }
+    }
 }

@@ -78,6 +78,11 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
             HostingLog.LoopbackPeersAllowed(logger);
         }
 
+        foreach (string warning in options.Relay.ReachableHostRanges())
+        {
+            HostingLog.PeerPolicyWarning(logger, warning);
+        }
+
         if (options.Rfc5780.AlternateAddress is not null && ListenPlan.NatBehavior(options) is { } nat)
         {
             HostingLog.NatBehaviorOn(logger, nat[0].ToString(), nat[3].ToString());
@@ -86,7 +91,11 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
         var limits = new StreamLimits(
             options.Tcp.MaxConnections,
             TimeSpan.FromSeconds(options.Tcp.IdleTimeoutSeconds),
-            TimeSpan.FromSeconds(options.Tcp.HandshakeTimeoutSeconds));
+            TimeSpan.FromSeconds(options.Tcp.HandshakeTimeoutSeconds))
+        {
+            MaxConnectionsPerAddress = options.Tcp.MaxConnectionsPerAddress,
+            FirstMessageTimeout = TimeSpan.FromSeconds(options.Tcp.FirstMessageSeconds),
+        };
         try
         {
             foreach (ListenEndpoint endpoint in ListenPlan.Endpoints(options, certificate is not null))

@@ -99,6 +99,10 @@ internal static class AddressCanonicalizer
         return address;
     }
 
+    /// <summary>An IPv4-mapped IPv6 address, ::ffff:a.b.c.d (RFC 4291 §2.5.5.2): the IPv4 node itself, not a tunnel to it.</summary>
+    public static bool IsIPv4Mapped(StunAddress address)
+        => address.Family == AddressFamily.InterNetworkV6 && (address.Address & Mask96) == MappedPrefix;
+
     /// <summary>For a Teredo address (RFC 4380 §4), the Teredo server's IPv4 (bits 32-63), port 0.</summary>
     public static bool TryGetTeredoServer(StunAddress address, out StunAddress server)
     {

@@ -95,6 +95,10 @@ internal readonly struct IpPrefix : IEquatable<IpPrefix>
     public bool Contains(StunAddress address)
         => address.Family == Family && (address.Address & _mask) == Network;
 
+    /// <summary>True when the two blocks share an address: one holds the other.</summary>
+    public bool Overlaps(IpPrefix other)
+        => Family == other.Family && (Network & other._mask & _mask) == (other.Network & _mask & other._mask);
+
     public bool Equals(IpPrefix other) => Family == other.Family && Length == other.Length && Network == other.Network;
 
     public override bool Equals(object? obj) => obj is IpPrefix other && Equals(other);

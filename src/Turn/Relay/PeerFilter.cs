@@ -5,21 +5,25 @@ namespace Turn.Relay;
 
 /// <summary>
 /// Decides whether an allocation may have a permission for, and send to, a peer (RFC 8656 §21.3 leaves
-/// the policy to the server; §17.1 answers a refused peer with 403). The rules run in order on the
-/// canonical peer c (<see cref="AddressCanonicalizer"/>) and, where the literal form matters, on the raw one:
+/// the policy to the server; §17.1 answers a refused peer with 403). A peer is judged as written (raw)
+/// and, when it is an IPv6 address that embeds an IPv4 one, as that IPv4 address too (canonical c,
+/// <see cref="AddressCanonicalizer"/>); the rules run in order:
 /// <list type="number">
-/// <item>an unspecified address (0.0.0.0, ::) or port 0 is denied;</item>
-/// <item>c or raw equal to one of the server's listening endpoints is denied (relaying into ourselves loops);</item>
-/// <item>c on one of the server's own addresses with a port in the relay range is allowed: another
-/// allocation on this server, even on a private relay address;</item>
-/// <item>c inside an allowed prefix is allowed; so is raw inside one, unless the IPv4 it embeds is
-/// itself an own address or denied (an allowed 2000::/3 must not open 2002:7f00:1::);</item>
-/// <item>with the test-only loopback switch, a loopback c (127.0.0.0/8, ::1) is allowed;</item>
-/// <item>c on one of the server's own addresses (any other port) is denied;</item>
-/// <item>c, raw, or a Teredo address's server IPv4 inside a denied prefix is denied;</item>
-/// <item>anything else is allowed.</item>
+/// <item>an IPv4-mapped address (::ffff:a.b.c.d) is taken as the IPv4 address it maps, where datagrams go;</item>
+/// <item>an unspecified address (0.0.0.0, ::) or port 0, in either form, is denied;</item>
+/// <item>raw or c equal to one of the server's listening endpoints is denied (relaying into ourselves loops);</item>
+/// <item>raw, not an embedding form, on one of the host's own addresses with a port in the relay range
+/// is allowed: another allocation on this server, even on a private relay address (the handler still
+/// checks that a live allocation holds it). An embedded form never takes this exception: it would be
+/// judged on c while the datagram went to raw;</item>
+/// <item>an embedding form whose c is one of the host's own addresses is denied;</item>
+/// <item>then raw, c and a Teredo address's server IPv4 must each pass on their own: a form passes when
+/// it is loopback under the test-only switch, or else not one of the host's own addresses and either
+/// inside an allowed prefix or outside every denied one. So the deny list of the raw form can never be
+/// skipped because the canonical form was allowed, nor the other way round.</item>
 /// </list>
-/// Built once from configuration; <see cref="Evaluate"/> only reads arrays and allocates nothing.
+/// Built from configuration and <see cref="HostAddresses"/> (kept current by the host); <see cref="Evaluate"/>
+/// only reads arrays and allocates nothing.
 /// </summary>
 internal sealed class PeerFilter
 {
@@ -30,6 +34,7 @@ internal sealed class PeerFilter
     private readonly StunAddress[] _listeners;
     private readonly ushort[] _wildcardListenerPorts;
     private readonly StunAddress[] _ownAddresses;
+    private readonly HostAddresses _host;
     private readonly int _relayPortMin;
     private readonly int _relayPortMax;
     private readonly bool _allowLoopback;
@@ -39,7 +44,8 @@ internal sealed class PeerFilter
     /// <param name="ownListenEndpoints">The server's listening endpoints (IP and port); 0.0.0.0 or :: stands
     /// for the port on every own address and on loopback.</param>
     /// <param name="ownAddresses">The server's listen, relay and external IPs; ports are ignored, and an
-    /// unspecified address is skipped (the caller expands a wildcard bind to the interface addresses).</param>
+    /// unspecified address is skipped.</param>
+    /// <param name="host">The addresses of this host's interfaces, kept current by whoever owns it.</param>
     /// <param name="relayPortMin">Lowest relay port, inclusive.</param>
     /// <param name="relayPortMax">Highest relay port, inclusive.</param>
     /// <param name="allowLoopback">Test-only: allow loopback peers.</param>
@@ -48,6 +54,7 @@ internal sealed class PeerFilter
         IReadOnlyList<IpPrefix> allowed,
         IReadOnlyCollection<StunAddress> ownListenEndpoints,
         IReadOnlyCollection<StunAddress> ownAddresses,
+        HostAddresses host,
         int relayPortMin,
         int relayPortMax,
         bool allowLoopback)
@@ -56,6 +63,7 @@ internal sealed class PeerFilter
         ArgumentNullException.ThrowIfNull(allowed);
         ArgumentNullException.ThrowIfNull(ownListenEndpoints);
         ArgumentNullException.ThrowIfNull(ownAddresses);
+        ArgumentNullException.ThrowIfNull(host);
         ArgumentOutOfRangeException.ThrowIfLessThan(relayPortMin, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(relayPortMax, ushort.MaxValue);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(relayPortMin, relayPortMax);
@@ -83,22 +91,26 @@ internal sealed class PeerFilter
             }
         }
 
-        var own = new List<StunAddress>();
-        foreach (StunAddress address in ownAddresses)
-        {
-            StunAddress canonical = AddressCanonicalizer.Canonicalize(address.WithPort(0)).WithPort(0);
-            if (canonical.Address != UInt128.Zero && IsIPFamily(canonical.Family))
-            {
-                own.Add(canonical);
-            }
-        }
-
         _listeners = [.. listeners];
         _wildcardListenerPorts = [.. wildcardPorts];
-        _ownAddresses = [.. own];
+        _ownAddresses = HostAddresses.Normalise(ownAddresses);
+        _host = host;
         _relayPortMin = relayPortMin;
         _relayPortMax = relayPortMax;
         _allowLoopback = allowLoopback;
+    }
+
+    /// <summary>A filter whose own addresses are a fixed list (<paramref name="ownAddresses"/>; ports ignored).</summary>
+    public PeerFilter(
+        IReadOnlyList<IpPrefix> denied,
+        IReadOnlyList<IpPrefix> allowed,
+        IReadOnlyCollection<StunAddress> ownListenEndpoints,
+        IReadOnlyCollection<StunAddress> ownAddresses,
+        int relayPortMin,
+        int relayPortMax,
+        bool allowLoopback)
+        : this(denied, allowed, ownListenEndpoints, ownAddresses, new HostAddresses(), relayPortMin, relayPortMax, allowLoopback)
+    {
     }
 
     /// <summary>
@@ -142,6 +154,9 @@ internal sealed class PeerFilter
         IpPrefix.Parse("ff00::/8"), // multicast (RFC 4291 §2.7)
     ]);
 
+    /// <summary>The interface addresses this filter reads; a reloaded filter shares them.</summary>
+    public HostAddresses Host => _host;
+
     /// <summary>True when a verdict lets the peer through.</summary>
     public static bool Allows(PeerVerdict verdict) => verdict < PeerVerdict.DeniedUnspecified;
 
@@ -151,7 +166,7 @@ internal sealed class PeerFilter
     /// For an <see cref="PeerVerdict.AllowedOwnRelay"/> address that turns out not to be a live
     /// allocation: allowed only as a loopback peer under the test switch, like any other loopback port.
     /// </summary>
-    public bool AllowsAsLoopback(StunAddress peer) => _allowLoopback && IsLoopback(AddressCanonicalizer.Canonicalize(peer));
+    public bool AllowsAsLoopback(StunAddress peer) => _allowLoopback && IsLoopback(peer);
 
     /// <summary>The first rule that decides the peer; see the class summary for the order.</summary>
     public PeerVerdict Evaluate(StunAddress peer)
@@ -161,6 +176,13 @@ internal sealed class PeerFilter
             return PeerVerdict.DeniedUnspecified;
         }
 
+        // An IPv4-mapped address is the IPv4 node itself (RFC 4291 §2.5.5.2): the handlers send to
+        // the IPv4 address, so it is judged as that address, exceptions included.
+        if (AddressCanonicalizer.IsIPv4Mapped(peer))
+        {
+            peer = AddressCanonicalizer.Canonicalize(peer);
+        }
+
         StunAddress c = AddressCanonicalizer.Canonicalize(peer);
         bool embedded = c != peer;
         if (peer.Port == 0 || c.Port == 0 || peer.Address == UInt128.Zero || c.Address == UInt128.Zero)
@@ -168,41 +190,67 @@ internal sealed class PeerFilter
             return PeerVerdict.DeniedUnspecified;
         }
 
-        if (IsOwnListener(c) || (embedded && IsOwnListener(peer)))
+        if (IsOwnListener(peer) || (embedded && IsOwnListener(c)))
         {
             return PeerVerdict.DeniedOwnListener;
         }
 
-        bool ownAddress = IsOwnAddress(c);
-        if (ownAddress && c.Port >= _relayPortMin && c.Port <= _relayPortMax)
+        if (!embedded)
         {
-            return PeerVerdict.AllowedOwnRelay;
+            return IsOwnAddress(peer) && peer.Port >= _relayPortMin && peer.Port <= _relayPortMax
+                ? PeerVerdict.AllowedOwnRelay
+                : Judge(peer);
         }
 
-        if (InAllowed(c) || (embedded && InAllowed(peer) && !ownAddress && !InDenied(c)))
-        {
-            return PeerVerdict.AllowedByAllowList;
-        }
-
-        if (_allowLoopback && IsLoopback(c))
-        {
-            return PeerVerdict.AllowedLoopback;
-        }
-
-        if (ownAddress)
+        if (IsOwnAddress(c))
         {
             return PeerVerdict.DeniedOwnAddress;
         }
 
+        PeerVerdict raw = Judge(peer);
+        if (!Allows(raw))
+        {
+            return raw;
+        }
+
+        PeerVerdict canonical = Judge(c);
+        if (!Allows(canonical))
+        {
+            return canonical;
+        }
+
         // A Teredo relay on the path may contact the Teredo server (RFC 4380 §5.4), so it is judged too.
-        if (InDenied(c)
-            || (embedded && InDenied(peer))
-            || (AddressCanonicalizer.TryGetTeredoServer(peer, out StunAddress teredoServer) && InDenied(teredoServer)))
+        if (AddressCanonicalizer.TryGetTeredoServer(peer, out StunAddress teredoServer) && !Allows(Judge(teredoServer)))
         {
             return PeerVerdict.DeniedByDenyList;
         }
 
-        return PeerVerdict.Allowed;
+        return raw;
+    }
+
+    /// <summary>
+    /// One form of a peer on its own: the loopback switch, then this host's addresses (which no allowed
+    /// prefix opens: an operator allowing "our private network" means the other hosts on it), then
+    /// allowed and denied prefixes.
+    /// </summary>
+    private PeerVerdict Judge(StunAddress address)
+    {
+        if (_allowLoopback && IsLoopback(address))
+        {
+            return PeerVerdict.AllowedLoopback;
+        }
+
+        if (IsOwnAddress(address))
+        {
+            return PeerVerdict.DeniedOwnAddress;
+        }
+
+        if (InAllowed(address))
+        {
+            return PeerVerdict.AllowedByAllowList;
+        }
+
+        return InDenied(address) ? PeerVerdict.DeniedByDenyList : PeerVerdict.Allowed;
     }
 
     private static bool IsIPFamily(AddressFamily family)
@@ -242,18 +290,8 @@ internal sealed class PeerFilter
 
     private bool InAllowed(StunAddress address) => InAny(address.IsIPv4 ? _allowed4 : _allowed6, address);
 
-    private bool IsOwnAddress(StunAddress address)
-    {
-        foreach (StunAddress own in _ownAddresses)
-        {
-            if (own.Family == address.Family && own.Address == address.Address)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    /// <summary>One of this host's addresses, configured or on an interface, as written (the port ignored).</summary>
+    private bool IsOwnAddress(StunAddress address) => HostAddresses.In(_ownAddresses, address) || _host.Contains(address);
 
     private bool IsOwnListener(StunAddress address)
     {

@@ -10,7 +10,7 @@ internal sealed partial class StunRequestHandler
     /// RFC 8656 §12.2:
     /// 1. authenticate; no allocation: 437; other credentials: 441;
     /// 2. CHANNEL-NUMBER in 0x4000-0x7FFF (RFC 5766 §11, which coturn's clients use) and one XOR-PEER-ADDRESS (400);
-    /// 3. the peer of a family the allocation relays (443) and allowed by the peer policy (403);
+    /// 3. the peer allowed by the peer policy (403), then of a family the allocation relays (443);
     /// 4. the channel bound to another peer, or the peer to another channel: 400; no room: 508;
     /// 5. the binding (10 minutes) and the peer's permission (5 minutes) installed or refreshed.
     /// </summary>
@@ -33,14 +33,14 @@ internal sealed partial class StunRequestHandler
             return Error(request, context, response, StunErrors.BadRequest, "XOR-PEER-ADDRESS missing or malformed", default, auth);
         }
 
-        if (allocation.RelayFor(peer.Family) is null)
-        {
-            return Error(request, context, response, StunErrors.PeerAddressFamilyMismatch, default, auth);
-        }
-
         if (!IsPeerAllowed(relay, peer))
         {
             return Error(request, context, response, StunErrors.Forbidden, "Peer address not allowed", default, auth);
+        }
+
+        if (allocation.RelayFor(peer.Family) is null)
+        {
+            return Error(request, context, response, StunErrors.PeerAddressFamilyMismatch, default, auth);
         }
 
         RelayLimits limits = relay.Limits;
@@ -56,6 +56,6 @@ internal sealed partial class StunRequestHandler
 
         var writer = StunWriter.ForResponse(response, request, StunClass.SuccessResponse);
         Finish(ref writer, request, auth);
-        return new HandleResult(Outcome.Answered, writer.Length, context.Role, 0);
+        return new HandleResult(Outcome.Answered, writer.Length, context.Role, 0) { Signed = auth.Key is not null };
     }
 }

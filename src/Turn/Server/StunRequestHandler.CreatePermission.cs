@@ -13,7 +13,7 @@ internal sealed partial class StunRequestHandler
     /// RFC 8656 §9.2:
     /// 1. authenticate; no allocation: 437; other credentials: 441;
     /// 2. at least one XOR-PEER-ADDRESS, each well formed (400);
-    /// 3. each of a family the allocation relays (443) and allowed by the peer policy (403);
+    /// 3. each allowed by the peer policy (403), then of a family the allocation relays (443);
     /// 4. all permissions installed or refreshed, or none when the table is full (508).
     /// </summary>
     private HandleResult CreatePermission(in StunMessage request, in RequestContext context, RelayServices relay, Span<byte> response)
@@ -37,14 +37,14 @@ internal sealed partial class StunRequestHandler
                 return Error(request, context, response, StunErrors.BadRequest, "Malformed or too many XOR-PEER-ADDRESS", default, auth);
             }
 
-            if (allocation.RelayFor(peer.Family) is null)
-            {
-                return Error(request, context, response, StunErrors.PeerAddressFamilyMismatch, default, auth);
-            }
-
             if (!IsPeerAllowed(relay, peer))
             {
                 return Error(request, context, response, StunErrors.Forbidden, "Peer address not allowed", default, auth);
+            }
+
+            if (allocation.RelayFor(peer.Family) is null)
+            {
+                return Error(request, context, response, StunErrors.PeerAddressFamilyMismatch, default, auth);
             }
 
             peers[count++] = peer;
@@ -62,6 +62,6 @@ internal sealed partial class StunRequestHandler
 
         var writer = StunWriter.ForResponse(response, request, StunClass.SuccessResponse);
         Finish(ref writer, request, auth);
-        return new HandleResult(Outcome.Answered, writer.Length, context.Role, 0);
+        return new HandleResult(Outcome.Answered, writer.Length, context.Role, 0) { Signed = auth.Key is not null };
     }
 }

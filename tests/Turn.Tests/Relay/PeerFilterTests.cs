@@ -105,7 +105,6 @@ public sealed class PeerFilterTests
         { "2001:0:4136:e378:8000:63bf:3fff:fdd2", 40000 },
         { "2002:808:808::", 40000 },
         { "64:ff9b::808:808", 40000 },
-        { "::ffff:8.8.8.8", 40000 },
         { "::8.8.8.8", 40000 },
 
         // the server itself
@@ -131,6 +130,9 @@ public sealed class PeerFilterTests
         { "93.184.216.34", 40000 },
         { "2606:4700::1111", 443 },
         { "2a00:1450:4001:80b::200e", 3478 },
+
+        // the IPv4 node itself, not a tunnel to it (RFC 4291 §2.5.5.2): judged as 8.8.8.8
+        { "::ffff:8.8.8.8", 40000 },
     };
 
     [Theory]
@@ -256,7 +258,7 @@ public sealed class PeerFilterTests
     }
 
     [Fact]
-    public void AllowedPrefix_OverridesTheDenyList()
+    public void AllowedPrefix_OverridesTheDenyList_ButNotForAnotherSpellingOfIt()
     {
         var filter = new PeerFilter(
             PeerFilter.DefaultDenied,
@@ -269,7 +271,7 @@ public sealed class PeerFilterTests
 
         Assert.Equal(PeerVerdict.AllowedByAllowList, filter.Evaluate(At("10.1.2.3", 40000)));
         Assert.Equal(PeerVerdict.AllowedByAllowList, filter.Evaluate(At("::ffff:10.1.2.3", 40000)));
-        Assert.Equal(PeerVerdict.AllowedByAllowList, filter.Evaluate(At("2002:a01:203::", 40000)));
+        Assert.Equal(PeerVerdict.DeniedByDenyList, filter.Evaluate(At("2002:a01:203::", 40000)));
         Assert.Equal(PeerVerdict.AllowedByAllowList, filter.Evaluate(At("fd00:1::7", 40000)));
         Assert.Equal(PeerVerdict.DeniedByDenyList, filter.Evaluate(At("10.2.0.1", 40000)));
         Assert.Equal(PeerVerdict.DeniedByDenyList, filter.Evaluate(At("fd00:2::7", 40000)));

@@ -1,0 +1,99 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Turn.Relay;
+using Turn.Wire;
+
+namespace Turn.Hosting;
+
+/// <summary>
+/// Keeps <see cref="HostAddresses"/> equal to the addresses of this host's interfaces while the
+/// daemon runs, so that an address added after start (a new interface, DHCP, a floating IP) is
+/// refused as a peer as soon as it exists. Two triggers: <see cref="NetworkChange.NetworkAddressChanged"/>,
+/// which on Linux listens on a netlink socket for RTM_NEWADDR/RTM_DELADDR and fires within
+/// milliseconds of a change; and a re-read every few seconds as a backstop, because netlink
+/// delivery is not guaranteed (a full socket buffer drops notifications) and a missed one must
+/// not leave a hole for longer than that.
+/// </summary>
+internal sealed class HostAddressMonitor(HostAddresses host, ILogger<HostAddressMonitor> logger) : IHostedService, IDisposable
+{
+    /// <summary>The backstop re-read interval.</summary>
+    public static readonly TimeSpan Backstop = TimeSpan.FromSeconds(5);
+
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _lock = new();
+    private Task _loop = Task.CompletedTask;
+
+    /// <summary>Every unicast address of every interface, whatever its state.</summary>
+    public static IEnumerable<StunAddress> Read()
+    {
+        var addresses = new List<StunAddress>();
+        foreach (NetworkInterface nic in NetworkInterface.GetAllNetworkInterfaces())
+        {
+            foreach (UnicastIPAddressInformation unicast in nic.GetIPProperties().UnicastAddresses)
+            {
+                IPAddress address = unicast.Address;
+                if (address.AddressFamily is System.Net.Sockets.AddressFamily.InterNetwork or System.Net.Sockets.AddressFamily.InterNetworkV6)
+                {
+                    addresses.Add(StunAddress.FromIPEndPoint(new IPEndPoint(address, 0)));
+                }
+            }
+        }
+
+        return addresses;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Refresh("start");
+        NetworkChange.NetworkAddressChanged += OnAddressChanged;
+        _loop = BackstopLoop(_stop.Token);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        NetworkChange.NetworkAddressChanged -= OnAddressChanged;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+    }
+
+    public void Dispose() => _stop.Dispose();
+
+    private void OnAddressChanged(object? sender, EventArgs e) => Refresh("netlink");
+
+    private async Task BackstopLoop(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(Backstop);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                Refresh("periodic re-read");
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Reads the interfaces and swaps the set in when it changed; never throws.</summary>
+    private void Refresh(string trigger)
+    {
+        lock (_lock)
+        {
+            try
+            {
+                if (host.UpdateInterfaces(Read()))
+                {
+                    HostingLog.HostAddressesChanged(logger, trigger, string.Join(", ", host.Interfaces.Select(a => a.ToIPAddress())));
+                }
+            }
+            catch (Exception e) when (e is NetworkInformationException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                HostingLog.HostAddressesUnreadable(logger, e.Message);
+            }
+        }
+    }
+}

@@ -14,6 +14,10 @@ internal sealed record AuthOptions
     /// <summary>How long a nonce is good for before the client gets 438 and a fresh one.</summary>
     public int NonceLifetimeSeconds { get; init; } = 600;
 
-    /// <summary>Requests per second one source IP may send that fail authentication (401, 438, 400) before it is ignored; 0: no cap.</summary>
-    public int UnauthenticatedRequestsPerSecond { get; init; } = 200;
+    /// <summary>
+    /// Bytes per second the server may send one source address (an IPv6 /64) in answers that need no
+    /// credentials: Binding responses, 401/438 challenges and other unsigned errors. A source over it
+    /// gets no answer, and its requests are dropped before any HMAC is computed. 0: no budget.
+    /// </summary>
+    public int UnauthenticatedBytesPerSecond { get; init; } = 16384;
 }

@@ -213,7 +213,7 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
         TurnOptions effective = Effective(_options, next);
         if (_handler.Relay is { } relay)
         {
-            _handler.Reload(RelayComposition.Reload(relay, effective, keepLimiter: _options.Auth.UnauthenticatedRequestsPerSecond == effective.Auth.UnauthenticatedRequestsPerSecond));
+            _handler.Reload(RelayComposition.Reload(relay, effective));
         }
 
         _hub?.Reload(effective.Signal);

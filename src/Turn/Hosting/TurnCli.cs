@@ -36,15 +36,31 @@ internal static class TurnCli
 
     private static Command CheckConfigCommand()
     {
-        var file = new Argument<FileInfo>("file") { Description = "The JSON configuration file to check." };
-        var command = new Command("check-config", "Check a configuration file and print every problem, naming the key and the value.") { file };
+        var file = new Argument<FileInfo?>("file") { Description = "The JSON configuration file to check; without it, the built-in defaults and TURN_* environment.", Arity = ArgumentArity.ZeroOrOne };
+        var show = new Option<bool>("--show") { Description = "Also print every key's effective value and where it came from (default, file, or environment variable); secrets are masked." };
+        var command = new Command("check-config", "Check a configuration (file and TURN_* environment) and print every problem, naming the key and the value.") { file, show };
         command.SetAction(parse =>
         {
-            string path = parse.GetValue(file)!.FullName;
+            string? path = parse.GetValue(file)?.FullName;
+            string name = path ?? "built-in defaults";
             ValidationResult result = TurnConfiguration.Load(path, out _);
+            if (parse.GetValue(show))
+            {
+                int width = result.Entries.Count == 0 ? 0 : result.Entries.Max(e => e.Key.Length);
+                foreach (ConfigEntry entry in result.Entries)
+                {
+                    Console.Out.WriteLine($"{entry.Key.PadRight(width)} = {entry.Value}    ({entry.Source})");
+                }
+            }
+
+            foreach (string warning in result.Warnings)
+            {
+                Console.Error.WriteLine($"warning: {warning}");
+            }
+
             if (result.IsValid)
             {
-                Console.Out.WriteLine($"{path}: configuration is valid");
+                Console.Out.WriteLine($"{name}: configuration is valid");
                 return 0;
             }
 
@@ -53,7 +69,7 @@ internal static class TurnCli
                 Console.Error.WriteLine(error);
             }
 
-            Console.Error.WriteLine($"{path}: {result.Errors.Count} problem(s)");
+            Console.Error.WriteLine($"{name}: {result.Errors.Count} problem(s)");
             return 2;
         });
         return command;

@@ -25,11 +25,11 @@ internal static class TurnOptionsReader
 
         var listen = new ListenOptions
         {
-            Addresses = ReadAddresses(r, "Listen:Addresses") ?? defaults.Listen.Addresses,
+            Addresses = ReadAddresses(r, "Listen:Addresses", defaults.Listen.Addresses) ?? defaults.Listen.Addresses,
             UdpPort = r.Port("Listen:UdpPort", defaults.Listen.UdpPort),
             TcpPort = r.Port("Listen:TcpPort", defaults.Listen.TcpPort),
             TlsPort = r.Port("Listen:TlsPort", defaults.Listen.TlsPort),
-            Transports = ReadTransports(r) ?? defaults.Listen.Transports,
+            Transports = ReadTransports(r, defaults.Listen.Transports) ?? defaults.Listen.Transports,
             UdpThreads = r.Int("Listen:UdpThreads", defaults.Listen.UdpThreads, 1, 64),
         };
         var tls = new TlsOptions
@@ -45,8 +45,10 @@ internal static class TurnOptionsReader
         var tcp = new TcpOptions
         {
             MaxConnections = r.Int("Tcp:MaxConnections", defaults.Tcp.MaxConnections, 1, 1_000_000),
+            MaxConnectionsPerAddress = r.Int("Tcp:MaxConnectionsPerAddress", defaults.Tcp.MaxConnectionsPerAddress, 1, 1_000_000),
             IdleTimeoutSeconds = r.Int("Tcp:IdleTimeoutSeconds", defaults.Tcp.IdleTimeoutSeconds, 1, 86_400),
             HandshakeTimeoutSeconds = r.Int("Tcp:HandshakeTimeoutSeconds", defaults.Tcp.HandshakeTimeoutSeconds, 1, 600),
+            FirstMessageSeconds = r.Int("Tcp:FirstMessageSeconds", defaults.Tcp.FirstMessageSeconds, 1, 600),
         };
         var options = new TurnOptions
         {
@@ -57,7 +59,7 @@ internal static class TurnOptionsReader
             Tcp = tcp,
             Auth = ReadAuth(r, defaults.Auth),
             Relay = ReadRelay(r, defaults.Relay),
-            Http = new HttpOptions { Urls = ReadUrls(r, "Http:Urls") ?? defaults.Http.Urls },
+            Http = new HttpOptions { Urls = ReadUrls(r, "Http:Urls", defaults.Http.Urls) ?? defaults.Http.Urls },
             Signal = ReadSignal(r, defaults.Signal),
             Ice = new IceOptions
             {
@@ -68,7 +70,7 @@ internal static class TurnOptionsReader
             Metrics = new MetricsOptions
             {
                 Enabled = r.Bool("Metrics:Enabled", defaults.Metrics.Enabled),
-                Urls = ReadUrls(r, "Metrics:Urls") ?? defaults.Metrics.Urls,
+                Urls = ReadUrls(r, "Metrics:Urls", defaults.Metrics.Urls) ?? defaults.Metrics.Urls,
             },
             Admin = new AdminOptions { ApiKey = ReadSecret(r, "Admin:ApiKey") },
             Drain = new DrainOptions
@@ -83,12 +85,12 @@ internal static class TurnOptionsReader
         CheckTls(r, tls);
         CheckRfc5780(r, listen, rfc5780);
         r.ReportUnknownKeys(ForeignSections);
-        return new ValidationResult(options, r.Errors);
+        return new ValidationResult(options, r.Errors) { Warnings = r.Warnings, Entries = r.Entries };
     }
 
     private static string? ReadSecret(ConfigReader r, string key)
     {
-        string? value = r.Text(key);
+        string? value = r.Text(key, secret: true);
         if (value is not null && value.Length < 16)
         {
             // The value is a secret: the message names the key, not the value.
@@ -115,7 +117,7 @@ internal static class TurnOptionsReader
         return endPoint;
     }
 
-    private static List<string>? ReadUrls(ConfigReader r, string key)
+    private static List<string>? ReadUrls(ConfigReader r, string key, IReadOnlyList<string> fallback)
         => r.List<string>(
             key,
             (string text, out string url) =>
@@ -123,7 +125,8 @@ internal static class TurnOptionsReader
                 url = text;
                 return Uri.TryCreate(text, UriKind.Absolute, out Uri? uri) && (uri.Scheme == "http" || uri.Scheme == "https") && uri.AbsolutePath == "/";
             },
-            "is not an http:// or https:// URL with a host and port (e.g. http://0.0.0.0:8080)");
+            "is not an http:// or https:// URL with a host and port (e.g. http://0.0.0.0:8080)",
+            fallback);
 
     private static Turn.Signal.SignalOptions ReadSignal(ConfigReader r, Turn.Signal.SignalOptions defaults)
     {
@@ -136,7 +139,7 @@ internal static class TurnOptionsReader
         return new Turn.Signal.SignalOptions
         {
             Path = path,
-            AllowedOrigins = r.List("Signal:AllowedOrigins") ?? defaults.AllowedOrigins,
+            AllowedOrigins = r.List("Signal:AllowedOrigins", defaults.AllowedOrigins) ?? defaults.AllowedOrigins,
             MaxMessageBytes = r.Int("Signal:MaxMessageBytes", defaults.MaxMessageBytes, 256, 1 << 20),
             MessagesPerSecond = r.Int("Signal:MessagesPerSecond", defaults.MessagesPerSecond, 0, 100_000),
             MaxPeersPerRoom = r.Int("Signal:MaxPeersPerRoom", defaults.MaxPeersPerRoom, 2, 100_000),
@@ -145,15 +148,15 @@ internal static class TurnOptionsReader
             ResumeQueueLength = r.Int("Signal:ResumeQueueLength", defaults.ResumeQueueLength, 0, 100_000),
             SendQueueLength = r.Int("Signal:SendQueueLength", defaults.SendQueueLength, 8, 100_000),
             PingIntervalSeconds = r.Int("Signal:PingIntervalSeconds", defaults.PingIntervalSeconds, 1, 29),
-            JoinTokenSecret = r.Text("Signal:JoinTokenSecret"),
-            ApiKey = r.Text("Signal:ApiKey"),
+            JoinTokenSecret = r.Text("Signal:JoinTokenSecret", secret: true),
+            ApiKey = r.Text("Signal:ApiKey", secret: true),
         };
     }
 
     private static AuthOptions ReadAuth(ConfigReader r, AuthOptions defaults)
     {
         var users = new Dictionary<string, string>(StringComparer.Ordinal);
-        IReadOnlyList<string> entries = r.List("Auth:Users") ?? [];
+        IReadOnlyList<string> entries = r.List("Auth:Users", mask: MaskUser) ?? [];
         for (int i = 0; i < entries.Count; i++)
         {
             int colon = entries[i].IndexOf(':', StringComparison.Ordinal);
@@ -173,7 +176,7 @@ internal static class TurnOptionsReader
             users[name] = entries[i][(colon + 1)..];
         }
 
-        IReadOnlyList<string> secrets = r.List("Auth:Secrets") ?? [];
+        IReadOnlyList<string> secrets = r.List("Auth:Secrets", mask: _ => "********") ?? [];
         for (int i = 0; i < secrets.Count; i++)
         {
             if (secrets[i].Length < 16)
@@ -182,13 +185,15 @@ internal static class TurnOptionsReader
             }
         }
 
+        r.Replaced("Auth:UnauthenticatedRequestsPerSecond", "was replaced by Auth:UnauthenticatedBytesPerSecond, a per-source budget of bytes for Binding answers and 401s (0: off)");
+
         return new AuthOptions
         {
             Realm = r.Text("Auth:Realm", defaults.Realm, 127),
             Users = users,
             Secrets = secrets,
             NonceLifetimeSeconds = r.Int("Auth:NonceLifetimeSeconds", defaults.NonceLifetimeSeconds, 30, 86_400),
-            UnauthenticatedRequestsPerSecond = r.Int("Auth:UnauthenticatedRequestsPerSecond", defaults.UnauthenticatedRequestsPerSecond, 0, 1_000_000),
+            UnauthenticatedBytesPerSecond = r.Int("Auth:UnauthenticatedBytesPerSecond", defaults.UnauthenticatedBytesPerSecond, 0, int.MaxValue),
         };
     }
 
@@ -208,7 +213,8 @@ internal static class TurnOptionsReader
             ExternalAddresses = ReadExternal(r),
             MinPort = minPort,
             MaxPort = maxPort,
-            DeniedPeers = ReadPrefixes(r, "Relay:DeniedPeers"),
+            DeniedPeers = ReadPrefixes(r, "Relay:DeniedPeers") ?? [],
+            RemoveBuiltInDeniedPeers = ReadBuiltInRemovals(r),
             AllowedPeers = ReadPrefixes(r, "Relay:AllowedPeers") ?? [],
             UnsafeAllowLoopbackPeers = r.Bool("Relay:UnsafeAllowLoopbackPeers", false),
             Limits = new RelayLimits
@@ -241,7 +247,46 @@ internal static class TurnOptionsReader
             }
         }
 
+        WarnOfReachableHostRanges(r, relay);
         return relay;
+    }
+
+    /// <summary>Entries of the built-in deny list to take out; each must be one of them, exactly.</summary>
+    private static List<IpPrefix> ReadBuiltInRemovals(ConfigReader r)
+    {
+        const string key = "Relay:RemoveBuiltInDeniedPeers";
+        List<IpPrefix> removals = ReadPrefixes(r, key) ?? [];
+        for (int i = removals.Count - 1; i >= 0; i--)
+        {
+            if (!PeerFilter.DefaultDenied.Contains(removals[i]))
+            {
+                r.Error($"{key}:{i}", removals[i].ToString(), $"is not an entry of the built-in deny list; name one exactly: {string.Join(", ", PeerFilter.DefaultDenied)}");
+                removals.RemoveAt(i);
+            }
+        }
+
+        return removals;
+    }
+
+    /// <summary>Warns (at start and in check-config) when a setting lets allocations reach loopback or link-local addresses.</summary>
+    private static void WarnOfReachableHostRanges(ConfigReader r, RelayOptions relay)
+    {
+        foreach (string warning in relay.ReachableHostRanges())
+        {
+            r.Warning(warning);
+        }
+
+        if (relay.UnsafeAllowLoopbackPeers)
+        {
+            r.Warning("Relay:UnsafeAllowLoopbackPeers is true: allocations may reach this host's loopback services (for tests only)");
+        }
+    }
+
+    /// <summary>"name:********": the user's name without the password.</summary>
+    private static string MaskUser(string entry)
+    {
+        int colon = entry.IndexOf(':', StringComparison.Ordinal);
+        return (colon < 0 ? "?" : entry[..colon]) + ":********";
     }
 
     private static List<(IPAddress, IPAddress?)> ReadExternal(ConfigReader r)
@@ -274,15 +319,16 @@ internal static class TurnOptionsReader
     private static List<IpPrefix>? ReadPrefixes(ConfigReader r, string key)
         => r.List<IpPrefix>(key, IpPrefix.TryParse, "is not an address or prefix such as 10.0.0.0/8 (host bits must be zero)");
 
-    private static List<IPAddress>? ReadAddresses(ConfigReader r, string key, bool allowEmpty = false)
+    private static List<IPAddress>? ReadAddresses(ConfigReader r, string key, IReadOnlyList<IPAddress>? fallback = null, bool allowEmpty = false)
     {
-        List<IPAddress>? addresses = r.List<IPAddress>(key, (string text, out IPAddress address) => IPAddress.TryParse(text, out address!), "is not an IP address");
+        int errors = r.Errors.Count;
+        List<IPAddress>? addresses = r.List<IPAddress>(key, (string text, out IPAddress address) => IPAddress.TryParse(text, out address!), "is not an IP address", fallback);
         if (addresses is null)
         {
             return null;
         }
 
-        if (r.List(key)!.Count == 0 && !allowEmpty)
+        if (addresses.Count == 0 && r.Errors.Count == errors && !allowEmpty)
         {
             r.Error(key, null, "lists no address; give at least one (0.0.0.0 and :: listen everywhere)");
         }
@@ -290,10 +336,10 @@ internal static class TurnOptionsReader
         return addresses;
     }
 
-    private static List<string>? ReadTransports(ConfigReader r)
+    private static List<string>? ReadTransports(ConfigReader r, IReadOnlyList<string> fallback)
     {
         const string key = "Listen:Transports";
-        IReadOnlyList<string>? items = r.List(key);
+        IReadOnlyList<string>? items = r.List(key, fallback);
         if (items is null)
         {
             return null;

@@ -16,7 +16,7 @@ internal sealed class NonceService
 {
     public const string Cookie = "obMatJos2";
     private const string Features = "AAAD";
-    private const int MacLength = 12;
+    private const int MacLength = 9;
     private const int PayloadLength = 4 + MacLength;
     private static readonly int EncodedLength = Cookie.Length + Features.Length + Base64Url.GetEncodedLength(PayloadLength);
 

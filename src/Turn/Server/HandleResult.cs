@@ -20,6 +20,9 @@ internal readonly record struct HandleResult(Outcome Outcome, int Length, int Re
     /// <summary>Why authentication failed, when it did (<see cref="AuthStatus.Ok"/> otherwise).</summary>
     public AuthStatus Auth { get; init; }
 
+    /// <summary>The response carries MESSAGE-INTEGRITY(-SHA256): an answer to a client that proved its credentials.</summary>
+    public bool Signed { get; init; }
+
     /// <summary>An Allocate turned away because the server is draining.</summary>
     public bool Draining { get; init; }
 

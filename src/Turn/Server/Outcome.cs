@@ -39,6 +39,9 @@ internal enum Outcome
     /// <summary>The relay socket could not send (unreachable network, full buffer).</summary>
     DroppedSendFailed,
 
-    /// <summary>An unauthenticated request from a source over its rate: not answered.</summary>
+    /// <summary>A request from a source that spent its budget of unauthenticated answers: not answered.</summary>
     DroppedRateLimited,
+
+    /// <summary>A peer datagram larger than the client's transport can carry in one frame: dropped whole, never cut.</summary>
+    DroppedTooBig,
 }

@@ -12,7 +12,7 @@ internal sealed record RelayServices(
     PeerFilter Peers,
     RelayLimits Limits,
     RelayAddressMap AddressMap,
-    RequestRateLimiter? UnauthenticatedLimit = null)
+    SourceBudget? UnauthenticatedBudget = null)
 {
     /// <summary>While draining, new Allocates are refused with 403 and the rest goes on.</summary>
     /// <summary>Shared by every reloaded snapshot, so a reload neither starts nor ends a drain.</summary>

@@ -161,7 +161,7 @@ internal sealed partial class StunRequestHandler
         }
 
         Finish(ref writer, request, auth);
-        return new HandleResult(Outcome.Answered, writer.Length, context.Role, 0);
+        return new HandleResult(Outcome.Answered, writer.Length, context.Role, 0) { Signed = auth.Key is not null };
     }
 
     /// <summary>RFC 8656 §7.2 step 8: at least the default, at most the maximum.</summary>
@@ -265,6 +265,6 @@ internal sealed partial class StunRequestHandler
         writer.AddErrorCode(StunErrors.TryAlternate, "Server is draining; try the alternate server");
         writer.AddAddress(StunAttributeType.AlternateServer, address);
         Finish(ref writer, request, auth);
-        return new HandleResult(Outcome.Rejected, writer.Length, context.Role, 0) { Code = StunErrors.TryAlternate, Draining = true };
+        return new HandleResult(Outcome.Rejected, writer.Length, context.Role, 0) { Code = StunErrors.TryAlternate, Draining = true, Signed = auth.Key is not null };
     }
 }

@@ -17,13 +17,6 @@ internal sealed partial class StunRequestHandler
     {
         AuthResult auth = relay.Authenticator.Check(request, context.Source, context.UnixSeconds, allocation?.Username, allocation?.Key);
         error = default;
-        if (auth.Status != AuthStatus.Ok && relay.UnauthenticatedLimit?.TryAcquire(context.Source, context.NowMs) == false)
-        {
-            // A source that keeps failing is not worth an answer: no response, no work.
-            error = HandleResult.Drop(Outcome.DroppedRateLimited);
-            return auth;
-        }
-
         switch (auth.Status)
         {
             case AuthStatus.Ok:
@@ -91,20 +84,24 @@ internal sealed partial class StunRequestHandler
     /// <summary>
     /// The peer policy, with one refinement it cannot make alone: this server's own relay address
     /// passes only when the port really is another allocation's relayed address, not merely a port
-    /// inside the relay range where some local service might listen.
+    /// inside the relay range where some local service might listen. The address judged is the one
+    /// the datagram goes to: the policy grants that exception to the literal address only.
     /// </summary>
     private static bool IsPeerAllowed(RelayServices relay, StunAddress peer)
     {
         PeerVerdict verdict = relay.Peers.Evaluate(peer);
         return verdict == PeerVerdict.AllowedOwnRelay
-            ? relay.Allocations.IsRelayedAddress(AddressCanonicalizer.Canonicalize(peer)) || relay.Peers.AllowsAsLoopback(peer)
+            ? relay.Allocations.IsRelayedAddress(peer) || relay.Peers.AllowsAsLoopback(peer)
             : PeerFilter.Allows(verdict);
     }
 
     private HandleResult Error(in StunMessage request, in RequestContext context, Span<byte> response, int code, ReadOnlySpan<ushort> unknown, in AuthResult auth)
         => Error(request, context, response, code, StunErrors.Reason(code), unknown, auth);
 
-    /// <summary>The first XOR-PEER-ADDRESS, mapped from an external relay address to its private one.</summary>
+    /// <summary>
+    /// The first XOR-PEER-ADDRESS, as the address datagrams go to: an IPv4-mapped IPv6 address is the
+    /// IPv4 address it maps (RFC 4291 §2.5.5.2), and an external relay address is its private one.
+    /// </summary>
     private static bool TryReadPeer(in StunMessage request, RelayServices relay, out StunAddress peer)
     {
         peer = default;
@@ -116,6 +113,11 @@ internal sealed partial class StunRequestHandler
         if (!AddressAttribute.TryReadXor(value, request.CookieAndTransactionId, out peer))
         {
             return false;
+        }
+
+        if (AddressCanonicalizer.IsIPv4Mapped(peer))
+        {
+            peer = AddressCanonicalizer.Canonicalize(peer);
         }
 
         peer = relay.AddressMap.ToInternal(peer);

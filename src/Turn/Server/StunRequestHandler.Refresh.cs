@@ -55,6 +55,6 @@ internal sealed partial class StunRequestHandler
         var writer = StunWriter.ForResponse(response, request, StunClass.SuccessResponse);
         writer.AddUInt32(StunAttributeType.Lifetime, (uint)granted);
         Finish(ref writer, request, auth);
-        return new HandleResult(Outcome.Answered, writer.Length, context.Role, 0);
+        return new HandleResult(Outcome.Answered, writer.Length, context.Role, 0) { Signed = auth.Key is not null };
     }
 }

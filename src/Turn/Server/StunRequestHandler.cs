@@ -53,6 +53,34 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings, Re
             return HandleResult.Drop(Outcome.Ignored);
         }
 
+        // The cheapest checks first: a source that spent its budget of unsigned answers gets
+        // nothing, before any HMAC is computed for it; only a request on an allocation that exists
+        // on this five-tuple goes on, because only the client that made it can be sending it.
+        SourceBudget? budget = relay?.UnauthenticatedBudget;
+        bool spent = budget is not null && budget.IsSpent(context.Source, context.NowMs);
+        if (spent && (message.Method is StunMethod.Binding or StunMethod.Allocate || !relay!.Allocations.TryGet(context.FiveTuple, out _)))
+        {
+            return HandleResult.Drop(Outcome.DroppedRateLimited) with { Method = message.Method };
+        }
+
+        HandleResult answer = Answer(message, context, relay, response);
+        if (budget is not null && answer.Length > 0 && !answer.Signed)
+        {
+            if (spent)
+            {
+                return HandleResult.Drop(Outcome.DroppedRateLimited) with { Method = message.Method };
+            }
+
+            budget.Charge(context.Source, answer.Length, context.NowMs);
+        }
+
+        return answer;
+    }
+
+    /// <summary>A request's answer, once the source may be answered at all.</summary>
+    private HandleResult Answer(in StunMessage message, in RequestContext context, RelayServices? relay, Span<byte> response)
+    {
+
         if (message.Method == StunMethod.Binding)
         {
             // RFC 8489 §6.3.1: unknown comprehension-required attributes get 420 and a list of them.
@@ -123,12 +151,16 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings, Re
         }
 
         Finish(ref writer, request, auth);
-        return new HandleResult(Outcome.Rejected, writer.Length, context.Role, 0) { Code = code };
+        return new HandleResult(Outcome.Rejected, writer.Length, context.Role, 0) { Code = code, Signed = auth.Key is not null };
     }
 
     /// <summary>
-    /// SOFTWARE, then MESSAGE-INTEGRITY(-SHA256) when the request was authenticated, then
-    /// FINGERPRINT last; a classic RFC 3489 peer would understand none of them.
+    /// The trailer. A signed answer (the client proved its credentials) gets SOFTWARE, then
+    /// MESSAGE-INTEGRITY(-SHA256), then FINGERPRINT. An unsigned one (Binding responses, 401 and 438
+    /// challenges, errors before authentication) is what a spoofed request can aim at a victim, so
+    /// it carries only what the RFCs require: no SOFTWARE (RFC 8489 §14.14 makes it optional), and
+    /// FINGERPRINT only when the request had one (the client multiplexes STUN with other traffic and
+    /// checks it, RFC 8489 §7). A classic RFC 3489 peer would understand none of them.
     /// </summary>
     private void Finish(ref StunWriter writer, in StunMessage request, in AuthResult auth = default)
     {
@@ -137,21 +169,28 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings, Re
             return;
         }
 
+        if (auth.Key is null)
+        {
+            if (request.FingerprintOffset >= 0)
+            {
+                writer.AddFingerprint();
+            }
+
+            return;
+        }
+
         if (_settings.Software.Length > 0)
         {
             writer.AddText(StunAttributeType.Software, _settings.Software);
         }
 
-        if (auth.Key is not null)
+        if (auth.Sha256Integrity)
         {
-            if (auth.Sha256Integrity)
-            {
-                writer.AddMessageIntegritySha256(auth.Key.Key);
-            }
-            else
-            {
-                writer.AddMessageIntegrity(auth.Key.Key);
-            }
+            writer.AddMessageIntegritySha256(auth.Key.Key);
+        }
+        else
+        {
+            writer.AddMessageIntegrity(auth.Key.Key);
         }
 
         writer.AddFingerprint();

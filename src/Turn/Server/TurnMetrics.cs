@@ -25,12 +25,12 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
     private const int DirectionStride = 16;
 
     private static readonly string[] TransportNames = ["udp", "tcp", "tls"];
-    private static readonly string[] OutcomeNames = ["answered", "rejected", "ignored", "truncated", "not_stun", "malformed", "relayed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed", "rate_limited"];
+    private static readonly string[] OutcomeNames = ["answered", "rejected", "ignored", "truncated", "not_stun", "malformed", "relayed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed", "rate_limited", "too_big"];
     private static readonly string[] DirectionNames = ["to_peer", "to_client"];
     private static readonly string[] MethodNames = ["binding", "allocate", "refresh", "create_permission", "channel_bind", "other"];
     private static readonly int[] Codes = [0, 300, 400, 401, 403, 420, 437, 438, 440, 441, 442, 443, 446, 447, 486, 500, 508];
     private static readonly string[] CodeNames = ["success", "300", "400", "401", "403", "420", "437", "438", "440", "441", "442", "443", "446", "447", "486", "500", "508", "other"];
-    private static readonly string[] DropNames = ["truncated", "not_stun", "malformed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed", "rate_limited"];
+    private static readonly string[] DropNames = ["truncated", "not_stun", "malformed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed", "rate_limited", "too_big"];
     private static readonly string[] RefusalNames = ["bad_request", "auth_failed", "forbidden", "draining", "allocation_mismatch", "unsupported_transport", "family_not_supported", "user_quota", "capacity", "unknown_attribute", "other"];
     private static readonly string[] AuthFailureNames = ["bad_request", "unauthorized", "stale_nonce", "wrong_credentials"];
     private static readonly string[] EndNames = ["expired", "deleted", "connection_closed", "shutdown"];
@@ -76,7 +76,7 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
         _meter.CreateObservableCounter("turn_allocations_ended_total", () => Row(_ended, "reason", EndNames), description: "Allocations ended, by reason.");
         _meter.CreateObservableCounter("turn_allocations_refused_total", () => Row(_refused, "reason", RefusalNames), description: "Allocate requests refused, by reason (the 401/438 challenge that starts every authentication is not a refusal).");
         _meter.CreateObservableCounter("turn_auth_failures_total", () => Row(_authFailures, "reason", AuthFailureNames), description: "Requests whose credentials failed, by reason.");
-        _meter.CreateObservableCounter("turn_auth_rate_limited_total", () => Volatile.Read(ref _rateLimited), description: "Requests not answered because their source failed authentication too often (Auth:UnauthenticatedRequestsPerSecond).");
+        _meter.CreateObservableCounter("turn_auth_rate_limited_total", () => Volatile.Read(ref _rateLimited), description: "Requests not answered because their source spent its budget of unauthenticated answers (Auth:UnauthenticatedBytesPerSecond).");
         _meter.CreateObservableCounter("turn_io_errors_total", () => Row(_errors, "transport", TransportNames), description: "Socket send or receive failures and handler faults, by transport.");
         _meter.CreateObservableCounter("turn_stream_connections_total", () => Grid(_connections, "transport", TransportNames, "result", ConnectionResults), description: "TCP and TLS connections, by transport and whether they were accepted.");
         _meter.CreateObservableCounter("turn_relay_icmp_reported_total", () => Volatile.Read(ref _icmpReported), description: "ICMP errors about peers passed to clients as Data indications.");
@@ -213,6 +213,7 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
         Outcome.DroppedQuota => 6,
         Outcome.DroppedSendFailed => 7,
         Outcome.DroppedRateLimited => 8,
+        Outcome.DroppedTooBig => 9,
         _ => -1,
     };
 

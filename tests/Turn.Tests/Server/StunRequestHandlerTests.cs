@@ -21,7 +21,7 @@ public class StunRequestHandlerTests
     private readonly byte[] _response = new byte[2048];
 
     [Fact]
-    public void Binding_OverUdp_AnswersXorMappedAddressSoftwareAndFingerprint()
+    public void Binding_OverUdp_AnswersXorMappedAddressAndEchoesFingerprint_WithoutSoftware()
     {
         var handler = new StunRequestHandler(new StunServerSettings("turn test", null));
         byte[] request = BindingRequest();
@@ -36,10 +36,46 @@ public class StunRequestHandlerTests
         Assert.True(response.TryGetAttribute(StunAttributeType.XorMappedAddress, out ReadOnlySpan<byte> xor));
         Assert.True(AddressAttribute.TryReadXor(xor, response.CookieAndTransactionId, out StunAddress mapped));
         Assert.Equal(Client, mapped);
-        Assert.True(response.TryGetAttribute(StunAttributeType.Software, out ReadOnlySpan<byte> software));
-        Assert.Equal("turn test", System.Text.Encoding.UTF8.GetString(software));
+        Assert.False(response.Contains(StunAttributeType.Software));
         Assert.True(response.FingerprintOffset > 0);
         Assert.False(response.Contains(StunAttributeType.OtherAddress));
+        Assert.Equal(20 + 12 + 8, result.Length);
+    }
+
+    [Theory]
+    [InlineData("198.51.100.7:5000", true, 32)]
+    [InlineData("[2001:db8::7]:5000", true, 44)]
+    [InlineData("198.51.100.7:5000", false, 56)]
+    public void BareBindingRequest_OfTwentyBytes_GetsAnAnswerOfKnownSize(string source, bool rfc8489, int expected)
+    {
+        var handler = new StunRequestHandler(new StunServerSettings("turn test", null));
+        byte[] request = new byte[20];
+        StunWriter.Create(request, StunMethod.Binding, StunClass.Request, RandomNumberGenerator.GetBytes(12));
+        if (!rfc8489)
+        {
+            // RFC 3489: no magic cookie, a 16-byte transaction id.
+            RandomNumberGenerator.Fill(request.AsSpan(4, 4));
+        }
+
+        var context = new RequestContext(TransportProtocol.Udp, StunAddress.FromIPEndPoint(IPEndPoint.Parse(source)), Local, -1);
+        HandleResult result = handler.Handle(request, context, _response);
+
+        Assert.Equal(Outcome.Answered, result.Outcome);
+        Assert.Equal(expected, result.Length);
+    }
+
+    [Fact]
+    public void Binding_WithoutFingerprint_IsAnsweredWithTheMappedAddressAlone()
+    {
+        var handler = new StunRequestHandler(new StunServerSettings("turn test", null));
+        byte[] request = new byte[20];
+        var writer = StunWriter.Create(request, StunMethod.Binding, StunClass.Request, RandomNumberGenerator.GetBytes(12));
+
+        HandleResult result = handler.Handle(request.AsSpan(0, writer.Length), Udp(), _response);
+
+        // 20 bytes in, 32 out: the least a Binding answer can be (RFC 8489 §6.3.1), so a spoofed request buys 1.6 times its size.
+        Assert.Equal(Outcome.Answered, result.Outcome);
+        Assert.Equal(20 + 12, result.Length);
     }
 
     [Fact]

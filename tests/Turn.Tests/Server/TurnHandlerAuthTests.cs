@@ -306,24 +306,60 @@ public sealed class TurnHandlerAuthTests
     }
 
     [Fact]
-    public void UnauthenticatedRequests_OverTheSourcesRate_AreNotAnswered()
+    public void Challenge_ToABareAllocate_CarriesOnlyWhatRfc8489Requires()
     {
-        var server = new TurnTestHarness(unauthenticatedLimit: new RequestRateLimiter(2));
+        var server = new TurnTestHarness();
+        byte[] allocate = new byte[28];
+        var writer = StunWriter.Create(allocate, StunMethod.Allocate, StunClass.Request, TurnMessages.TransactionId());
+        TurnMessages.RequestedTransportUdp(ref writer);
+
+        TurnReply reply = server.Request(allocate);
+
+        // Header, ERROR-CODE "Unauthorized", REALM (padded), a 32-byte NONCE, PASSWORD-ALGORITHMS: nothing else.
+        int realm = 4 + ((TurnTestHarness.Realm.Length + 3) & ~3);
+        Assert.Equal(401, reply.ErrorCode);
+        Assert.Equal(20 + 20 + realm + 36 + 12, reply.Raw.Length);
+        Assert.False(reply.Has(StunAttributeType.Software));
+        Assert.False(reply.HasFingerprint);
+    }
+
+    [Fact]
+    public void UnsignedAnswers_PastTheSourcesByteBudget_AreNotSent()
+    {
         byte[] unsigned = TurnMessages.Unsigned(StunMethod.Allocate, StunClass.Request, TurnMessages.TransactionId(), TurnMessages.RequestedTransportUdp);
+        int challengeLength = new TurnTestHarness().Exchange(unsigned).Result.Length;
+        var server = new TurnTestHarness(unauthenticatedBudget: new SourceBudget(2 * challengeLength));
         TurnChallenge challenge = server.Request(unsigned).Challenge;
         TurnAssert.Error(401, server.Request(unsigned));
 
         (HandleResult third, TurnReply? none) = server.Exchange(unsigned);
-        TurnReply signed = server.Request(TurnMessages.Signed(StunMethod.Allocate, TurnMessages.TransactionId(), TurnMessages.RequestedTransportUdp, TurnTestHarness.Alice, challenge));
+        (HandleResult signedAllocate, _) = server.Exchange(TurnMessages.Signed(StunMethod.Allocate, TurnMessages.TransactionId(), TurnMessages.RequestedTransportUdp, TurnTestHarness.Alice, challenge));
         (HandleResult otherSource, _) = server.Exchange(unsigned, TurnTestHarness.At("198.51.100.9", 40000));
         server.Advance(1);
         (HandleResult nextSecond, _) = server.Exchange(unsigned, server.Client.WithPort(40001));
 
         Assert.Equal(Outcome.DroppedRateLimited, third.Outcome);
         Assert.Null(none);
-        TurnAssert.Success(signed);
+        Assert.Equal(Outcome.DroppedRateLimited, signedAllocate.Outcome);
         Assert.Equal(Outcome.Rejected, otherSource.Outcome);
         Assert.Equal(Outcome.Rejected, nextSecond.Outcome);
+    }
+
+    [Fact]
+    public void SignedRequestOnAnExistingAllocation_FromASpentSource_IsStillAnswered()
+    {
+        byte[] unsigned = TurnMessages.Unsigned(StunMethod.Allocate, StunClass.Request, TurnMessages.TransactionId(), TurnMessages.RequestedTransportUdp);
+        var server = new TurnTestHarness(unauthenticatedBudget: new SourceBudget(1000));
+        TurnChallenge challenge = server.Request(unsigned).Challenge;
+        TurnAssert.Success(server.Request(TurnMessages.Signed(StunMethod.Allocate, TurnMessages.TransactionId(), TurnMessages.RequestedTransportUdp, TurnTestHarness.Alice, challenge)));
+        while (server.Exchange(unsigned, server.Client.WithPort(40001)).Result.Outcome != Outcome.DroppedRateLimited)
+        {
+        }
+
+        TurnReply refresh = server.Request(TurnMessages.Signed(StunMethod.Refresh, TurnMessages.TransactionId(), null, TurnTestHarness.Alice, challenge));
+
+        TurnAssert.Success(refresh);
+        TurnAssert.SignedWith(TurnTestHarness.Alice, refresh);
     }
 
     [Fact]

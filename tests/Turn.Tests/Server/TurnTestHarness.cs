@@ -33,7 +33,7 @@ internal sealed class TurnTestHarness
 
     private readonly byte[] _response = new byte[4096];
 
-    public TurnTestHarness(RelayLimits? limits = null, bool ipv4 = true, bool ipv6 = false, int nonceLifetimeSeconds = 600, PeerFilter? peers = null, RequestRateLimiter? unauthenticatedLimit = null)
+    public TurnTestHarness(RelayLimits? limits = null, bool ipv4 = true, bool ipv6 = false, int nonceLifetimeSeconds = 600, PeerFilter? peers = null, SourceBudget? unauthenticatedBudget = null)
     {
         Ports = new TurnFakeRelayPorts(ipv4, ipv6);
         var users = new Dictionary<string, string> { [Alice.Username] = Alice.Password, [Bob.Username] = Bob.Password };
@@ -41,7 +41,7 @@ internal sealed class TurnTestHarness
         Authenticator = new Authenticator(new CredentialStore(Realm, users, Secrets), Nonces);
         Allocations = new AllocationTable();
         Limits = limits ?? new RelayLimits();
-        Services = new RelayServices(Authenticator, Allocations, Ports, peers ?? ProductionPeerFilter(), Limits, RelayAddressMap.None, unauthenticatedLimit);
+        Services = new RelayServices(Authenticator, Allocations, Ports, peers ?? ProductionPeerFilter(), Limits, RelayAddressMap.None, unauthenticatedBudget);
         Handler = new StunRequestHandler(new StunServerSettings(Software, null), Services);
         Sweeper = new ExpirySweeper(Allocations);
     }

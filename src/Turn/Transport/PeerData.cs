@@ -16,6 +16,26 @@ internal static class PeerData
     /// <summary>Room after the payload for padding.</summary>
     public const int Tailroom = 4;
 
+    /// <summary>
+    /// Whether a peer datagram of <paramref name="length"/> bytes fits the frame the client gets:
+    /// ChannelData's length and a Data indication's message length are 16 bits (RFC 8656 §12.4,
+    /// RFC 8489 §5), and over UDP the whole frame must fit one datagram to the client's address.
+    /// </summary>
+    public static bool Fits(int length, StunAddress peer, ushort channel, TransportProtocol clientTransport, bool clientIsIPv4)
+    {
+        int frame = channel != 0
+            ? ChannelData.HeaderLength + length
+            : StunHeader.Length + 4 + AddressAttribute.ValueLength(peer) + 4 + Padding.Pad4(length);
+        int limit = channel != 0 ? ChannelData.HeaderLength + ushort.MaxValue : StunHeader.Length + ushort.MaxValue;
+        if (clientTransport == TransportProtocol.Udp)
+        {
+            // The largest UDP payload: 65,535 less the IP and UDP headers (20 + 8 for IPv4, 8 for IPv6).
+            limit = Math.Min(limit, clientIsIPv4 ? ushort.MaxValue - 28 : ushort.MaxValue - 8);
+        }
+
+        return frame <= limit;
+    }
+
     /// <summary>Frames the payload at buffer[Headroom..Headroom+length]; returns the packet's offset and length.</summary>
     public static (int Offset, int Length) Frame(Span<byte> buffer, int length, StunAddress peer, ushort channel, bool padForStream, ReadOnlySpan<byte> transactionId)
     {

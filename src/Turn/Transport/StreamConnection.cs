@@ -26,6 +26,9 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
     private readonly Channel<(byte[] Buffer, int Length)> _queue = Channel.CreateBounded<(byte[], int)>(
         new BoundedChannelOptions(QueueLength) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
+    [ThreadStatic]
+    private static byte[]? t_response;
+
     private Allocation? _allocation;
 
     public StreamConnection(Stream stream, TransportProtocol protocol, EndPoint remote, EndPoint local, int role, TurnMetrics metrics)
@@ -53,18 +56,40 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
         return false;
     }
 
-    /// <summary>Reads until the peer closes, the stream breaks, idles out or sends garbage; returns why it ended.</summary>
-    public async Task<string> RunAsync(StunRequestHandler handler, RelayClock clock, TimeSpan idleTimeout, CancellationTokenSource idle)
+    /// <summary>Complete messages (STUN or ChannelData) read so far.</summary>
+    public long MessagesRead { get; private set; }
+
+    /// <summary>
+    /// Reads until the peer closes, the stream breaks, a deadline passes or it sends garbage; returns
+    /// why it ended. The first message must be complete within <paramref name="firstMessage"/>; after
+    /// that each complete message gives the connection <paramref name="idleTimeout"/> more, and bytes
+    /// that do not complete one give it nothing, so a trickle cannot hold it open. While no partial
+    /// message is pending the connection waits with a zero-byte read and holds no buffer.
+    /// </summary>
+    public async Task<string> RunAsync(StunRequestHandler handler, RelayClock clock, TimeSpan firstMessage, TimeSpan idleTimeout, CancellationTokenSource idle)
     {
         Task writer = WriteLoop(idle.Token);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(InitialBufferLength);
-        byte[] response = ArrayPool<byte>.Shared.Rent(ResponseBufferLength);
+        idle.CancelAfter(firstMessage > TimeSpan.Zero ? firstMessage : TimeSpan.Zero);
+        byte[]? buffer = null;
         try
         {
             int filled = 0;
             while (true)
             {
-                idle.CancelAfter(idleTimeout);
+                if (filled == 0)
+                {
+                    if (buffer is not null)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = null;
+                    }
+
+                    // Returns once bytes (or the end of the stream) arrive; the read below tells which.
+                    await _stream.ReadAsync(Memory<byte>.Empty, idle.Token).ConfigureAwait(false);
+                }
+
+                buffer ??= ArrayPool<byte>.Shared.Rent(InitialBufferLength);
+
                 int read = await _stream.ReadAsync(buffer.AsMemory(filled), idle.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
@@ -94,18 +119,14 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
                         break;
                     }
 
-                    RequestContext context = _context with { NowMs = clock.NowMs, UnixSeconds = clock.UnixSeconds };
-                    ReadOnlySpan<byte> frame = buffer.AsSpan(consumed, frameLength);
-                    long start = kind == PacketKind.ChannelData ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
-                    HandleResult result = kind == PacketKind.ChannelData
-                        ? handler.ChannelData(frame, context)
-                        : handler.Handle(frame, context, response);
-                    _metrics.CountPacket(_context.Transport, result, start);
-                    consumed += frameLength;
-                    if (result.Length > 0 && !Send(response.AsSpan(0, result.Length)))
+                    MessagesRead++;
+                    idle.CancelAfter(idleTimeout);
+                    if (!Answer(handler, clock, buffer.AsSpan(consumed, frameLength), kind))
                     {
                         return "send queue full";
                     }
+
+                    consumed += frameLength;
                 }
 
                 if (consumed > 0)
@@ -118,8 +139,11 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
         finally
         {
             _queue.Writer.TryComplete();
-            ArrayPool<byte>.Shared.Return(buffer);
-            ArrayPool<byte>.Shared.Return(response);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
             if (_allocation is not null && handler.Relay is not null)
             {
                 handler.Relay.Allocations.Remove(_allocation, AllocationEnd.ConnectionClosed, clock.NowMs);
@@ -135,6 +159,23 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
                 // The connection is going away; what was queued is lost with it.
             }
         }
+    }
+
+    /// <summary>Handles one frame and queues its answer; false when the send queue is full.</summary>
+    private bool Answer(StunRequestHandler handler, RelayClock clock, ReadOnlySpan<byte> frame, PacketKind kind)
+    {
+        RequestContext context = _context with { NowMs = clock.NowMs, UnixSeconds = clock.UnixSeconds };
+        if (kind == PacketKind.ChannelData)
+        {
+            _metrics.CountPacket(_context.Transport, handler.ChannelData(frame, context));
+            return true;
+        }
+
+        byte[] response = t_response ??= new byte[ResponseBufferLength];
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        HandleResult result = handler.Handle(frame, context, response);
+        _metrics.CountPacket(_context.Transport, result, start);
+        return result.Length == 0 || Send(response.AsSpan(0, result.Length));
     }
 
     private async Task WriteLoop(CancellationToken cancellationToken)

@@ -21,6 +21,7 @@ internal sealed class StreamListener : IAsyncDisposable
     private readonly StreamLimits _limits;
     private readonly CertificateHolder? _certificate;
     private readonly RelayClock _clock;
+    private readonly Dictionary<UInt128, int> _perAddress = [];
     private int _open;
     private Task? _acceptLoop;
     private volatile bool _disposed;
@@ -100,17 +101,30 @@ internal sealed class StreamListener : IAsyncDisposable
                 continue;
             }
 
+            // One address may not hold every seat: past its share it is refused, and others still get in.
+            UInt128 source = AddressKey(client.RemoteEndPoint);
+            if (!TryTakeSeat(source))
+            {
+                Interlocked.Decrement(ref _open);
+                metrics.CountConnection(Endpoint.Protocol, accepted: false);
+                TransportLog.ConnectionRefusedPerAddress(logger, ProtocolName, client.RemoteEndPoint, _limits.MaxConnectionsPerAddress);
+                client.Dispose();
+                continue;
+            }
+
             metrics.CountConnection(Endpoint.Protocol, accepted: true);
-            _ = RunConnection(client, handler, metrics, logger);
+            _ = RunConnection(client, source, handler, metrics, logger);
         }
     }
 
-    private async Task RunConnection(Socket client, StunRequestHandler handler, TurnMetrics metrics, ILogger logger)
+    private async Task RunConnection(Socket client, UInt128 source, StunRequestHandler handler, TurnMetrics metrics, ILogger logger)
     {
         EndPoint? remote = client.RemoteEndPoint;
         string reason = "closed by peer";
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        long acceptedAt = Environment.TickCount64;
         Stream? stream = null;
+        StreamConnection? connection = null;
         try
         {
             client.NoDelay = true;
@@ -120,12 +134,16 @@ internal sealed class StreamListener : IAsyncDisposable
                 stream = await Handshake(stream, idle, remote, logger).ConfigureAwait(false);
             }
 
-            var connection = new StreamConnection(stream, Endpoint.Protocol, remote!, client.LocalEndPoint!, Endpoint.Role, metrics);
-            reason = await connection.RunAsync(handler, _clock, _limits.IdleTimeout, idle).ConfigureAwait(false);
+            // The first message is due a fixed time after accept, handshake included.
+            TimeSpan firstMessageLeft = _limits.FirstMessageTimeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - acceptedAt);
+            connection = new StreamConnection(stream, Endpoint.Protocol, remote!, client.LocalEndPoint!, Endpoint.Role, metrics);
+            reason = await connection.RunAsync(handler, _clock, firstMessageLeft, _limits.IdleTimeout, idle).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            reason = _stop.IsCancellationRequested ? "server stopping" : "idle";
+            reason = _stop.IsCancellationRequested ? "server stopping"
+                : connection is { MessagesRead: > 0 } ? "idle (no complete message)"
+                : "no complete first message in time";
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or AuthenticationException)
         {
@@ -149,14 +167,62 @@ internal sealed class StreamListener : IAsyncDisposable
                 client.Dispose();
             }
 
+            ReleaseSeat(source);
             Interlocked.Decrement(ref _open);
+        }
+    }
+
+    /// <summary>Connections count per client address; an IPv6 client by its /64, which one host or site holds.</summary>
+    private static UInt128 AddressKey(EndPoint? remote)
+    {
+        if (remote is not IPEndPoint endPoint)
+        {
+            return UInt128.Zero;
+        }
+
+        StunAddress address = StunAddress.FromIPEndPoint(endPoint);
+        if (AddressCanonicalizer.IsIPv4Mapped(address))
+        {
+            address = AddressCanonicalizer.Canonicalize(address);
+        }
+
+        return address.IsIPv4 ? new UInt128(1, (ulong)address.Address) : address.Address & new UInt128(ulong.MaxValue, 0);
+    }
+
+    private bool TryTakeSeat(UInt128 source)
+    {
+        lock (_perAddress)
+        {
+            _perAddress.TryGetValue(source, out int held);
+            if (held >= _limits.MaxConnectionsPerAddress)
+            {
+                return false;
+            }
+
+            _perAddress[source] = held + 1;
+            return true;
+        }
+    }
+
+    private void ReleaseSeat(UInt128 source)
+    {
+        lock (_perAddress)
+        {
+            if (_perAddress.TryGetValue(source, out int held) && held > 1)
+            {
+                _perAddress[source] = held - 1;
+            }
+            else
+            {
+                _perAddress.Remove(source);
+            }
         }
     }
 
     private async Task<Stream> Handshake(Stream stream, CancellationTokenSource idle, EndPoint? remote, ILogger logger)
     {
         var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-        idle.CancelAfter(_limits.HandshakeTimeout);
+        idle.CancelAfter(_limits.HandshakeTimeout < _limits.FirstMessageTimeout ? _limits.HandshakeTimeout : _limits.FirstMessageTimeout);
         var options = new SslServerAuthenticationOptions
         {
             ServerCertificate = _certificate!.Current,

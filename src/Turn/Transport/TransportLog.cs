@@ -24,6 +24,9 @@ internal static partial class TransportLog
     [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "{Protocol} connection from {Remote} refused: {Limit} connections already open")]
     public static partial void ConnectionRefused(ILogger logger, string protocol, EndPoint? remote, int limit);
 
+    [LoggerMessage(EventId = 1109, Level = LogLevel.Debug, Message = "{Protocol} connection from {Remote} refused: {Limit} connections already open from its address")]
+    public static partial void ConnectionRefusedPerAddress(ILogger logger, string protocol, EndPoint? remote, int limit);
+
     [LoggerMessage(EventId = 1106, Level = LogLevel.Debug, Message = "TLS handshake with {Remote} failed: {Error}")]
     public static partial void HandshakeFailed(ILogger logger, EndPoint? remote, string error);
 

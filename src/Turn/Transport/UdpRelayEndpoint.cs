@@ -9,14 +9,16 @@ using Turn.Wire;
 namespace Turn.Transport;
 
 /// <summary>
-/// One allocation's relay socket. An async loop receives peer datagrams into a pinned buffer
-/// with room in front, checks the permission, and hands the framed packet to the client's
-/// sender; sends to peers are synchronous and use a per-thread <see cref="SocketAddress"/>.
+/// One allocation's relay socket. An async loop waits for a peer datagram without holding a
+/// buffer (a zero-byte peek), then takes it whole into the calling thread's buffer, which has
+/// room in front for the header and room for the largest UDP datagram; checks the permission, and
+/// hands the framed packet to the client's sender. Sends to peers are synchronous and use a
+/// per-thread <see cref="SocketAddress"/>.
 /// </summary>
 internal sealed class UdpRelayEndpoint : IRelayEndpoint
 {
-    /// <summary>Largest peer datagram relayed; larger ones are dropped.</summary>
-    public const int MaxDatagram = 4096 - PeerData.Headroom - PeerData.Tailroom;
+    /// <summary>Largest UDP payload (IPv6: 65,535 less the 8-byte UDP header); every peer datagram fits whole.</summary>
+    public const int MaxDatagram = ushort.MaxValue - 8;
 
     [ThreadStatic]
     private static SocketAddress? t_peer4;
@@ -90,18 +92,16 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
 
     private async Task ReceiveLoop(Allocation allocation)
     {
-        byte[] buffer = GC.AllocateUninitializedArray<byte>(PeerData.Headroom + MaxDatagram + PeerData.Tailroom, pinned: true);
         var from = new SocketAddress(_socket.AddressFamily);
-        Memory<byte> receiveInto = buffer.AsMemory(PeerData.Headroom, MaxDatagram);
         byte[] transactionId = System.Security.Cryptography.RandomNumberGenerator.GetBytes(StunHeader.TransactionIdLength);
         uint sequence = 0;
-        bool padForStream = allocation.FiveTuple.Protocol != TransportProtocol.Udp;
+        TransportProtocol clientTransport = allocation.FiveTuple.Protocol;
         while (!allocation.IsClosed)
         {
-            int received;
             try
             {
-                received = await _socket.ReceiveFromAsync(receiveInto, SocketFlags.None, from).ConfigureAwait(false);
+                // Waits for a datagram and leaves it queued; an idle allocation holds no buffer.
+                await _socket.ReceiveFromAsync(Memory<byte>.Empty, SocketFlags.Peek, from).ConfigureAwait(false);
             }
             catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
             {
@@ -109,13 +109,7 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
             }
             catch (SocketException e) when (!allocation.IsClosed)
             {
-                // An ICMP report for a datagram sent earlier, or MessageSize for an oversized one.
-                if (!ReportIcmpErrors(allocation, buffer, transactionId, ref sequence))
-                {
-                    _metrics.CountError(allocation.FiveTuple.Protocol);
-                    TransportLog.RelayReceiveFailed(_logger, Local.ToString(), e.SocketErrorCode.ToString());
-                }
-
+                ReceiveFailed(allocation, e, transactionId, ref sequence);
                 continue;
             }
             catch (SocketException)
@@ -123,8 +117,10 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
                 return;
             }
 
+            byte[] buffer = DatagramBuffers.Rent();
             try
             {
+                int received = _socket.ReceiveFrom(buffer.AsSpan(PeerData.Headroom, MaxDatagram), SocketFlags.None, from);
                 StunAddress peer = StunAddress.FromSocketAddress(from);
                 if (!allocation.AdmitFromPeer(peer, received, _clock.NowMs, out ushort channel, out bool overQuota))
                 {
@@ -133,22 +129,51 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
                     continue;
                 }
 
+                if (!PeerData.Fits(received, peer, channel, clientTransport, allocation.FiveTuple.Client.IsIPv4 || AddressCanonicalizer.IsIPv4Mapped(allocation.FiveTuple.Client)))
+                {
+                    // Relayed whole or not at all: the client transport cannot carry a frame this large.
+                    _metrics.CountDrop(Outcome.DroppedTooBig);
+                    continue;
+                }
+
                 BinaryPrimitives.WriteUInt32BigEndian(transactionId, ++sequence);
-                (int offset, int length) = PeerData.Frame(buffer, received, peer, channel, padForStream, transactionId);
+                (int offset, int length) = PeerData.Frame(buffer, received, peer, channel, clientTransport != TransportProtocol.Udp, transactionId);
                 if (allocation.Client.Send(buffer.AsSpan(offset, length)))
                 {
-                    _metrics.CountRelayed(RelayDirection.ToClient, allocation.FiveTuple.Protocol, received);
+                    _metrics.CountRelayed(RelayDirection.ToClient, clientTransport, received);
                 }
                 else
                 {
                     _metrics.CountDrop(Outcome.DroppedSendFailed);
                 }
             }
+            catch (SocketException e) when (!allocation.IsClosed)
+            {
+                ReceiveFailed(allocation, e, transactionId, ref sequence);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                _metrics.CountError(allocation.FiveTuple.Protocol);
+                _metrics.CountError(clientTransport);
                 TransportLog.HandlerFault(_logger, e, "relay", Local.ToString());
             }
+            finally
+            {
+                DatagramBuffers.Return(buffer);
+            }
+        }
+    }
+
+    /// <summary>An ICMP report for a datagram sent earlier is passed on; anything else is counted.</summary>
+    private void ReceiveFailed(Allocation allocation, SocketException e, byte[] transactionId, ref uint sequence)
+    {
+        if (!ReportIcmpErrors(allocation, transactionId, ref sequence))
+        {
+            _metrics.CountError(allocation.FiveTuple.Protocol);
+            TransportLog.RelayReceiveFailed(_logger, Local.ToString(), e.SocketErrorCode.ToString());
         }
     }
 
@@ -156,8 +181,9 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
     /// RFC 8656 §11.5: each queued ICMP error about a peer the client has a permission for goes
     /// to the client as a Data indication with XOR-PEER-ADDRESS and ICMP, and no DATA.
     /// </summary>
-    private bool ReportIcmpErrors(Allocation allocation, byte[] buffer, byte[] transactionId, ref uint sequence)
+    private bool ReportIcmpErrors(Allocation allocation, byte[] transactionId, ref uint sequence)
     {
+        Span<byte> buffer = stackalloc byte[128];
         bool any = false;
         while (SocketErrorQueue.TryDequeue(_socket, out StunAddress peer, out byte type, out byte code, out uint info))
         {

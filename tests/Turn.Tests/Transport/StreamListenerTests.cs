@@ -112,14 +112,97 @@ public sealed class StreamListenerTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task IdleConnection_IsClosed()
+    public async Task ConnectionThatSendsNothing_IsClosedAtTheFirstMessageDeadline()
     {
-        IPEndPoint server = Start(TransportProtocol.Tcp, null, idle: TimeSpan.FromMilliseconds(300));
+        IPEndPoint server = Start(TransportProtocol.Tcp, null, firstMessage: TimeSpan.FromMilliseconds(300));
         using var client = await Connect(server);
         await using var stream = new NetworkStream(client);
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         Assert.Equal(0, await stream.ReadAsync(new byte[16], timeout.Token));
+    }
+
+    [Fact]
+    public async Task TrickleThatNeverCompletesAMessage_DoesNotHoldTheConnection()
+    {
+        IPEndPoint server = Start(TransportProtocol.Tcp, null, firstMessage: TimeSpan.FromMilliseconds(500), idle: TimeSpan.FromMilliseconds(500));
+        using var client = await Connect(server);
+        client.NoDelay = true;
+
+        // A STUN header announcing 1,000 bytes of attributes, then one byte every 50 ms: each
+        // read would have reset a timer that counted bytes; none completes the message.
+        byte[] header = StunClientSocket.BindingRequest().AsSpan(0, 20).ToArray();
+        header[2] = 0x03;
+        header[3] = 0xE8;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        bool closed = false;
+        for (int i = 0; !closed && started.Elapsed < TimeSpan.FromSeconds(20); i++)
+        {
+            try
+            {
+                client.Send(i < header.Length ? header.AsSpan(i, 1) : [0]);
+            }
+            catch (SocketException)
+            {
+                closed = true;
+            }
+
+            closed |= client.Poll(50_000, SelectMode.SelectRead) && client.Available == 0;
+        }
+
+        Assert.True(closed, "a trickle held the connection for 20 s against a 0.5 s deadline");
+        Assert.True(started.Elapsed >= TimeSpan.FromMilliseconds(400), $"closed after {started.Elapsed}, before the deadline");
+    }
+
+    [Fact]
+    public async Task CompleteMessages_KeepTheConnection_AndSilenceAfterThemClosesIt()
+    {
+        IPEndPoint server = Start(TransportProtocol.Tcp, null, firstMessage: TimeSpan.FromSeconds(2), idle: TimeSpan.FromSeconds(2));
+        using var client = await Connect(server);
+        await using var stream = new NetworkStream(client);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 5; i++)
+        {
+            await stream.WriteAsync(StunClientSocket.BindingRequest());
+            await ReadFrame(stream);
+            await Task.Delay(700);
+        }
+
+        // Alive past both deadlines because each message renewed it; then closed by silence.
+        Assert.True(started.Elapsed > TimeSpan.FromSeconds(3));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, await stream.ReadAsync(new byte[16], timeout.Token));
+    }
+
+    [Fact]
+    public async Task OneAddress_PastItsConnectionCap_IsRefused_WhileAnotherAddressGetsIn()
+    {
+        IPEndPoint server = Start(TransportProtocol.Tcp, null, maxConnections: 10, perAddress: 3);
+        var held = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                held.Add(await Connect(server));
+            }
+
+            using Socket refused = await Connect(server);
+            await using var refusedStream = new NetworkStream(refused);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            Assert.Equal(0, await refusedStream.ReadAsync(new byte[16], timeout.Token));
+
+            using var other = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            other.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.2"), 0));
+            await other.ConnectAsync(server);
+            await using var stream = new NetworkStream(other);
+            await stream.WriteAsync(StunClientSocket.BindingRequest());
+            byte[] response = await ReadFrame(stream);
+            Assert.Equal(other.LocalEndPoint, UdpListenerTests.MappedAddress(response));
+        }
+        finally
+        {
+            held.ForEach(s => s.Dispose());
+        }
     }
 
     [Fact]
@@ -150,9 +233,13 @@ public sealed class StreamListenerTests : IAsyncDisposable
         return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null);
     }
 
-    private IPEndPoint Start(TransportProtocol protocol, CertificateHolder? certificate, int maxConnections = 100, TimeSpan? idle = null)
+    private IPEndPoint Start(TransportProtocol protocol, CertificateHolder? certificate, int maxConnections = 100, TimeSpan? idle = null, TimeSpan? firstMessage = null, int perAddress = 100)
     {
-        var limits = new StreamLimits(maxConnections, idle ?? TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5));
+        var limits = new StreamLimits(maxConnections, idle ?? TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5))
+        {
+            FirstMessageTimeout = firstMessage ?? TimeSpan.FromSeconds(10),
+            MaxConnectionsPerAddress = perAddress,
+        };
         StreamListener listener = StreamListener.Bind(new ListenEndpoint(protocol, new IPEndPoint(IPAddress.Loopback, 0), -1), limits, certificate);
         _listeners.Add(listener);
         listener.Start(new StunRequestHandler(new StunServerSettings("turn", null)), _metrics, NullLogger.Instance);

@@ -21,6 +21,7 @@ command -v go >/dev/null 2>&1 || missing+=(golang-go)
 [ -d /usr/share/gocode/src/gopkg.in/yaml.v2 ] || missing+=(golang-gopkg-yaml.v2-dev)
 command -v yamllint >/dev/null 2>&1 || missing+=(yamllint)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 [ -x /usr/bin/kill ] || [ -x /bin/kill ] || missing+=(procps)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing test dependencies: ${missing[*]}"

@@ -287,10 +287,10 @@ class Server:
             config = {
                 "Listen": {"Addresses": [HOST], "UdpPort": self.port, "TcpPort": self.port,
                            "Transports": ["udp", "tcp"], "UdpThreads": 1},
-                # All bench clients share 127.0.0.1: the per-source flood guard for
-                # unauthenticated requests (401s) would throttle the allocation test.
+                # All bench clients share 127.0.0.1: the per-source budget for
+                # unauthenticated answers (401s) would throttle the allocation test.
                 "Auth": {"Realm": REALM, "Users": [f"{USER}:{PASSWORD}"],
-                         "UnauthenticatedRequestsPerSecond": 0},
+                         "UnauthenticatedBytesPerSecond": 0},
                 "Relay": {"Addresses": [HOST], "UnsafeAllowLoopbackPeers": True,
                           "MinPort": lo, "MaxPort": hi,
                           "MaxAllocations": 20000, "MaxAllocationsPerUser": 20000},

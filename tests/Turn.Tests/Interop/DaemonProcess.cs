@@ -34,7 +34,8 @@ internal sealed class DaemonProcess : IAsyncDisposable
     /// <paramref name="listening"/> ("udp 127.0.0.1:3478"). A given <paramref name="directory"/>
     /// (holding certificates, say) belongs to the daemon from then on and goes with it.
     /// </summary>
-    public static async Task<DaemonProcess> StartAsync(object config, IEnumerable<string> listening, TempDirectory? directory = null, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="launcher">A command the daemon runs under, e.g. `ip netns exec NAME`; it must exec the daemon, so the PID is the daemon's.</param>
+    public static async Task<DaemonProcess> StartAsync(object config, IEnumerable<string> listening, TempDirectory? directory = null, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? launcher = null)
     {
         TempDirectory owned = directory ?? new TempDirectory();
         // The HTTP side (signaling, metrics) listens on a fixed port by default; tests that do not
@@ -42,7 +43,8 @@ internal sealed class DaemonProcess : IAsyncDisposable
         JsonNode node = JsonSerializer.SerializeToNode(config)!;
         node["Http"] ??= JsonNode.Parse("""{ "Urls": [] }""");
         string configFile = owned.Write("turn.json", node.ToJsonString());
-        ChildProcess process = ChildProcess.Start("`turn serve`", ToolRunner.DotnetHost, [ToolRunner.TurnDll, "serve", "--config", configFile], owned.Path, environment);
+        string[] command = [.. launcher ?? [], ToolRunner.DotnetHost, ToolRunner.TurnDll, "serve", "--config", configFile];
+        ChildProcess process = ChildProcess.Start("`turn serve`", command[0], command[1..], owned.Path, environment);
         var daemon = new DaemonProcess(process, owned, configFile);
         try
         {

@@ -34,12 +34,16 @@ internal static class ToolRunner
     public static Task<ToolResult> RunTurnAsync(params string[] arguments)
         => RunAsync(DotnetHost, [TurnDll, .. arguments], DefaultTimeout);
 
+    /// <summary>`turn ARGS...` with these variables set (and no other TURN_* variable).</summary>
+    public static Task<ToolResult> RunTurnAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+        => RunAsync(DotnetHost, [TurnDll, .. arguments], DefaultTimeout, environment: environment);
+
     public static Task<ToolResult> RunAsync(string tool, IReadOnlyList<string> arguments)
         => RunAsync(tool, arguments, DefaultTimeout);
 
-    public static async Task<ToolResult> RunAsync(string tool, IReadOnlyList<string> arguments, TimeSpan timeout, string? workingDirectory = null)
+    public static async Task<ToolResult> RunAsync(string tool, IReadOnlyList<string> arguments, TimeSpan timeout, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        using Process process = Start(Require(tool), arguments, workingDirectory, out StringBuilder stdout, out StringBuilder stderr);
+        using Process process = Start(Require(tool), arguments, workingDirectory, out StringBuilder stdout, out StringBuilder stderr, environment);
         string commandLine = tool + " " + string.Join(' ', arguments);
         using var deadline = new CancellationTokenSource(timeout);
         bool timedOut = false;

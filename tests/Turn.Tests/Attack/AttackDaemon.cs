@@ -1,0 +1,98 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Turn.Tests.Interop;
+using Turn.Tests.Server;
+
+namespace Turn.Tests.Attack;
+
+/// <summary>
+/// A real `turn serve` to attack: UDP and TCP on one port of 127.0.0.1 and ::1, relays on
+/// 127.0.0.1 and ::1 in a range below the kernel's ephemeral ports (so the tests' own sockets are
+/// never mistaken for relays), two users, and loopback peers refused as in production unless a
+/// test says otherwise.
+/// </summary>
+internal sealed class AttackDaemon : IAsyncDisposable
+{
+    public const int RelayMin = 21000;
+    public const int RelayMax = 21999;
+
+    public static readonly TurnCredentials Alice = new("alice", "alice-password");
+    public static readonly TurnCredentials Bob = new("bob", "bob-password");
+
+    private AttackDaemon(DaemonProcess process, int port, int httpPort)
+    {
+        Process = process;
+        Port = port;
+        HttpPort = httpPort;
+    }
+
+    public DaemonProcess Process { get; }
+
+    public int Port { get; }
+
+    public int HttpPort { get; }
+
+    public IPEndPoint Udp4 => new(IPAddress.Loopback, Port);
+
+    public IPEndPoint Udp6 => new(IPAddress.IPv6Loopback, Port);
+
+    public static JsonObject BaseConfig(int port) => new()
+    {
+        ["Listen"] = new JsonObject
+        {
+            ["Addresses"] = new JsonArray("127.0.0.1", "::1"),
+            ["UdpPort"] = port,
+            ["TcpPort"] = port,
+            ["Transports"] = new JsonArray("udp", "tcp"),
+        },
+        ["Auth"] = new JsonObject
+        {
+            ["Realm"] = "attack.test",
+            ["Users"] = new JsonArray($"{Alice.Username}:{Alice.Password}", $"{Bob.Username}:{Bob.Password}"),
+        },
+        ["Relay"] = new JsonObject
+        {
+            ["Addresses"] = new JsonArray("127.0.0.1", "::1"),
+            ["MinPort"] = RelayMin,
+            ["MaxPort"] = RelayMax,
+        },
+    };
+
+    /// <summary>Starts the daemon on a free port with <paramref name="configure"/> applied; with <paramref name="metrics"/>, /metrics on its own port.</summary>
+    public static async Task<AttackDaemon> StartAsync(Action<JsonObject>? configure = null, bool metrics = false, IReadOnlyDictionary<string, string>? environment = null, IEnumerable<string>? listening = null)
+    {
+        int[] ports = LoopbackPorts.Take(2, IPAddress.Loopback);
+        int port = ports[0];
+        JsonObject config = BaseConfig(port);
+        if (metrics)
+        {
+            config["Metrics"] = new JsonObject { ["Urls"] = new JsonArray($"http://127.0.0.1:{ports[1]}") };
+        }
+
+        configure?.Invoke(config);
+        DaemonProcess process = await DaemonProcess.StartAsync(
+            config,
+            listening ?? [$"udp 127.0.0.1:{port}", $"udp [::1]:{port}", $"tcp 127.0.0.1:{port}", $"tcp [::1]:{port}"],
+            environment: environment);
+        return new AttackDaemon(process, port, ports[1]);
+    }
+
+    /// <summary>The value of one series on /metrics (0 when absent).</summary>
+    public async Task<double> MetricAsync(string name, string labels)
+    {
+        using var http = new HttpClient();
+        string text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{HttpPort}/metrics"));
+        string prefix = $"{name}{{{labels}}} ";
+        foreach (string line in text.Split('\n'))
+        {
+            if (line.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return double.Parse(line[prefix.Length..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+
+    public ValueTask DisposeAsync() => Process.DisposeAsync();
+}

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Turn.Tests.Interop;
+using Turn.Wire;
+using Xunit;
+
+namespace Turn.Tests.Attack;
+
+/// <summary>
+/// Slow and idle TCP clients against a running daemon: one hostile address opens many
+/// connections that send half a STUN header, or trickle a byte at a time, and keeps at most its
+/// share of the server; meanwhile a client from another address allocates and relays, and the
+/// hostile connections are gone by the first-message deadline.
+/// </summary>
+[Collection(InteropCollectionDefinition.Name)]
+public sealed class TcpExhaustionAttackTests
+{
+    private const int PerAddress = 20;
+    private static readonly IPAddress Hostile = IPAddress.Parse("127.0.0.2");
+    private static readonly IPAddress Legitimate = IPAddress.Parse("127.0.0.3");
+
+    [Fact]
+    public async Task OneAddressHoldingItsCapOfHalfHeaders_DoesNotShutOutAnother_AndLosesThemAtTheDeadline()
+    {
+        await using AttackDaemon daemon = await AttackDaemon.StartAsync(Limits);
+        var hostile = new List<Socket>();
+        try
+        {
+            // 100 connections from one address, each sending half a STUN header and then nothing.
+            byte[] half = new byte[10];
+            half[1] = 0x01;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(half.AsSpan(4), StunHeader.MagicCookie);
+            for (int i = 0; i < 100; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                socket.Bind(new IPEndPoint(Hostile, 0));
+                await socket.ConnectAsync(daemon.Udp4);
+                socket.Send(half);
+                hostile.Add(socket);
+            }
+
+            await Task.Delay(300);
+            int held = hostile.Count(IsOpen);
+            Assert.InRange(held, 1, PerAddress);
+
+            // Another address still gets in, allocates over TCP and relays to a UDP client.
+            await using TurnTestClient b = TurnTestClient.Udp(daemon.Udp4, AttackDaemon.Bob);
+            var bRelay = (await b.AllocateAsync()).Single();
+            await using TurnTestClient a = await TurnTestClient.TcpAsync(daemon.Udp4, AttackDaemon.Alice, Legitimate);
+            var aRelay = (await a.AllocateAsync()).Single();
+            Assert.True((await b.CreatePermissionAsync(aRelay)).IsSuccess);
+            Assert.True((await a.ChannelBindAsync(0x4000, bRelay)).IsSuccess);
+            await a.SendChannelDataAsync(0x4000, Encoding.ASCII.GetBytes("still served"));
+            (_, _, byte[] data) = await b.ReceiveDataAsync(TimeSpan.FromSeconds(5)) ?? throw new Xunit.Sdk.XunitException("the legitimate client's data did not arrive");
+            Assert.Equal("still served", Encoding.ASCII.GetString(data));
+            Assert.False(a.Closed, "the legitimate connection was closed");
+
+            // The held half headers are closed once the first-message deadline (2 s) passes.
+            var clock = Stopwatch.StartNew();
+            while (hostile.Any(IsOpen) && clock.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(100);
+            }
+
+            Assert.DoesNotContain(hostile, IsOpen);
+        }
+        finally
+        {
+            hostile.ForEach(s => s.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task ATrickleOfOneByteASecond_DoesNotOutliveTheDeadline()
+    {
+        await using AttackDaemon daemon = await AttackDaemon.StartAsync(Limits);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(daemon.Udp4);
+
+        // A Binding request announcing 200 bytes of attributes, sent a byte every 250 ms.
+        byte[] header = new byte[20];
+        header[1] = 0x01;
+        header[3] = 200;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(4), StunHeader.MagicCookie);
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; IsOpen(socket) && clock.Elapsed < TimeSpan.FromSeconds(15); i++)
+        {
+            try
+            {
+                socket.Send(i < header.Length ? header.AsSpan(i, 1) : [0]);
+            }
+            catch (SocketException)
+            {
+                break;
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.False(IsOpen(socket), "a trickle held the connection for 15 s");
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(6));
+    }
+
+    private static void Limits(JsonObject config)
+        => config["Tcp"] = new JsonObject
+        {
+            ["MaxConnections"] = 200,
+            ["MaxConnectionsPerAddress"] = PerAddress,
+            ["FirstMessageSeconds"] = 2,
+            ["IdleTimeoutSeconds"] = 3,
+        };
+
+    /// <summary>Open while the server has neither closed nor reset it.</summary>
+    private static bool IsOpen(Socket socket)
+    {
+        try
+        {
+            return !(socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+}

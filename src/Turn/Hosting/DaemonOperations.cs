@@ -223,6 +223,11 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
             holder!.Swap(certificate);
         }
 
+        foreach (string warning in effective.Relay.ReachableHostRanges())
+        {
+            HostingLog.PeerPolicyWarning(_logger, warning);
+        }
+
         _options = effective;
         HostingLog.Reloaded(_logger, source);
         return (true, []);

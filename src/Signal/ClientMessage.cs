@@ -60,8 +60,10 @@ internal ref struct ClientMessage
 
             return true;
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // GetString throws InvalidOperationException, not JsonException, on invalid UTF-8 and on
+            // a \u escape that is half a surrogate pair ("\ud800"): still bad JSON text.
             problem = e.Message;
             return false;
         }

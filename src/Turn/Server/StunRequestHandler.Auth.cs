@@ -99,13 +99,25 @@ internal sealed partial class StunRequestHandler
         => Error(request, context, response, code, StunErrors.Reason(code), unknown, auth);
 
     /// <summary>
-    /// The first XOR-PEER-ADDRESS, as the address datagrams go to: an IPv4-mapped IPv6 address is the
-    /// IPv4 address it maps (RFC 4291 §2.5.5.2), and an external relay address is its private one.
+    /// The one XOR-PEER-ADDRESS of a ChannelBind or Send indication (RFC 8656 §11.1, §12.1 name a
+    /// single peer; a second one is malformed, not ignored), as the address datagrams go to: an
+    /// IPv4-mapped IPv6 address is the IPv4 address it maps (RFC 4291 §2.5.5.2), and an external
+    /// relay address is its private one.
     /// </summary>
     private static bool TryReadPeer(in StunMessage request, RelayServices relay, out StunAddress peer)
     {
         peer = default;
-        return request.TryGetAttribute(StunAttributeType.XorPeerAddress, out ReadOnlySpan<byte> value) && TryReadPeer(value, request, relay, out peer);
+        ReadOnlySpan<byte> value = default;
+        int count = 0;
+        foreach (StunAttribute attribute in request.Attributes)
+        {
+            if (attribute.Type == (ushort)StunAttributeType.XorPeerAddress && ++count == 1)
+            {
+                value = attribute.Value;
+            }
+        }
+
+        return count == 1 && TryReadPeer(value, request, relay, out peer);
     }
 
     private static bool TryReadPeer(ReadOnlySpan<byte> value, in StunMessage request, RelayServices relay, out StunAddress peer)

@@ -149,7 +149,8 @@ public sealed class PeerPolicyAttackTests
         await using TurnTestClient b = TurnTestClient.Udp(daemon.Udp4, AttackDaemon.Bob);
         StunAddress b4 = (await b.AllocateAsync()).Single();
         await using TurnTestClient a = TurnTestClient.Udp(daemon.Udp4, AttackDaemon.Alice);
-        await a.AllocateAsync();
+        StunAddress a4 = (await a.AllocateAsync()).Single();
+        Assert.True((await b.CreatePermissionAsync(a4)).IsSuccess);
 
         // A permitted peer next to a denied one: the request fails whole (RFC 8656 §9.2).
         Assert.Equal(403, (await a.CreatePermissionAsync(b4, watcher)).ErrorCode);
@@ -161,6 +162,21 @@ public sealed class PeerPolicyAttackTests
             TurnReply reply = await a.RequestAsync(StunMethod.CreatePermission, (ref StunWriter w) => w.AddBytes(StunAttributeType.XorPeerAddress, value));
             Assert.Equal(400, reply.ErrorCode);
         }
+
+        // ChannelBind and Send name one peer: a second XOR-PEER-ADDRESS makes them malformed, whatever comes first.
+        TurnReply twoPeers = await a.RequestAsync(StunMethod.ChannelBind, (ref StunWriter w) =>
+        {
+            w.AddUInt16Reserved(StunAttributeType.ChannelNumber, 0x4000);
+            w.AddXorAddress(StunAttributeType.XorPeerAddress, b4);
+            w.AddXorAddress(StunAttributeType.XorPeerAddress, watcher);
+        });
+        Assert.Equal(400, twoPeers.ErrorCode);
+        await a.SendRawAsync(TurnMessages.Unsigned(StunMethod.Send, StunClass.Indication, TurnMessages.TransactionId(), (ref StunWriter w) =>
+        {
+            w.AddXorAddress(StunAttributeType.XorPeerAddress, b4);
+            w.AddXorAddress(StunAttributeType.XorPeerAddress, watcher);
+            w.AddBytes(StunAttributeType.Data, Probe);
+        }));
 
         await a.SendIndicationAsync(b4, Probe);
         await a.SendIndicationAsync(watcher, Probe);

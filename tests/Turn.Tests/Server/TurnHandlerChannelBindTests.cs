@@ -77,6 +77,23 @@ public sealed class TurnHandlerChannelBindTests
     }
 
     [Fact]
+    public void ChannelBind_WithTwoPeerAddresses_Returns400AndBindsNothing()
+    {
+        var server = new TurnTestHarness();
+        server.AllocateOk();
+
+        TurnReply reply = server.Call(StunMethod.ChannelBind, (ref StunWriter w) =>
+        {
+            w.AddUInt16Reserved(StunAttributeType.ChannelNumber, Channel);
+            w.AddXorAddress(StunAttributeType.XorPeerAddress, TurnTestHarness.PublicPeer);
+            w.AddXorAddress(StunAttributeType.XorPeerAddress, TurnTestHarness.At("127.0.0.1", 22));
+        });
+
+        TurnAssert.Error(400, reply);
+        Assert.False(server.AllocationOf().HasPermission(TurnTestHarness.PublicPeer, server.NowMs));
+    }
+
+    [Fact]
     public void ChannelBind_WithoutAllocation_Returns437()
     {
         var server = new TurnTestHarness();

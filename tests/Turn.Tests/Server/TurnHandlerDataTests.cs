@@ -39,6 +39,25 @@ public sealed class TurnHandlerDataTests
     }
 
     [Fact]
+    public void SendIndication_WithTwoPeerAddresses_IsDroppedAsMalformed()
+    {
+        var server = new TurnTestHarness();
+        server.AllocateOk();
+        server.CreatePermission(TurnTestHarness.PublicPeer);
+        byte[] indication = TurnMessages.Unsigned(StunMethod.Send, StunClass.Indication, TurnMessages.TransactionId(), (ref StunWriter w) =>
+        {
+            w.AddXorAddress(StunAttributeType.XorPeerAddress, TurnTestHarness.PublicPeer);
+            w.AddXorAddress(StunAttributeType.XorPeerAddress, TurnTestHarness.At("127.0.0.1", 22));
+            w.AddBytes(StunAttributeType.Data, Payload);
+        });
+
+        (HandleResult result, _) = server.Exchange(indication);
+
+        Assert.Equal(Outcome.DroppedMalformed, result.Outcome);
+        Assert.Empty(server.SentToPeers());
+    }
+
+    [Fact]
     public void SendIndication_WithoutAllocation_IsDropped()
     {
         var server = new TurnTestHarness();

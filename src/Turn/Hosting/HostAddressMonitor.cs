@@ -21,6 +21,8 @@ internal sealed class HostAddressMonitor(HostAddresses host, ILogger<HostAddress
     /// <summary>The backstop re-read interval.</summary>
     public static readonly TimeSpan Backstop = TimeSpan.FromSeconds(5);
 
+    private const string StartTrigger = "start";
+
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private Task _loop = Task.CompletedTask;
@@ -46,7 +48,7 @@ internal sealed class HostAddressMonitor(HostAddresses host, ILogger<HostAddress
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        Refresh("start");
+        Refresh(StartTrigger);
         NetworkChange.NetworkAddressChanged += OnAddressChanged;
         _loop = BackstopLoop(_stop.Token);
         return Task.CompletedTask;
@@ -85,7 +87,7 @@ internal sealed class HostAddressMonitor(HostAddresses host, ILogger<HostAddress
         {
             try
             {
-                if (host.UpdateInterfaces(Read()))
+                if (host.UpdateInterfaces(Read()) || trigger == StartTrigger)
                 {
                     HostingLog.HostAddressesChanged(logger, trigger, string.Join(", ", host.Interfaces.Select(a => a.ToIPAddress())));
                 }

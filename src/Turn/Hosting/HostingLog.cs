@@ -32,7 +32,7 @@ internal static partial class HostingLog
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Relay:UnsafeAllowLoopbackPeers is on: allocations may reach this host's loopback services. For tests only.")]
     public static partial void LoopbackPeersAllowed(ILogger logger);
 
-    [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "This host's addresses ({Trigger}), refused as peers: {Addresses}")]
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "This host's addresses ({Trigger}): {Addresses}; peers on them are refused, bar other allocations' relays")]
     public static partial void HostAddressesChanged(ILogger logger, string trigger, string addresses);
 
     [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Cannot read this host's interface addresses: {Error}; the last known set stays")]

@@ -143,9 +143,16 @@ internal sealed class ConfigReader(IConfiguration configuration)
                 }
             }
 
-            if (children.Count == 0 && provider.TryGet(key, out string? text) && text is not null)
+            if (provider.TryGet(key, out string? text) && !string.IsNullOrEmpty(text))
             {
-                items.AddRange(text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                if (children.Count > 0)
+                {
+                    Error(key, null, $"is given both as one value and as items ({key}:0...) by the same source ({Describe(provider, key)}); give one");
+                }
+                else
+                {
+                    items.AddRange(text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                }
             }
         }
         else if (configuration is not IConfigurationRoot && configuration.GetSection(key).Exists())

@@ -27,7 +27,7 @@ internal sealed class HostAddressMonitor(HostAddresses host, ILogger<HostAddress
     private readonly Lock _lock = new();
     private Task _loop = Task.CompletedTask;
 
-    /// <summary>Every unicast address of every interface, whatever its state.</summary>
+    /// <summary>Every unicast address of every interface, whatever its state, and for IPv6 its prefix's subnet-router anycast address.</summary>
     public static IEnumerable<StunAddress> Read()
     {
         var addresses = new List<StunAddress>();
@@ -36,9 +36,19 @@ internal sealed class HostAddressMonitor(HostAddresses host, ILogger<HostAddress
             foreach (UnicastIPAddressInformation unicast in nic.GetIPProperties().UnicastAddresses)
             {
                 IPAddress address = unicast.Address;
-                if (address.AddressFamily is System.Net.Sockets.AddressFamily.InterNetwork or System.Net.Sockets.AddressFamily.InterNetworkV6)
+                if (address.AddressFamily is not (System.Net.Sockets.AddressFamily.InterNetwork or System.Net.Sockets.AddressFamily.InterNetworkV6))
                 {
-                    addresses.Add(StunAddress.FromIPEndPoint(new IPEndPoint(address, 0)));
+                    continue;
+                }
+
+                StunAddress own = StunAddress.FromIPEndPoint(new IPEndPoint(address, 0));
+                addresses.Add(own);
+                if (!own.IsIPv4 && unicast.PrefixLength is > 0 and < 128)
+                {
+                    // RFC 4291 §2.6.1: the subnet-router anycast address of each prefix, which Linux
+                    // answers locally on a host that forwards (container and Kubernetes nodes).
+                    UInt128 mask = UInt128.MaxValue << (128 - unicast.PrefixLength);
+                    addresses.Add(new StunAddress(System.Net.Sockets.AddressFamily.InterNetworkV6, own.Address & mask, 0));
                 }
             }
         }
@@ -92,7 +102,7 @@ internal sealed class HostAddressMonitor(HostAddresses host, ILogger<HostAddress
                     HostingLog.HostAddressesChanged(logger, trigger, string.Join(", ", host.Interfaces.Select(a => a.ToIPAddress())));
                 }
             }
-            catch (Exception e) when (e is NetworkInformationException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
                 HostingLog.HostAddressesUnreadable(logger, e.Message);
             }

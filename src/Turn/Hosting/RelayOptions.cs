@@ -45,16 +45,18 @@ internal sealed record RelayOptions
     /// <summary>Test-only: lets allocations reach 127.0.0.0/8 and ::1. Never on in production.</summary>
     public bool UnsafeAllowLoopbackPeers { get; init; }
 
-    /// <summary>Blocks whose reachability turns the relay against its own host or its cloud's metadata service.</summary>
+    /// <summary>Blocks whose reachability turns the relay against its own host or its cloud's metadata services.</summary>
     private static readonly (IpPrefix Block, string What)[] HostRanges =
     [
         (IpPrefix.Parse("127.0.0.0/8"), "loopback: this host's own services"),
         (IpPrefix.Parse("::1/128"), "loopback: this host's own services"),
         (IpPrefix.Parse("169.254.0.0/16"), "link-local: the cloud metadata service at 169.254.169.254"),
         (IpPrefix.Parse("fe80::/10"), "link-local"),
+        (IpPrefix.Parse("fc00::/7"), "unique-local: the AWS metadata service at fd00:ec2::254"),
+        (IpPrefix.Parse("100.64.0.0/10"), "shared address space: the Alibaba Cloud metadata service at 100.100.100.200"),
     ];
 
-    /// <summary>What <see cref="RemoveBuiltInDeniedPeers"/> and <see cref="AllowedPeers"/> open of loopback and link-local, one sentence each.</summary>
+    /// <summary>What <see cref="RemoveBuiltInDeniedPeers"/> and <see cref="AllowedPeers"/> open of loopback, link-local and metadata ranges, one sentence each.</summary>
     public IEnumerable<string> ReachableHostRanges()
     {
         foreach ((IpPrefix block, string what) in HostRanges)

@@ -13,6 +13,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
 {
     private readonly UdpListenerSet _udp = new();
     private readonly List<StreamListener> _streams = [];
+    private ConnectionSeats? _seats;
 
     public IReadOnlyList<UdpListener> UdpListeners => _udp.Listeners;
 
@@ -136,7 +137,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
             }
             else
             {
-                _streams.Add(StreamListener.Bind(endpoint, limits, endpoint.Protocol == TransportProtocol.Tls ? certificate : null, clock));
+                _streams.Add(StreamListener.Bind(endpoint, limits, endpoint.Protocol == TransportProtocol.Tls ? certificate : null, clock, _seats ??= new ConnectionSeats(limits.MaxConnectionsPerAddress)));
             }
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressFamilyNotSupported && endpoint.EndPoint.Address.Equals(IPAddress.IPv6Any))

@@ -255,13 +255,21 @@ internal static class TurnOptionsReader
     private static List<IpPrefix> ReadBuiltInRemovals(ConfigReader r)
     {
         const string key = "Relay:RemoveBuiltInDeniedPeers";
-        List<IpPrefix> removals = ReadPrefixes(r, key) ?? [];
-        for (int i = removals.Count - 1; i >= 0; i--)
+        var removals = new List<IpPrefix>();
+        IReadOnlyList<string> items = r.List(key) ?? [];
+        for (int i = 0; i < items.Count; i++)
         {
-            if (!PeerFilter.DefaultDenied.Contains(removals[i]))
+            if (!IpPrefix.TryParse(items[i], out IpPrefix prefix))
             {
-                r.Error($"{key}:{i}", removals[i].ToString(), $"is not an entry of the built-in deny list; name one exactly: {string.Join(", ", PeerFilter.DefaultDenied)}");
-                removals.RemoveAt(i);
+                r.Error($"{key}:{i}", items[i], "is not an address or prefix such as 10.0.0.0/8 (host bits must be zero)");
+            }
+            else if (!PeerFilter.DefaultDenied.Contains(prefix))
+            {
+                r.Error($"{key}:{i}", items[i], $"is not an entry of the built-in deny list; name one exactly: {string.Join(", ", PeerFilter.DefaultDenied)}");
+            }
+            else
+            {
+                removals.Add(prefix);
             }
         }
 

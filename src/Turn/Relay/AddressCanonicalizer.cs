@@ -99,6 +99,28 @@ internal static class AddressCanonicalizer
         return address;
     }
 
+    /// <summary>
+    /// For an address in the NAT64 local-use prefix 64:ff9b:1::/48 (RFC 8215), the IPv4 address a
+    /// translator would take from it under each RFC 6052 §2.2 layout a network-specific prefix inside
+    /// that /48 can have (/48, /56, /64, /96; bits 64-71 are the reserved u octet), so that every one
+    /// of them can be judged. Writes them to <paramref name="ipv4"/> (room for four) and returns how many.
+    /// </summary>
+    public static int Nat64LocalUseCandidates(StunAddress address, Span<StunAddress> ipv4)
+    {
+        if (address.Family != AddressFamily.InterNetworkV6 || (address.Address & Mask48) != Nat64LocalUsePrefix)
+        {
+            return 0;
+        }
+
+        ulong high = (ulong)(address.Address >> 64);
+        ulong low = (ulong)address.Address;
+        ipv4[0] = IPv4((uint)(((high & 0xFFFF) << 16) | ((low >> 40) & 0xFFFF)), address.Port);
+        ipv4[1] = IPv4((uint)(((high & 0xFF) << 24) | ((low >> 32) & 0xFF_FFFF)), address.Port);
+        ipv4[2] = IPv4((uint)(low >> 24), address.Port);
+        ipv4[3] = IPv4((uint)low, address.Port);
+        return 4;
+    }
+
     /// <summary>An IPv4-mapped IPv6 address, ::ffff:a.b.c.d (RFC 4291 §2.5.5.2): the IPv4 node itself, not a tunnel to it.</summary>
     public static bool IsIPv4Mapped(StunAddress address)
         => address.Family == AddressFamily.InterNetworkV6 && (address.Address & Mask96) == MappedPrefix;

@@ -17,7 +17,8 @@ namespace Turn.Relay;
 /// checks that a live allocation holds it). An embedded form never takes this exception: it would be
 /// judged on c while the datagram went to raw;</item>
 /// <item>an embedding form whose c is one of the host's own addresses is denied;</item>
-/// <item>then raw, c and a Teredo address's server IPv4 must each pass on their own: a form passes when
+/// <item>then raw, c, a Teredo address's server IPv4 and, inside 64:ff9b:1::/48, the IPv4 of every
+/// RFC 6052 layout must each pass on their own: a form passes when
 /// it is loopback under the test-only switch, or else not one of the host's own addresses and either
 /// inside an allowed prefix or outside every denied one. So the deny list of the raw form can never be
 /// skipped because the canonical form was allowed, nor the other way round.</item>
@@ -223,6 +224,17 @@ internal sealed class PeerFilter
         if (AddressCanonicalizer.TryGetTeredoServer(peer, out StunAddress teredoServer) && !Allows(Judge(teredoServer)))
         {
             return PeerVerdict.DeniedByDenyList;
+        }
+
+        // Where the local-use NAT64 prefix is allowed, each layout's IPv4 address must pass too.
+        Span<StunAddress> layouts = stackalloc StunAddress[4];
+        int count = AddressCanonicalizer.Nat64LocalUseCandidates(peer, layouts);
+        for (int i = 0; i < count; i++)
+        {
+            if (IsOwnAddress(layouts[i]) || !Allows(Judge(layouts[i])))
+            {
+                return PeerVerdict.DeniedByDenyList;
+            }
         }
 
         return raw;

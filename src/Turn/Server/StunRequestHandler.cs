@@ -53,12 +53,12 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings, Re
             return HandleResult.Drop(Outcome.Ignored);
         }
 
-        // The cheapest checks first: a source that spent its budget of unsigned answers gets
-        // nothing, before any HMAC is computed for it; only a request on an allocation that exists
-        // on this five-tuple goes on, because only the client that made it can be sending it.
-        SourceBudget? budget = relay?.UnauthenticatedBudget;
+        // A UDP source can be spoofed, so what it can make the server send unsigned is budgeted (TCP
+        // and TLS sources cannot: they completed a handshake). The cheapest checks come first: a
+        // source that spent its budget gets nothing, before its credentials are checked.
+        SourceBudget? budget = context.Transport == TransportProtocol.Udp ? relay?.UnauthenticatedBudget : null;
         bool spent = budget is not null && budget.IsSpent(context.Source, context.NowMs);
-        if (spent && (message.Method is StunMethod.Binding or StunMethod.Allocate || !relay!.Allocations.TryGet(context.FiveTuple, out _)))
+        if (spent && !ProvesItsSource(message, context, relay!))
         {
             return HandleResult.Drop(Outcome.DroppedRateLimited) with { Method = message.Method };
         }
@@ -75,6 +75,29 @@ internal sealed partial class StunRequestHandler(StunServerSettings settings, Re
         }
 
         return answer;
+    }
+
+    /// <summary>
+    /// Whether a TURN request comes from where it says, though its source spent its budget: it is on an
+    /// allocation made from this five-tuple, or it carries integrity and a nonce this server gave
+    /// that address (one short HMAC, RFC 8489 §9.2), which a spoofer never received. Its answer is
+    /// signed when the credentials check out, and dropped when they do not.
+    /// </summary>
+    private static bool ProvesItsSource(in StunMessage message, in RequestContext context, RelayServices relay)
+    {
+        if (message.Method == StunMethod.Binding)
+        {
+            return false;
+        }
+
+        if (relay.Allocations.TryGet(context.FiveTuple, out _))
+        {
+            return true;
+        }
+
+        return (message.IntegrityOffset >= 0 || message.IntegritySha256Offset >= 0)
+            && message.TryGetAttribute(StunAttributeType.Nonce, out ReadOnlySpan<byte> nonce)
+            && relay.Authenticator.Nonces.IsValid(nonce, context.Source, context.UnixSeconds);
     }
 
     /// <summary>A request's answer, once the source may be answered at all.</summary>

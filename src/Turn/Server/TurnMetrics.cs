@@ -34,7 +34,7 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
     private static readonly string[] RefusalNames = ["bad_request", "auth_failed", "forbidden", "draining", "allocation_mismatch", "unsupported_transport", "family_not_supported", "user_quota", "capacity", "unknown_attribute", "other"];
     private static readonly string[] AuthFailureNames = ["bad_request", "unauthorized", "stale_nonce", "wrong_credentials"];
     private static readonly string[] EndNames = ["expired", "deleted", "connection_closed", "shutdown"];
-    private static readonly string[] ConnectionResults = ["accepted", "refused"];
+    private static readonly string[] ConnectionResults = ["accepted", "refused", "address_cap"];
     private static readonly string[] FamilyNames = ["ipv4", "ipv6"];
 
     private readonly Meter _meter;
@@ -78,7 +78,7 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
         _meter.CreateObservableCounter("turn_auth_failures_total", () => Row(_authFailures, "reason", AuthFailureNames), description: "Requests whose credentials failed, by reason.");
         _meter.CreateObservableCounter("turn_auth_rate_limited_total", () => Volatile.Read(ref _rateLimited), description: "Requests not answered because their source spent its budget of unauthenticated answers (Auth:UnauthenticatedBytesPerSecond).");
         _meter.CreateObservableCounter("turn_io_errors_total", () => Row(_errors, "transport", TransportNames), description: "Socket send or receive failures and handler faults, by transport.");
-        _meter.CreateObservableCounter("turn_stream_connections_total", () => Grid(_connections, "transport", TransportNames, "result", ConnectionResults), description: "TCP and TLS connections, by transport and whether they were accepted.");
+        _meter.CreateObservableCounter("turn_stream_connections_total", () => Grid(_connections, "transport", TransportNames, "result", ConnectionResults), description: "TCP and TLS connections, by transport and whether they were accepted, refused (Tcp:MaxConnections) or refused for their address (Tcp:MaxConnectionsPerAddress).");
         _meter.CreateObservableCounter("turn_relay_icmp_reported_total", () => Volatile.Read(ref _icmpReported), description: "ICMP errors about peers passed to clients as Data indications.");
         _meter.CreateObservableGauge("turn_allocations", ObserveAllocations, description: "Allocations active, by the client's transport and the relayed address family (a dual-stack allocation counts in both).");
         _meter.CreateObservableGauge("turn_permissions", () => Sum(static a => a.PermissionCount), description: "Permissions held by active allocations.");
@@ -163,8 +163,9 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
 
     public void CountError(TransportProtocol transport) => Interlocked.Increment(ref _errors[(int)transport]);
 
-    public void CountConnection(TransportProtocol transport, bool accepted)
-        => Interlocked.Increment(ref _connections[((int)transport * ConnectionResults.Length) + (accepted ? 0 : 1)]);
+    /// <summary>A TCP or TLS connection accepted, refused because the listener is full, or refused because its address holds its share (<paramref name="addressCap"/>).</summary>
+    public void CountConnection(TransportProtocol transport, bool accepted, bool addressCap = false)
+        => Interlocked.Increment(ref _connections[((int)transport * ConnectionResults.Length) + (accepted ? 0 : addressCap ? 2 : 1)]);
 
     public void CountRelayed(RelayDirection direction, TransportProtocol transport, int bytes)
     {

@@ -10,7 +10,7 @@ internal static class DatagramBuffers
 {
     public const int Length = PeerData.Headroom + UdpRelayEndpoint.MaxDatagram + PeerData.Tailroom;
 
-    private static readonly byte[]?[] Slots = new byte[]?[Math.Max(4, Environment.ProcessorCount * 4)];
+    private static readonly byte[]?[] Slots = new byte[]?[Math.Max(16, Environment.ProcessorCount * 8)];
 
     public static byte[] Rent()
     {

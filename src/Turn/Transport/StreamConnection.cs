@@ -10,8 +10,8 @@ namespace Turn.Transport;
 
 /// <summary>
 /// One TCP or TLS client. The read side cuts frames out of the stream and answers them; all
-/// writes (responses and relayed data) go through one bounded queue and one writer, so a slow
-/// client loses relayed packets rather than growing memory. Closing the connection ends the
+/// writes (responses and relayed data) go through one queue bounded in packets and in bytes and
+/// one writer, so a slow client loses relayed packets rather than growing memory. Closing the connection ends the
 /// allocation made on it (RFC 8656 §7).
 /// </summary>
 internal sealed class StreamConnection : IClientTransport, IClientSender
@@ -19,6 +19,9 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
     private const int InitialBufferLength = 4096;
     private const int ResponseBufferLength = 2048;
     private const int QueueLength = 1024;
+
+    /// <summary>Bytes queued for one client at most: a reader slower than this loses packets, and large frames cannot pile up.</summary>
+    private const int QueueBytes = 1 << 20;
 
     private readonly Stream _stream;
     private readonly RequestContext _context;
@@ -30,6 +33,7 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
     private static byte[]? t_response;
 
     private Allocation? _allocation;
+    private int _queuedBytes;
 
     public StreamConnection(Stream stream, TransportProtocol protocol, EndPoint remote, EndPoint local, int role, TurnMetrics metrics)
     {
@@ -42,9 +46,15 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
 
     public void Attach(Allocation allocation) => _allocation = allocation;
 
-    /// <summary>Queues a copy of the packet; false when the queue is full or closed (the packet is dropped).</summary>
+    /// <summary>Queues a copy of the packet; false when the queue is full (in packets or in bytes) or closed: the packet is dropped.</summary>
     public bool Send(ReadOnlySpan<byte> packet)
     {
+        if (Interlocked.Add(ref _queuedBytes, packet.Length) > QueueBytes)
+        {
+            Interlocked.Add(ref _queuedBytes, -packet.Length);
+            return false;
+        }
+
         byte[] copy = ArrayPool<byte>.Shared.Rent(packet.Length);
         packet.CopyTo(copy);
         if (_queue.Writer.TryWrite((copy, packet.Length)))
@@ -52,6 +62,7 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
             return true;
         }
 
+        Interlocked.Add(ref _queuedBytes, -packet.Length);
         ArrayPool<byte>.Shared.Return(copy);
         return false;
     }
@@ -190,6 +201,7 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
                 }
                 finally
                 {
+                    Interlocked.Add(ref _queuedBytes, -length);
                     ArrayPool<byte>.Shared.Return(buffer);
                 }
             }

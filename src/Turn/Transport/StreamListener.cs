@@ -21,13 +21,14 @@ internal sealed class StreamListener : IAsyncDisposable
     private readonly StreamLimits _limits;
     private readonly CertificateHolder? _certificate;
     private readonly RelayClock _clock;
-    private readonly Dictionary<UInt128, int> _perAddress = [];
+    private readonly ConnectionSeats _seats;
     private int _open;
     private Task? _acceptLoop;
     private volatile bool _disposed;
 
-    private StreamListener(ListenEndpoint endpoint, Socket socket, StreamLimits limits, CertificateHolder? certificate, RelayClock clock)
+    private StreamListener(ListenEndpoint endpoint, Socket socket, StreamLimits limits, CertificateHolder? certificate, RelayClock clock, ConnectionSeats seats)
     {
+        _seats = seats;
         _clock = clock;
         Endpoint = endpoint;
         _socket = socket;
@@ -47,7 +48,8 @@ internal sealed class StreamListener : IAsyncDisposable
 
     private string ProtocolName => Endpoint.Protocol == TransportProtocol.Tls ? "tls" : "tcp";
 
-    public static StreamListener Bind(ListenEndpoint endpoint, StreamLimits limits, CertificateHolder? certificate, RelayClock? clock = null)
+    /// <param name="seats">Connections per client address, shared by every listener of the server; null: this listener's own.</param>
+    public static StreamListener Bind(ListenEndpoint endpoint, StreamLimits limits, CertificateHolder? certificate, RelayClock? clock = null, ConnectionSeats? seats = null)
     {
         Socket socket = SocketOptions.Create(endpoint.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -55,7 +57,7 @@ internal sealed class StreamListener : IAsyncDisposable
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             socket.Bind(endpoint.EndPoint);
             socket.Listen(1024);
-            return new StreamListener(endpoint, socket, limits, certificate, clock ?? RelayClock.System);
+            return new StreamListener(endpoint, socket, limits, certificate, clock ?? RelayClock.System, seats ?? new ConnectionSeats(limits.MaxConnectionsPerAddress));
         }
         catch
         {
@@ -102,12 +104,12 @@ internal sealed class StreamListener : IAsyncDisposable
             }
 
             // One address may not hold every seat: past its share it is refused, and others still get in.
-            UInt128 source = AddressKey(client.RemoteEndPoint);
-            if (!TryTakeSeat(source))
+            UInt128 source = ConnectionSeats.KeyOf(client.RemoteEndPoint);
+            if (!_seats.TryTake(source))
             {
                 Interlocked.Decrement(ref _open);
-                metrics.CountConnection(Endpoint.Protocol, accepted: false);
-                TransportLog.ConnectionRefusedPerAddress(logger, ProtocolName, client.RemoteEndPoint, _limits.MaxConnectionsPerAddress);
+                metrics.CountConnection(Endpoint.Protocol, accepted: false, addressCap: true);
+                TransportLog.ConnectionRefusedPerAddress(logger, ProtocolName, client.RemoteEndPoint, _seats.PerAddress);
                 client.Dispose();
                 continue;
             }
@@ -167,55 +169,8 @@ internal sealed class StreamListener : IAsyncDisposable
                 client.Dispose();
             }
 
-            ReleaseSeat(source);
+            _seats.Release(source);
             Interlocked.Decrement(ref _open);
-        }
-    }
-
-    /// <summary>Connections count per client address; an IPv6 client by its /64, which one host or site holds.</summary>
-    private static UInt128 AddressKey(EndPoint? remote)
-    {
-        if (remote is not IPEndPoint endPoint)
-        {
-            return UInt128.Zero;
-        }
-
-        StunAddress address = StunAddress.FromIPEndPoint(endPoint);
-        if (AddressCanonicalizer.IsIPv4Mapped(address))
-        {
-            address = AddressCanonicalizer.Canonicalize(address);
-        }
-
-        return address.IsIPv4 ? new UInt128(1, (ulong)address.Address) : address.Address & new UInt128(ulong.MaxValue, 0);
-    }
-
-    private bool TryTakeSeat(UInt128 source)
-    {
-        lock (_perAddress)
-        {
-            _perAddress.TryGetValue(source, out int held);
-            if (held >= _limits.MaxConnectionsPerAddress)
-            {
-                return false;
-            }
-
-            _perAddress[source] = held + 1;
-            return true;
-        }
-    }
-
-    private void ReleaseSeat(UInt128 source)
-    {
-        lock (_perAddress)
-        {
-            if (_perAddress.TryGetValue(source, out int held) && held > 1)
-            {
-                _perAddress[source] = held - 1;
-            }
-            else
-            {
-                _perAddress.Remove(source);
-            }
         }
     }
 
@@ -233,7 +188,7 @@ internal sealed class StreamListener : IAsyncDisposable
             await ssl.AuthenticateAsServerAsync(options, idle.Token).ConfigureAwait(false);
             return ssl;
         }
-        catch (Exception e) when (e is AuthenticationException or IOException)
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
         {
             TransportLog.HandshakeFailed(logger, remote, e.Message);
             await ssl.DisposeAsync().ConfigureAwait(false);

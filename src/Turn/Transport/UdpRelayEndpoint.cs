@@ -122,6 +122,14 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
             {
                 int received = _socket.ReceiveFrom(buffer.AsSpan(PeerData.Headroom, MaxDatagram), SocketFlags.None, from);
                 StunAddress peer = StunAddress.FromSocketAddress(from);
+                bool clientIsIPv4 = allocation.FiveTuple.Client.IsIPv4 || AddressCanonicalizer.IsIPv4Mapped(allocation.FiveTuple.Client);
+                if (!PeerData.Fits(received, peer, TurnAttributes.MinChannel, clientTransport, clientIsIPv4))
+                {
+                    // Too large even for ChannelData, the smaller frame: dropped before it costs the allocation's quota.
+                    _metrics.CountDrop(Outcome.DroppedTooBig);
+                    continue;
+                }
+
                 if (!allocation.AdmitFromPeer(peer, received, _clock.NowMs, out ushort channel, out bool overQuota))
                 {
                     // RFC 8656 §11.3: no permission for this peer (or over the bandwidth cap): silently dropped.
@@ -129,7 +137,7 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
                     continue;
                 }
 
-                if (!PeerData.Fits(received, peer, channel, clientTransport, allocation.FiveTuple.Client.IsIPv4 || AddressCanonicalizer.IsIPv4Mapped(allocation.FiveTuple.Client)))
+                if (!PeerData.Fits(received, peer, channel, clientTransport, clientIsIPv4))
                 {
                     // Relayed whole or not at all: the client transport cannot carry a frame this large.
                     _metrics.CountDrop(Outcome.DroppedTooBig);

@@ -25,6 +25,7 @@ public sealed class HostAddressAttackTests
     {
         await using TestNamespace ns = await TestNamespace.CreateAsync();
         await ns.RunAsync("ip", "addr", "add", $"10.200.{ns.Subnet}.2/24", "dev", ns.InsideDevice);
+        await ns.RunAsync("ip", "-6", "addr", "add", $"fd77:{ns.Subnet}::1/64", "dev", ns.InsideDevice, "nodad");
         await using DaemonProcess daemon = await ns.StartDaemonAsync(Config(ns.Inside.ToString()), [$"udp {ns.Inside}:{Port}"]);
         await using TurnTestClient client = TurnTestClient.Udp(new IPEndPoint(ns.Inside, Port), AttackDaemon.Alice, ns.Outside);
         await client.AllocateAsync();
@@ -32,10 +33,18 @@ public sealed class HostAddressAttackTests
         TurnReply second = await client.CreatePermissionAsync(At($"10.200.{ns.Subnet}.2", 9));
         TurnReply loopback = await client.CreatePermissionAsync(At("127.0.0.1", 9));
         TurnReply outside = await client.CreatePermissionAsync(At(ns.Outside.ToString(), 9));
+        TurnReply ipv6 = await client.CreatePermissionAsync(At($"fd77:{ns.Subnet}::1", 9));
+        TurnReply anycast = await client.CreatePermissionAsync(At($"fd77:{ns.Subnet}::", 9));
+        TurnReply neighbour = await client.CreatePermissionAsync(At($"fd77:{ns.Subnet}::5", 9));
 
         Assert.True(second.ErrorCode == 403, $"the host's second address: {second}\n{daemon.Describe()}");
         Assert.Equal(403, loopback.ErrorCode);
         Assert.True(outside.IsSuccess, $"a peer that is not this host: {outside}");
+        Assert.True(ipv6.ErrorCode == 403, $"the host's IPv6 address: {ipv6}");
+        Assert.True(anycast.ErrorCode == 403, $"its prefix's subnet-router anycast address: {anycast}");
+
+        // Another host of that prefix passes the policy; only the family is wrong (no IPv6 relay here).
+        Assert.True(neighbour.ErrorCode == 443, $"another host of the IPv6 prefix: {neighbour}");
     }
 
     [Fact]
@@ -97,7 +106,7 @@ public sealed class HostAddressAttackTests
         {
             ["MinPort"] = AttackDaemon.RelayMin,
             ["MaxPort"] = AttackDaemon.RelayMax,
-            ["AllowedPeers"] = new JsonArray("10.200.0.0/16", "10.201.0.0/16"),
+            ["AllowedPeers"] = new JsonArray("10.200.0.0/16", "10.201.0.0/16", "fd77::/16"),
         },
     };
 }

@@ -278,6 +278,18 @@ public sealed class PeerFilterTests
     }
 
     [Fact]
+    public void AllowedLocalUseNat64Prefix_StillJudgesTheIPv4OfEveryLayout()
+    {
+        var filter = new PeerFilter(PeerFilter.DefaultDenied, [IpPrefix.Parse("64:ff9b:1::/48")], Listeners, OwnAddresses, RelayMin, RelayMax, allowLoopback: false);
+
+        // 169.254.169.254 in the /64 layout, 0.0.8.8 in the last 32 bits.
+        Assert.Equal(PeerVerdict.DeniedByDenyList, filter.Evaluate(At("64:ff9b:1:0:a9:fea9:fe00:808", 40000)));
+
+        // 8.8.8.8 in the /48 layout (and 8.8.0.0 in the /64, 8.8.8.8 elsewhere): public in every reading.
+        Assert.True(filter.IsAllowed(At("64:ff9b:1:808:8:808:808:808", 40000)));
+    }
+
+    [Fact]
     public void AllowedPrefix_DoesNotOpenOwnListenerOrUnspecified()
     {
         var filter = new PeerFilter(

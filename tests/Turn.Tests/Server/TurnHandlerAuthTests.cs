@@ -333,16 +333,45 @@ public sealed class TurnHandlerAuthTests
         TurnAssert.Error(401, server.Request(unsigned));
 
         (HandleResult third, TurnReply? none) = server.Exchange(unsigned);
-        (HandleResult signedAllocate, _) = server.Exchange(TurnMessages.Signed(StunMethod.Allocate, TurnMessages.TransactionId(), TurnMessages.RequestedTransportUdp, TurnTestHarness.Alice, challenge));
         (HandleResult otherSource, _) = server.Exchange(unsigned, TurnTestHarness.At("198.51.100.9", 40000));
         server.Advance(1);
         (HandleResult nextSecond, _) = server.Exchange(unsigned, server.Client.WithPort(40001));
 
         Assert.Equal(Outcome.DroppedRateLimited, third.Outcome);
         Assert.Null(none);
-        Assert.Equal(Outcome.DroppedRateLimited, signedAllocate.Outcome);
         Assert.Equal(Outcome.Rejected, otherSource.Outcome);
         Assert.Equal(Outcome.Rejected, nextSecond.Outcome);
+    }
+
+    [Fact]
+    public void SpentSource_WithANonceThisServerGaveIt_IsStillAnswered_AndWithAnotherNonceIsNot()
+    {
+        byte[] unsigned = TurnMessages.Unsigned(StunMethod.Allocate, StunClass.Request, TurnMessages.TransactionId(), TurnMessages.RequestedTransportUdp);
+        var server = new TurnTestHarness(unauthenticatedBudget: new SourceBudget(100));
+        TurnChallenge challenge = server.Request(unsigned).Challenge;
+        Assert.Equal(Outcome.DroppedRateLimited, server.Exchange(unsigned).Result.Outcome);
+        TurnChallenge forged = challenge with { Nonce = [.. challenge.Nonce[..^4], .. "AAAA"u8] };
+
+        (HandleResult guessed, _) = server.Exchange(TurnMessages.Signed(StunMethod.Allocate, TurnMessages.TransactionId(), TurnMessages.RequestedTransportUdp, TurnTestHarness.Alice, forged));
+        TurnReply proven = server.Request(TurnMessages.Signed(StunMethod.Allocate, TurnMessages.TransactionId(), TurnMessages.RequestedTransportUdp, TurnTestHarness.Alice, challenge));
+
+        Assert.Equal(Outcome.DroppedRateLimited, guessed.Outcome);
+        TurnAssert.Success(proven);
+        TurnAssert.SignedWith(TurnTestHarness.Alice, proven);
+    }
+
+    [Fact]
+    public void StreamSources_AreNotBudgeted_TheirHandshakeProvedThem()
+    {
+        byte[] unsigned = TurnMessages.Unsigned(StunMethod.Allocate, StunClass.Request, TurnMessages.TransactionId(), TurnMessages.RequestedTransportUdp);
+        var server = new TurnTestHarness(unauthenticatedBudget: new SourceBudget(100));
+        byte[] response = new byte[2048];
+        RequestContext tcp = server.Context() with { Transport = global::Turn.Relay.TransportProtocol.Tcp };
+
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.Equal(Outcome.Rejected, server.Handler.Handle(unsigned, tcp, response).Outcome);
+        }
     }
 
     [Fact]

@@ -15,7 +15,7 @@ internal sealed record AuthOptions
     public int NonceLifetimeSeconds { get; init; } = 600;
 
     /// <summary>
-    /// Bytes per second the server may send one source address (an IPv6 /64) in answers that need no
+    /// Bytes per second the server may send one UDP source address (an IPv6 /64) in answers that need no
     /// credentials: Binding responses, 401/438 challenges and other unsigned errors. A source over it
     /// gets no answer, and its requests are dropped before any HMAC is computed. 0: no budget.
     /// </summary>

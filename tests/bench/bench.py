@@ -293,7 +293,8 @@ class Server:
                          "UnauthenticatedBytesPerSecond": 0},
                 "Relay": {"Addresses": [HOST], "UnsafeAllowLoopbackPeers": True,
                           "MinPort": lo, "MaxPort": hi,
-                          "MaxAllocations": 20000, "MaxAllocationsPerUser": 20000},
+                          "MaxAllocations": 20000, "MaxAllocationsPerUser": 20000,
+                          "MaxAllocationsPerAddress": 20000},
                 "Logging": {"LogLevel": {"Default": "Warning"}},
                 # No Kestrel (signaling, HTTP API) unless asked: coturn runs without
                 # its web admin too, and the default URL binds 0.0.0.0:8080.

@@ -223,6 +223,7 @@ internal static class TurnOptionsReader
                 MaxLifetimeSeconds = r.Int("Relay:MaxLifetimeSeconds", limits.MaxLifetimeSeconds, 60, 86_400),
                 MaxAllocations = r.Int("Relay:MaxAllocations", limits.MaxAllocations, 1, 1_000_000),
                 MaxAllocationsPerUser = r.Int("Relay:MaxAllocationsPerUser", limits.MaxAllocationsPerUser, 1, 1_000_000),
+                MaxAllocationsPerAddress = r.Int("Relay:MaxAllocationsPerAddress", limits.MaxAllocationsPerAddress, 1, 1_000_000),
                 MaxPermissionsPerAllocation = r.Int("Relay:MaxPermissionsPerAllocation", limits.MaxPermissionsPerAllocation, 1, 1024),
                 MaxChannelsPerAllocation = r.Int("Relay:MaxChannelsPerAllocation", limits.MaxChannelsPerAllocation, 1, 4096),
                 BandwidthBytesPerSecond = r.Int("Relay:BandwidthBytesPerSecond", 0, 0, int.MaxValue),

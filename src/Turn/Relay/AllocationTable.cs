@@ -12,6 +12,7 @@ internal sealed class AllocationTable(IAllocationEvents? events = null)
     private readonly ConcurrentDictionary<FiveTuple, Allocation> _byFiveTuple = new();
     private readonly ConcurrentDictionary<StunAddress, Allocation> _byRelayAddress = new();
     private readonly Dictionary<string, int> _perUser = new(StringComparer.Ordinal);
+    private readonly Dictionary<UInt128, int> _perAddress = [];
     private readonly Lock _quotaLock = new();
 
     public int Count => _byFiveTuple.Count;
@@ -24,9 +25,10 @@ internal sealed class AllocationTable(IAllocationEvents? events = null)
     /// <summary>Whether <paramref name="address"/> is the relayed transport address of a live allocation here.</summary>
     public bool IsRelayedAddress(StunAddress address) => _byRelayAddress.ContainsKey(address);
 
-    /// <summary>Reserves a place for a user's new allocation; the answer says which quota refused it.</summary>
-    public QuotaResult TryReserve(string username, RelayLimits limits)
+    /// <summary>Reserves a place for a new allocation of a user from a client address; the answer says which quota refused it.</summary>
+    public QuotaResult TryReserve(string username, StunAddress client, RelayLimits limits)
     {
+        UInt128 address = AddressKey(client);
         lock (_quotaLock)
         {
             if (_byFiveTuple.Count + Pending >= limits.MaxAllocations)
@@ -40,21 +42,28 @@ internal sealed class AllocationTable(IAllocationEvents? events = null)
                 return QuotaResult.UserFull;
             }
 
+            _perAddress.TryGetValue(address, out int fromAddress);
+            if (fromAddress >= limits.MaxAllocationsPerAddress)
+            {
+                return QuotaResult.AddressFull;
+            }
+
             _perUser[username] = count + 1;
+            _perAddress[address] = fromAddress + 1;
             Pending++;
             return QuotaResult.Reserved;
         }
     }
 
     /// <summary>Turns a reservation into an entry, or gives it back when <paramref name="allocation"/> is null.</summary>
-    public void Complete(string username, Allocation? allocation)
+    public void Complete(string username, StunAddress client, Allocation? allocation)
     {
         lock (_quotaLock)
         {
             Pending--;
             if (allocation is null || !_byFiveTuple.TryAdd(allocation.FiveTuple, allocation))
             {
-                Release(username);
+                Release(username, client);
                 return;
             }
 
@@ -74,7 +83,7 @@ internal sealed class AllocationTable(IAllocationEvents? events = null)
 
         lock (_quotaLock)
         {
-            Release(allocation.Username);
+            Release(allocation.Username, allocation.FiveTuple.Client);
         }
 
         IndexRelays(allocation, add: false);
@@ -105,18 +114,36 @@ internal sealed class AllocationTable(IAllocationEvents? events = null)
         }
     }
 
-    private void Release(string username)
+    private void Release(string username, StunAddress client)
     {
-        if (_perUser.TryGetValue(username, out int count))
+        Decrement(_perUser, username);
+        Decrement(_perAddress, AddressKey(client));
+    }
+
+    private static void Decrement<TKey>(Dictionary<TKey, int> counts, TKey key)
+        where TKey : notnull
+    {
+        if (counts.TryGetValue(key, out int count))
         {
             if (count <= 1)
             {
-                _perUser.Remove(username);
+                counts.Remove(key);
             }
             else
             {
-                _perUser[username] = count - 1;
+                counts[key] = count - 1;
             }
         }
+    }
+
+    /// <summary>A client counts by its IPv4 address (an IPv4-mapped one as itself) or its IPv6 /64.</summary>
+    private static UInt128 AddressKey(StunAddress client)
+    {
+        if (AddressCanonicalizer.IsIPv4Mapped(client))
+        {
+            client = AddressCanonicalizer.Canonicalize(client);
+        }
+
+        return client.IsIPv4 ? new UInt128(1, (ulong)client.Address) : client.Address & new UInt128(ulong.MaxValue, 0);
     }
 }

@@ -8,6 +8,9 @@ internal enum QuotaResult
     /// <summary>The user holds as many allocations as allowed: 486.</summary>
     UserFull,
 
+    /// <summary>The client's address holds as many allocations as allowed: 486.</summary>
+    AddressFull,
+
     /// <summary>The server holds as many allocations as allowed: 508.</summary>
     ServerFull,
 }

@@ -18,6 +18,13 @@ internal sealed record RelayLimits
 
     public int MaxAllocationsPerUser { get; init; } = 100;
 
+    /// <summary>
+    /// Allocations one client address (an IPv6 /64) may hold, whatever usernames it uses: REST
+    /// credentials are minted per peer, so a per-user quota alone would not stop one source from
+    /// multiplying them.
+    /// </summary>
+    public int MaxAllocationsPerAddress { get; init; } = 32;
+
     public int MaxPermissionsPerAllocation { get; init; } = 64;
 
     public int MaxChannelsPerAllocation { get; init; } = 64;

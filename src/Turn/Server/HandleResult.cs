@@ -23,6 +23,9 @@ internal readonly record struct HandleResult(Outcome Outcome, int Length, int Re
     /// <summary>The response carries MESSAGE-INTEGRITY(-SHA256): an answer to a client that proved its credentials.</summary>
     public bool Signed { get; init; }
 
+    /// <summary>An Allocate refused because its client address holds its share of allocations.</summary>
+    public bool AddressQuota { get; init; }
+
     /// <summary>An Allocate turned away because the server is draining.</summary>
     public bool Draining { get; init; }
 

@@ -16,7 +16,7 @@ internal sealed partial class StunRequestHandler
     /// 5. RESERVATION-TOKEN excludes EVEN-PORT and the address-family attributes (400);
     /// 6. REQUESTED-ADDRESS-FAMILY picks the family (440 when not served), ADDITIONAL-ADDRESS-FAMILY
     ///    asks for IPv6 beside IPv4 (400 for anything else, or with REQUESTED-ADDRESS-FAMILY);
-    /// 7. quotas: 486 for the user, 508 for the server; no relay port: 508;
+    /// 7. quotas: 486 for the user or the client's address, 508 for the server; no relay port: 508;
     /// 8. the lifetime is the requested one within [default, maximum];
     /// 9. success: XOR-RELAYED-ADDRESS (one per family), LIFETIME, RESERVATION-TOKEN, XOR-MAPPED-ADDRESS,
     ///    and ADDRESS-ERROR-CODE when the second family of a dual allocation failed.
@@ -69,10 +69,12 @@ internal sealed partial class StunRequestHandler
             return Error(request, context, response, StunErrors.AddressFamilyNotSupported, default, auth);
         }
 
-        switch (relay.Allocations.TryReserve(auth.Username!, relay.Limits))
+        switch (relay.Allocations.TryReserve(auth.Username!, context.Source, relay.Limits))
         {
             case QuotaResult.UserFull:
                 return Error(request, context, response, StunErrors.AllocationQuotaReached, default, auth);
+            case QuotaResult.AddressFull:
+                return Error(request, context, response, StunErrors.AllocationQuotaReached, "Allocation Quota Reached for this address", default, auth) with { AddressQuota = true };
             case QuotaResult.ServerFull:
                 return Error(request, context, response, StunErrors.InsufficientCapacity, default, auth);
             default:
@@ -119,7 +121,7 @@ internal sealed partial class StunRequestHandler
         }
         finally
         {
-            relay.Allocations.Complete(auth.Username!, allocation);
+            relay.Allocations.Complete(auth.Username!, context.Source, allocation);
             if (allocation is not null)
             {
                 context.Client!.Attach(allocation);

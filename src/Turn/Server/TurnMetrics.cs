@@ -31,7 +31,7 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
     private static readonly int[] Codes = [0, 300, 400, 401, 403, 420, 437, 438, 440, 441, 442, 443, 446, 447, 486, 500, 508];
     private static readonly string[] CodeNames = ["success", "300", "400", "401", "403", "420", "437", "438", "440", "441", "442", "443", "446", "447", "486", "500", "508", "other"];
     private static readonly string[] DropNames = ["truncated", "not_stun", "malformed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed", "rate_limited", "too_big"];
-    private static readonly string[] RefusalNames = ["bad_request", "auth_failed", "forbidden", "draining", "allocation_mismatch", "unsupported_transport", "family_not_supported", "user_quota", "capacity", "unknown_attribute", "other"];
+    private static readonly string[] RefusalNames = ["bad_request", "auth_failed", "forbidden", "draining", "allocation_mismatch", "unsupported_transport", "family_not_supported", "user_quota", "capacity", "unknown_attribute", "other", "address_quota"];
     private static readonly string[] AuthFailureNames = ["bad_request", "unauthorized", "stale_nonce", "wrong_credentials"];
     private static readonly string[] EndNames = ["expired", "deleted", "connection_closed", "shutdown"];
     private static readonly string[] ConnectionResults = ["accepted", "refused", "address_cap"];
@@ -237,6 +237,7 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
     private static int RefusalIndex(in HandleResult result) => result.Code switch
     {
         _ when result.Draining => 3,
+        _ when result.AddressQuota => 11,
         StunErrors.BadRequest when result.Auth == AuthStatus.BadRequest => 1,
         StunErrors.BadRequest => 0,
         StunErrors.Unauthorized or StunErrors.WrongCredentials => 1,

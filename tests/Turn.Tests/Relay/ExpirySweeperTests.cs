@@ -29,17 +29,19 @@ public sealed class ExpirySweeperTests
         Assert.False(liveRelay.Disposed);
     }
 
+    private static readonly global::Turn.Wire.StunAddress Client = global::Turn.Wire.StunAddress.FromIPEndPoint(System.Net.IPEndPoint.Parse("198.51.100.7:40000"));
+
     [Fact]
     public void Sweep_ReleasesTheUsersQuota()
     {
         var table = new AllocationTable();
         var limits = new RelayLimits { MaxAllocationsPerUser = 1 };
         Add(table, AllocationTests.Create(limits, expiresAt: Now), 40000, limits);
-        Assert.Equal(QuotaResult.UserFull, table.TryReserve("alice", limits));
+        Assert.Equal(QuotaResult.UserFull, table.TryReserve("alice", Client, limits));
 
         new ExpirySweeper(table).Sweep(Now);
 
-        Assert.Equal(QuotaResult.Reserved, table.TryReserve("alice", limits));
+        Assert.Equal(QuotaResult.Reserved, table.TryReserve("alice", Client, limits));
     }
 
     [Fact]
@@ -84,8 +86,8 @@ public sealed class ExpirySweeperTests
             template.Limits,
             template.ExpiresAt,
             template.AllocateTransactionId);
-        Assert.Equal(QuotaResult.Reserved, table.TryReserve(allocation.Username, limits ?? template.Limits));
-        table.Complete(allocation.Username, allocation);
+        Assert.Equal(QuotaResult.Reserved, table.TryReserve(allocation.Username, allocation.FiveTuple.Client, limits ?? template.Limits));
+        table.Complete(allocation.Username, allocation.FiveTuple.Client, allocation);
         return allocation;
     }
 }

@@ -381,6 +381,21 @@ public sealed class TurnHandlerAllocateTests
     }
 
     [Fact]
+    public void Allocate_OverAddressQuota_Returns486_WhateverTheUsername_AndAnotherAddressStillAllocates()
+    {
+        var server = new TurnTestHarness(new RelayLimits { MaxAllocationsPerAddress = 2 });
+        server.AllocateOk();
+        TurnAssert.Success(server.Allocate(TurnTestHarness.Bob, source: server.Client.WithPort(40001)));
+
+        TurnReply third = server.Allocate(source: server.Client.WithPort(40002));
+
+        TurnAssert.Error(486, third);
+        TurnAssert.Success(server.Allocate(source: TurnTestHarness.At("198.51.100.8", 40000)));
+        TurnAssert.Success(server.Refresh(0));
+        TurnAssert.Success(server.Allocate(source: server.Client.WithPort(40003)));
+    }
+
+    [Fact]
     public void Allocate_OverUserQuota_SucceedsAgainOnceAnAllocationEnds()
     {
         var server = new TurnTestHarness(new RelayLimits { MaxAllocationsPerUser = 1 });

@@ -50,11 +50,17 @@ public static class JoinToken
             return false;
         }
 
+        problem = "the join token's payload is not {\"room\": string, \"exp\": integer}";
         try
         {
             using JsonDocument document = JsonDocument.Parse(payload);
             string? tokenRoom = document.RootElement.GetProperty("room").GetString();
             long expires = document.RootElement.GetProperty("exp").GetInt64();
+            if (tokenRoom is null)
+            {
+                return false;
+            }
+
             if (expires <= nowUnixSeconds)
             {
                 problem = "the join token has expired";
@@ -78,13 +84,23 @@ public static class JoinToken
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
+    /// <summary>
+    /// Canonical base64url only (RFC 4648 §5, no padding, unused bits zero): decoding and encoding
+    /// again must give the same text, so one token has one spelling.
+    /// </summary>
     private static byte[]? FromBase64Url(string text)
     {
+        if (text.Length % 4 == 1 || text.Any(c => !(char.IsAsciiLetterOrDigit(c) || c == '-' || c == '_')))
+        {
+            return null;
+        }
+
         string padded = text.Replace('-', '+').Replace('_', '/');
         padded += new string('=', (4 - (padded.Length % 4)) % 4);
         try
         {
-            return Convert.FromBase64String(padded);
+            byte[] bytes = Convert.FromBase64String(padded);
+            return Base64Url(bytes) == text ? bytes : null;
         }
         catch (FormatException)
         {

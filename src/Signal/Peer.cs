@@ -2,11 +2,13 @@ namespace Turn.Signal;
 
 /// <summary>
 /// One member of a room. While its connection is gone it keeps its id and seat for the resume
-/// grace window, and what is addressed to it waits in a bounded queue.
+/// grace window, and what is addressed to it waits in a queue bounded in messages and bytes.
+/// Every member of a room is changed only under the room's lock.
 /// </summary>
-internal sealed class Peer(string id, string resumeToken, Room room, string? name, byte[]? meta)
+internal sealed class Peer(string id, string resumeToken, Room room, string? name, byte[]? meta, UInt128 source)
 {
     private readonly Queue<byte[]> _pending = new();
+    private int _pendingBytes;
 
     public string Id { get; } = id;
 
@@ -19,6 +21,9 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
     /// <summary>The client's metadata object as raw JSON, or null.</summary>
     public byte[]? Meta { get; } = meta;
 
+    /// <summary>The client address the seat counts against, for as long as it is held.</summary>
+    public UInt128 Source { get; } = source;
+
     /// <summary>The live connection; null while away.</summary>
     public ISignalSink? Sink { get; private set; }
 
@@ -29,8 +34,12 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
 
     public int PendingCount => _pending.Count;
 
-    /// <summary>Delivers now, or keeps the message for a resume; drops the oldest when the queue is full.</summary>
-    public bool Deliver(byte[] message, int queueLength)
+    /// <summary>
+    /// Delivers now, or keeps the message for a resume, dropping the oldest past the queue's
+    /// length or bytes, or the new one when the daemon's budget is spent. A connection whose
+    /// queue is full is closed as too slow.
+    /// </summary>
+    public bool Deliver(byte[] message, SignalOptions options, QueueBudget budget)
     {
         ISignalSink? sink = Sink;
         if (sink is not null)
@@ -44,12 +53,18 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
             return false;
         }
 
-        if (_pending.Count >= queueLength)
+        if (message.Length > options.ResumeQueueBytes || !budget.TryTake(message.Length))
         {
-            _pending.Dequeue();
+            return false;
         }
 
         _pending.Enqueue(message);
+        _pendingBytes += message.Length;
+        while (_pending.Count > options.ResumeQueueLength || _pendingBytes > options.ResumeQueueBytes)
+        {
+            Forget(_pending.Dequeue(), budget);
+        }
+
         return true;
     }
 
@@ -66,15 +81,31 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
     }
 
     /// <summary>Hands the messages kept while away to the new connection, in order.</summary>
-    public void Flush()
+    public void Flush(QueueBudget budget)
     {
         while (Sink is not null && _pending.TryDequeue(out byte[]? message))
         {
+            Forget(message, budget);
             if (!Sink.TrySend(message))
             {
                 Sink.Close("send queue full");
                 return;
             }
         }
+    }
+
+    /// <summary>Gives back what the queue held: the seat is gone.</summary>
+    public void Clear(QueueBudget budget)
+    {
+        while (_pending.TryDequeue(out byte[]? message))
+        {
+            Forget(message, budget);
+        }
+    }
+
+    private void Forget(byte[] message, QueueBudget budget)
+    {
+        _pendingBytes -= message.Length;
+        budget.Give(message.Length);
     }
 }

@@ -7,8 +7,10 @@ namespace Turn.Signal;
 
 /// <summary>
 /// One signaling WebSocket: a receive loop that parses and dispatches each message, and one
-/// writer draining a bounded queue. A bad message gets an error and the connection lives on; a
-/// reader too slow for its queue is disconnected rather than growing memory.
+/// writer draining a queue bounded in messages and bytes (and by the daemon's budget). A
+/// message for many recipients is one shared buffer, never copied per connection. A bad message
+/// gets an error and the connection lives on; a reader too slow for its queue is disconnected
+/// rather than growing memory.
 /// </summary>
 internal sealed class SignalConnection : ISignalSink, IDisposable
 {
@@ -20,7 +22,10 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     private readonly SignalHub _hub;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Channel<byte[]> _queue;
+    private readonly Channel<ReadOnlyMemory<byte>> _queue;
+    private readonly System.Net.IPAddress? _remote;
+    private readonly UInt128 _source;
+    private int _queuedBytes;
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _receiving = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _writer = Task.CompletedTask;
@@ -31,13 +36,15 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     private long _lastRefill;
     private long _lastRateError;
 
-    public SignalConnection(WebSocket socket, SignalHub hub, TimeProvider time, ILogger logger)
+    public SignalConnection(WebSocket socket, SignalHub hub, TimeProvider time, ILogger logger, System.Net.IPAddress? remote)
     {
         _socket = socket;
         _hub = hub;
         _time = time;
         _logger = logger;
-        _queue = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(hub.Options.SendQueueLength)
+        _remote = remote;
+        _source = SourceAddress.KeyOf(remote);
+        _queue = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(hub.Options.SendQueueLength)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
@@ -46,15 +53,52 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         _lastRefill = time.GetTimestamp();
     }
 
+    /// <summary>
+    /// Queues the message itself (a buffer shared with other recipients is not copied); false when
+    /// the queue is full in messages or bytes, or the daemon's budget is spent while this
+    /// connection is still behind.
+    /// </summary>
     public bool TrySend(ReadOnlyMemory<byte> utf8Json)
     {
-        if (_queue.Writer.TryWrite(utf8Json.ToArray()))
+        int length = utf8Json.Length;
+        int queued = Interlocked.Add(ref _queuedBytes, length);
+
+        // A connection with nothing queued always takes one message, so a fast reader is never
+        // refused; one that is behind is refused past its own bytes or the daemon's budget.
+        bool alone = queued == length;
+        if (!alone && queued > _hub.Options.SendQueueBytes)
+        {
+            Interlocked.Add(ref _queuedBytes, -length);
+            _hub.Metrics.SendQueueDropped();
+            return false;
+        }
+
+        if (!_hub.Budget.TryTake(length))
+        {
+            if (!alone)
+            {
+                Interlocked.Add(ref _queuedBytes, -length);
+                _hub.Metrics.SendQueueDropped();
+                return false;
+            }
+
+            _hub.Budget.Take(length);
+        }
+
+        if (_queue.Writer.TryWrite(utf8Json))
         {
             return true;
         }
 
+        Dequeued(length);
         _hub.Metrics.SendQueueDropped();
         return false;
+    }
+
+    private void Dequeued(int length)
+    {
+        Interlocked.Add(ref _queuedBytes, -length);
+        _hub.Budget.Give(length);
     }
 
     /// <summary>
@@ -183,13 +227,19 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                 }
                 while (!result.EndOfMessage);
 
+                // Every message counts against the rate, a too-large one too: it cost reading.
+                bool withinRate = TakeToken();
                 if (tooLarge)
                 {
-                    Reply(SignalError.TooLarge, $"messages are limited to {max} bytes");
+                    if (withinRate)
+                    {
+                        Reply(SignalError.TooLarge, $"messages are limited to {max} bytes");
+                    }
+
                     continue;
                 }
 
-                if (!TakeToken())
+                if (!withinRate)
                 {
                     // One error a second at most: answering every dropped message would fill the sender's own queue.
                     long now = _time.GetTimestamp();
@@ -215,7 +265,12 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                 catch (Exception e) when (e is not OutOfMemoryException and not OperationCanceledException)
                 {
                     // A fault in handling one message answers that message; the connection lives on.
-                    SignalLog.DispatchFault(_logger, e, _peer?.Id);
+                    // Clients can provoke it, so it is a warning, and not one per message.
+                    if (SignalLog.Limiter.ShouldLog(2004, _time.GetTimestamp(), _time.TimestampFrequency, out long suppressed))
+                    {
+                        SignalLog.DispatchFault(_logger, e, _peer?.Id, suppressed);
+                    }
+
                     Reply(SignalError.Internal, "the server could not handle this message");
                 }
 
@@ -277,6 +332,9 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                 }
 
                 break;
+            case "ice-servers":
+                IceServers(message);
+                break;
             case "ping":
                 TrySend(SignalMessages.Pong(message.Id));
                 break;
@@ -290,13 +348,28 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     {
         if (_peer is not null)
         {
-            Reply(SignalError.AlreadyJoined, $"already in room \"{_peer.Room.Name}\"; leave first", message.Id);
+            if (RequireJoined(message))
+            {
+                Reply(SignalError.AlreadyJoined, $"already in room \"{_peer.Room.Name}\"; leave first", message.Id);
+            }
+
+            return;
+        }
+
+        SignalOptions options = _hub.Options;
+        long nowMs = NowMs();
+        if (!_hub.Sources.TryJoin(_source, options, nowMs))
+        {
+            Reply(SignalError.RateLimited, $"more than {options.JoinsPerSecond} joins per second from this address", message.Id);
             return;
         }
 
         if (message.Resume is not null)
         {
-            Peer? resumed = _hub.Resume(message.Resume, this, peer => SignalMessages.Joined(peer, _hub.IceServers.GetIceServers(peer.Id), resumed: true));
+            // A resume needs no token (the resume token is the credential); past the address's
+            // credential rate it gets its seat back with STUN only, and can ask again later.
+            bool mint = _hub.Sources.TryMint(_source, options, nowMs);
+            Peer? resumed = _hub.Resume(message.Resume, this, peer => SignalMessages.Joined(peer, IceServersFor(peer, mint), resumed: true));
             if (resumed is null)
             {
                 Reply(SignalError.ResumeFailed, "the resume token is unknown or its grace window has passed; join again", message.Id);
@@ -314,8 +387,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             return;
         }
 
-        if (_hub.Options.JoinTokenSecret is { } secret
-            && !JoinToken.Verify(message.Token, secret, message.Room, _time.GetUtcNow().ToUnixTimeSeconds(), out string why))
+        if (!Admitted(message, options, out string why))
         {
             Reply(SignalError.BadToken, why, message.Id);
             return;
@@ -327,13 +399,20 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             return;
         }
 
-        (Peer? peer, string? error) = _hub.Join(message.Room, message.Name, message.Meta.IsEmpty ? null : message.Meta.ToArray(), this);
+        if (!_hub.Sources.TryMint(_source, options, nowMs))
+        {
+            Reply(SignalError.RateLimited, $"more than {options.CredentialsPerMinute} sets of TURN credentials a minute for this address", message.Id);
+            return;
+        }
+
+        (Peer? peer, string? error, string? limit) = _hub.Join(message.Room, message.Name, message.Meta.IsEmpty ? null : message.Meta.ToArray(), this, _source);
         if (peer is null)
         {
             Reply(error!, error switch
             {
-                SignalError.RoomFull => $"room \"{message.Room}\" has {_hub.Options.MaxPeersPerRoom} peers already",
+                SignalError.RoomFull => $"room \"{message.Room}\" has {options.MaxPeersPerRoom} peers already",
                 SignalError.TooManyRooms => "the server holds as many rooms as it may",
+                SignalError.AddressLimit => limit!,
                 _ => "the server is draining; try another",
             }, message.Id);
             return;
@@ -343,6 +422,53 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         TrySend(SignalMessages.Joined(peer, _hub.IceServers.GetIceServers(peer.Id), resumed: false));
         SignalLog.Joined(_logger, peer.Id, peer.Room.Name);
     }
+
+    /// <summary>
+    /// The admission model (docs/signaling.md, "Who may join"): a join token signed by the
+    /// application's backend when Signal:JoinTokenSecret is set; anyone with
+    /// Signal:UnsafeOpenAdmission; otherwise clients on this host only.
+    /// </summary>
+    private bool Admitted(in ClientMessage message, SignalOptions options, out string why)
+    {
+        why = "";
+        switch (options.Admission)
+        {
+            case SignalAdmission.JoinToken:
+                return JoinToken.Verify(message.Token, options.JoinTokenSecret!, message.Room, _time.GetUtcNow().ToUnixTimeSeconds(), out why);
+            case SignalAdmission.Open:
+                return true;
+            default:
+                why = "this server admits clients on its own host only until Signal:JoinTokenSecret is set";
+                return SourceAddress.IsLoopback(_remote);
+        }
+    }
+
+    /// <summary>Fresh iceServers for the joined peer, within the address's credential rate.</summary>
+    private void IceServers(in ClientMessage message)
+    {
+        if (!RequireJoined(message))
+        {
+            return;
+        }
+
+        SignalOptions options = _hub.Options;
+        if (!_hub.Sources.TryMint(_source, options, NowMs()))
+        {
+            Reply(SignalError.RateLimited, $"more than {options.CredentialsPerMinute} sets of TURN credentials a minute for this address", message.Id);
+            return;
+        }
+
+        TrySend(SignalMessages.IceServers(_hub.IceServers.GetIceServers(_peer!.Id), message.Id));
+    }
+
+    /// <summary>The peer's iceServers, with TURN credentials only when <paramref name="mint"/>.</summary>
+    private IReadOnlyList<IceServer> IceServersFor(Peer peer, bool mint)
+    {
+        IReadOnlyList<IceServer> servers = _hub.IceServers.GetIceServers(peer.Id);
+        return mint ? servers : [.. servers.Where(s => s.Username is null)];
+    }
+
+    private long NowMs() => (long)(_time.GetTimestamp() * (1000.0 / _time.TimestampFrequency));
 
     private void Addressed(in ClientMessage message)
     {
@@ -363,14 +489,25 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether this connection holds a seat. A seat another connection has resumed is no longer
+    /// this one's: it gets not-joined and is closed, and can do nothing to the seat.
+    /// </summary>
     private bool RequireJoined(in ClientMessage message)
     {
-        if (_peer is not null)
+        Peer? peer = _peer;
+        if (peer is not null && peer.Sink == this && !peer.HasLeft)
         {
             return true;
         }
 
-        Reply(SignalError.NotJoined, "join a room first", message.Id);
+        _peer = null;
+        Reply(SignalError.NotJoined, peer is null ? "join a room first" : "this seat was resumed on another connection", message.Id);
+        if (peer is not null)
+        {
+            Close("resumed elsewhere");
+        }
+
         return false;
     }
 
@@ -405,9 +542,28 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
 
     private async Task WriteLoop(CancellationToken cancellationToken)
     {
-        await foreach (byte[] message in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        try
         {
-            await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+            await foreach (ReadOnlyMemory<byte> message in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Dequeued(message.Length);
+                }
+            }
+        }
+        finally
+        {
+            // What was never written goes back to the budget with the connection.
+            _queue.Writer.TryComplete();
+            while (_queue.Reader.TryRead(out ReadOnlyMemory<byte> left))
+            {
+                Dequeued(left.Length);
+            }
         }
     }
 

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Turn.Signal.Access;
 
 namespace Turn.Signal;
 
@@ -28,6 +29,7 @@ public static class SignalEndpoints
         services.AddSingleton(options);
         services.AddSingleton<SignalMetrics>();
         services.AddSingleton<SignalHub>();
+        services.AddSignalAccess();
         return services;
     }
 
@@ -38,7 +40,10 @@ public static class SignalEndpoints
         ILogger logger = app.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Turn.Signal");
         TimeProvider time = app.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System;
 
-        // Each request reads the options in force, so a reload applies to the next one.
+        IAllowedHosts hosts = app.ServiceProvider.GetService<IAllowedHosts>() ?? new LocalHosts();
+
+        // Each endpoint declares who may call it; each request reads the options in force, so a
+        // reload applies to the next one. Who may join is decided per join (docs/signaling.md).
         app.Map(path, async context =>
         {
             SignalOptions options = hub.Options;
@@ -49,41 +54,50 @@ public static class SignalEndpoints
                 return;
             }
 
-            if (!IsOriginAllowed(context.Request, options))
+            if (!IsOriginAllowed(context.Request, options, hosts))
             {
-                SignalLog.OriginRefused(logger, context.Request.Headers.Origin.ToString());
+                if (SignalLog.Limiter.ShouldLog(2003, time.GetTimestamp(), time.TimestampFrequency, out long suppressed))
+                {
+                    string origin = context.Request.Headers.Origin.ToString();
+                    SignalLog.OriginRefused(logger, origin.Length > 128 ? origin[..128] : origin, suppressed);
+                }
+
                 context.Response.StatusCode = StatusCodes.Status403Forbidden;
                 return;
             }
 
-            using WebSocket socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            System.Net.IPAddress? remote = context.Connection.RemoteIpAddress;
+            UInt128 source = SourceAddress.KeyOf(remote);
+            if (!hub.Sources.TryConnect(source, options))
             {
-                KeepAliveInterval = TimeSpan.FromSeconds(options.PingIntervalSeconds),
-                KeepAliveTimeout = TimeSpan.FromSeconds(options.PingIntervalSeconds * 3),
-            }).ConfigureAwait(false);
-            using var connection = new SignalConnection(socket, hub, time, logger);
-            IHostApplicationLifetime? lifetime = context.RequestServices.GetService<IHostApplicationLifetime>();
-            await connection.RunAsync(context.RequestAborted, lifetime?.ApplicationStopping ?? CancellationToken.None).ConfigureAwait(false);
-        });
+                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                await context.Response.WriteAsync($"This address has {options.MaxConnectionsPerAddress} signaling connections open already.").ConfigureAwait(false);
+                return;
+            }
 
-        app.MapGet("/api/ice-servers", (HttpContext context) => Authorized(context, hub.Options) || HasJoinToken(context, hub.Options, time)
-            ? Results.Json(new { iceServers = hub.IceServers.GetIceServers("api") }, Json)
-            : Results.Unauthorized());
+            try
+            {
+                using WebSocket socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+                {
+                    KeepAliveInterval = TimeSpan.FromSeconds(options.PingIntervalSeconds),
+                    KeepAliveTimeout = TimeSpan.FromSeconds(options.PingIntervalSeconds * 3),
+                }).ConfigureAwait(false);
+                using var connection = new SignalConnection(socket, hub, time, logger, remote);
+                IHostApplicationLifetime? lifetime = context.RequestServices.GetService<IHostApplicationLifetime>();
+                await connection.RunAsync(context.RequestAborted, lifetime?.ApplicationStopping ?? CancellationToken.None).ConfigureAwait(false);
+            }
+            finally
+            {
+                hub.Sources.Disconnected(source);
+            }
+        }).AllowAnonymous();
+
+        app.MapGet("/api/ice-servers", () => Results.Json(new { iceServers = hub.IceServers.GetIceServers("api") }, Json))
+            .RequireAuthorization(SignalAccess.IceServersPolicy);
 
         app.MapPost("/api/rooms/{room}/messages", async (HttpContext context, string room) =>
         {
             SignalOptions options = hub.Options;
-            if (options.ApiKey is null)
-            {
-                // Anyone who can reach the listener could otherwise write into every room.
-                return Results.Problem("server push is off until Signal:ApiKey is set", statusCode: StatusCodes.Status403Forbidden);
-            }
-
-            if (!Authorized(context, options))
-            {
-                return Results.Unauthorized();
-            }
-
             byte[] body = new byte[options.MaxMessageBytes + 1];
             int read = await context.Request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false).ConfigureAwait(false);
             if (read > options.MaxMessageBytes)
@@ -98,84 +112,51 @@ public static class SignalEndpoints
 
             int delivered = hub.Push(room, body.AsSpan(0, read));
             return delivered < 0 ? Results.NotFound(new { error = $"no room \"{room}\"" }) : Results.Json(new { delivered }, Json);
-        });
+        }).RequireAuthorization(SignalAccess.ApiKeyPolicy);
 
-        app.MapGet("/api/rooms", (HttpContext context) => Authorized(context, hub.Options)
-            ? Results.Json(hub.Snapshot().Select(r => new { room = r.Room, peers = r.Peers.Count }), Json)
-            : Results.Unauthorized());
+        app.MapGet("/api/rooms", () => Results.Json(hub.Snapshot().Select(r => new { room = r.Room, peers = r.Peers.Count }), Json))
+            .RequireAuthorization(SignalAccess.ApiKeyPolicy);
 
-        app.MapGet("/api/rooms/{room}", (HttpContext context, string room) =>
+        app.MapGet("/api/rooms/{room}", (string room) =>
         {
-            if (!Authorized(context, hub.Options))
-            {
-                return Results.Unauthorized();
-            }
-
             IReadOnlyList<RoomSnapshot> found = hub.Snapshot(room);
             RoomSnapshot? snapshot = found.Count > 0 ? found[0] : null;
             return snapshot is null ? Results.NotFound(new { error = $"no room \"{room}\"" }) : Results.Json(snapshot, Json);
-        });
+        }).RequireAuthorization(SignalAccess.ApiKeyPolicy);
 
-        app.MapGet("/signal.js", () => Asset("signal.js", "text/javascript; charset=utf-8"));
-        app.MapGet("/", () => Asset("index.html", "text/html; charset=utf-8"));
+        app.MapGet("/signal.js", () => Asset("signal.js", "text/javascript; charset=utf-8")).AllowAnonymous();
+        app.MapGet("/", () => Asset("index.html", "text/html; charset=utf-8")).AllowAnonymous();
         return app;
     }
 
     /// <summary>
     /// ASP.NET Core accepts a WebSocket from any Origin; a browser page from elsewhere must not
-    /// ride on a user's session. Pages served by this host (the demo) always get in, others only
-    /// when listed; clients that send no Origin are not browsers and are let through.
+    /// ride on a user's session. A page served by this server (the demo: same scheme-less host
+    /// and port as the request, and that host one of this server's configured names) gets in,
+    /// others only when listed; clients that send no Origin are not browsers and are let through.
+    /// The request's Host alone is never the yardstick: a DNS-rebinding page sets it, so the
+    /// host must be one of <paramref name="hosts"/> as well.
     /// </summary>
-    public static bool IsOriginAllowed(HttpRequest request, SignalOptions options)
+    public static bool IsOriginAllowed(HttpRequest request, SignalOptions options, IAllowedHosts hosts)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(hosts);
         string origin = request.Headers.Origin.ToString();
         if (origin.Length == 0)
         {
             return true;
         }
 
-        if (Uri.TryCreate(origin, UriKind.Absolute, out Uri? uri)
-            && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase))
+        if (options.AllowedOrigins.Contains("*") || options.AllowedOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase))
         {
             return true;
         }
 
-        return options.AllowedOrigins.Contains("*") || options.AllowedOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase);
-    }
-
-    private static bool Authorized(HttpContext context, SignalOptions options)
-    {
-        if (options.ApiKey is null)
-        {
-            return options.JoinTokenSecret is null || context.Request.Path != "/api/ice-servers";
-        }
-
-        string header = context.Request.Headers.Authorization.ToString();
-        const string prefix = "Bearer ";
-        if (!header.StartsWith(prefix, StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        byte[] given = Encoding.UTF8.GetBytes(header[prefix.Length..].Trim());
-        byte[] expected = Encoding.UTF8.GetBytes(options.ApiKey);
-        return CryptographicOperations.FixedTimeEquals(given, expected);
-    }
-
-    /// <summary>
-    /// With join tokens on, a browser may also fetch ICE servers with the token the application
-    /// gave it (Bearer or ?token=), so the API key never has to reach a browser.
-    /// </summary>
-    private static bool HasJoinToken(HttpContext context, SignalOptions options, TimeProvider time)
-    {
-        if (options.JoinTokenSecret is null)
-        {
-            return false;
-        }
-
-        string header = context.Request.Headers.Authorization.ToString();
-        string? token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim() : context.Request.Query["token"].ToString();
-        return JoinToken.VerifyAnyRoom(token, options.JoinTokenSecret, time.GetUtcNow().ToUnixTimeSeconds());
+        return Uri.TryCreate(origin, UriKind.Absolute, out Uri? uri)
+            && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            && hosts.IsAllowed(uri.Host)
+            && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
     }
 
     private static bool IsJson(ReadOnlySpan<byte> utf8)

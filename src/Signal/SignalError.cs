@@ -13,11 +13,12 @@ public static class SignalError
     public const string UnknownPeer = "unknown-peer";
     public const string RoomFull = "room-full";
     public const string TooManyRooms = "too-many-rooms";
+    public const string AddressLimit = "address-limit";
     public const string BadToken = "bad-token";
     public const string ResumeFailed = "resume-failed";
     public const string ServerDraining = "draining";
     public const string Internal = "internal-error";
 
     /// <summary>Every code, for metrics that show each from the start.</summary>
-    internal static readonly string[] All = [BadJson, BadRequest, UnknownType, TooLarge, RateLimited, NotJoined, AlreadyJoined, UnknownPeer, RoomFull, TooManyRooms, BadToken, ResumeFailed, ServerDraining, Internal];
+    internal static readonly string[] All = [BadJson, BadRequest, UnknownType, TooLarge, RateLimited, NotJoined, AlreadyJoined, UnknownPeer, RoomFull, TooManyRooms, AddressLimit, BadToken, ResumeFailed, ServerDraining, Internal];
 }

@@ -20,8 +20,18 @@ public sealed class SignalHub
         _options = options;
         _iceServers = iceServers;
         _metrics = metrics;
+        Budget = new QueueBudget(() => _options.MaxQueuedBytes);
         metrics.Observe(this);
     }
+
+    /// <summary>What each client address holds and how fast it asks.</summary>
+    internal SourceLimits Sources { get; } = new();
+
+    /// <summary>Bytes queued across every connection and away seat.</summary>
+    internal QueueBudget Budget { get; }
+
+    /// <summary>Bytes queued for delivery now, across every connection and away seat.</summary>
+    public long QueuedBytes => Budget.Used;
 
     /// <summary>The limits in force; a reload swaps in new ones, which apply to what comes next.</summary>
     public SignalOptions Options => _options;
@@ -43,24 +53,26 @@ public sealed class SignalHub
 
     internal IIceServerProvider IceServers => _iceServers;
 
-    /// <summary>Seats a new peer; the answer is the peer, or an error code.</summary>
-    internal (Peer? Peer, string? Error) Join(string roomName, string? name, byte[]? meta, ISignalSink sink)
+    /// <summary>Seats a new peer from a client address; the answer is the peer, or an error code and why.</summary>
+    internal (Peer? Peer, string? Error, string? Why) Join(string roomName, string? name, byte[]? meta, ISignalSink sink, UInt128 source)
     {
         if (Draining)
         {
-            return (null, SignalError.ServerDraining);
+            return (null, SignalError.ServerDraining, null);
         }
 
+        SignalOptions options = _options;
         while (true)
         {
             Room room = _rooms.GetOrAdd(roomName, static n => new Room(n));
-            if (_rooms.Count > _options.MaxRooms && room.Peers.Count == 0)
+            if (_rooms.Count > options.MaxRooms && room.Peers.Count == 0)
             {
                 RemoveIfEmpty(room);
-                return (null, SignalError.TooManyRooms);
+                return (null, SignalError.TooManyRooms, null);
             }
 
             Peer? peer = null;
+            string limit = "";
             lock (room.Sync)
             {
                 // The room may have been emptied and dropped since it was looked up.
@@ -69,20 +81,31 @@ public sealed class SignalHub
                     continue;
                 }
 
-                if (room.Peers.Count >= _options.MaxPeersPerRoom)
+                if (room.Peers.Count >= options.MaxPeersPerRoom)
                 {
-                    return (null, SignalError.RoomFull);
+                    return (null, SignalError.RoomFull, null);
                 }
 
-                peer = new Peer(NewId(), NewToken(), room, name, meta);
-                peer.Attach(sink);
-                room.Peers.Add(peer.Id, peer);
+                if (Sources.TryTakeSeat(source, options, room.SeatsOf(source), createsRoom: room.Creator is null, out limit))
+                {
+                    room.Creator ??= source;
+                    peer = new Peer(NewId(), NewToken(), room, name, meta, source);
+                    peer.Attach(sink);
+                    room.Peers.Add(peer.Id, peer);
+                }
+            }
+
+            if (peer is null)
+            {
+                // An empty room this join looked up goes again, so that it counts against no one.
+                RemoveIfEmpty(room);
+                return (null, SignalError.AddressLimit, limit);
             }
 
             _byResumeToken[peer.ResumeToken] = peer;
             Broadcast(peer, SignalMessages.PeerJoined(peer));
             _metrics.PeerJoined();
-            return (peer, null);
+            return (peer, null, null);
         }
     }
 
@@ -108,7 +131,7 @@ public sealed class SignalHub
             peer.Sink?.Close("resumed elsewhere");
             peer.Attach(sink);
             sink.TrySend(joined(peer));
-            peer.Flush();
+            peer.Flush(Budget);
         }
 
         _metrics.Resumed();
@@ -153,8 +176,10 @@ public sealed class SignalHub
 
             peer.HasLeft = true;
             room.Peers.Remove(peer.Id);
+            peer.Clear(Budget);
         }
 
+        Sources.SeatGiven(peer.Source);
         _byResumeToken.TryRemove(peer.ResumeToken, out _);
         Broadcast(peer, SignalMessages.PeerLeft(peer));
         RemoveIfEmpty(room);
@@ -173,7 +198,7 @@ public sealed class SignalHub
                 return false;
             }
 
-            target.Deliver(message, _options.ResumeQueueLength);
+            target.Deliver(message, _options, Budget);
         }
 
         return true;
@@ -183,12 +208,13 @@ public sealed class SignalHub
     internal int Broadcast(Peer? from, byte[] message, Room? room = null)
     {
         room ??= from!.Room;
+        SignalOptions options = _options;
         int delivered = 0;
         lock (room.Sync)
         {
             foreach (Peer peer in room.Peers.Values)
             {
-                if (peer != from && peer.Deliver(message, _options.ResumeQueueLength))
+                if (peer != from && peer.Deliver(message, options, Budget))
                 {
                     delivered++;
                 }
@@ -212,6 +238,7 @@ public sealed class SignalHub
     /// <summary>Ends the seats of peers away longer than the grace window; returns how many left.</summary>
     public int Sweep(long nowMs)
     {
+        Sources.Sweep(nowMs, _options);
         long grace = _options.ResumeGraceSeconds * 1000L;
         var expired = new List<Peer>();
         foreach (Room room in _rooms.Values)
@@ -263,12 +290,18 @@ public sealed class SignalHub
 
     private void RemoveIfEmpty(Room room)
     {
+        UInt128? creator = null;
         lock (room.Sync)
         {
-            if (room.Peers.Count == 0)
+            if (room.Peers.Count == 0 && _rooms.TryRemove(new KeyValuePair<string, Room>(room.Name, room)))
             {
-                _rooms.TryRemove(new KeyValuePair<string, Room>(room.Name, room));
+                creator = room.Creator;
             }
+        }
+
+        if (creator is UInt128 source)
+        {
+            Sources.RoomGone(source);
         }
     }
 

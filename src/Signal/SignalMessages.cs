@@ -33,28 +33,45 @@ internal static class SignalMessages
             }
 
             w.WriteEndArray();
-            w.WriteStartArray("iceServers");
-            foreach (IceServer server in iceServers)
+            WriteIceServers(w, iceServers);
+        });
+
+    private static void WriteIceServers(Utf8JsonWriter w, IReadOnlyList<IceServer> iceServers)
+    {
+        w.WriteStartArray("iceServers");
+        foreach (IceServer server in iceServers)
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("urls");
+            foreach (string url in server.Urls)
             {
-                w.WriteStartObject();
-                w.WriteStartArray("urls");
-                foreach (string url in server.Urls)
-                {
-                    w.WriteStringValue(url);
-                }
-
-                w.WriteEndArray();
-                if (server.Username is not null)
-                {
-                    w.WriteString("username", server.Username);
-                    w.WriteString("credential", server.Credential);
-                }
-
-                w.WriteEndObject();
+                w.WriteStringValue(url);
             }
 
             w.WriteEndArray();
-        });
+            if (server.Username is not null)
+            {
+                w.WriteString("username", server.Username);
+                w.WriteString("credential", server.Credential);
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
+    /// <summary>The answer to "ice-servers": fresh iceServers for the peer.</summary>
+    public static byte[] IceServers(IReadOnlyList<IceServer> iceServers, string? id) => Write(w =>
+    {
+        w.WriteString("type", "ice-servers");
+        if (id is not null)
+        {
+            w.WriteString("id", id);
+        }
+
+        WriteIceServers(w, iceServers);
+    });
 
     public static byte[] PeerJoined(Peer peer) => Write(w =>
     {

@@ -31,9 +31,50 @@ public sealed record SignalOptions
     /// <summary>Server WebSocket ping interval; a peer silent for three intervals is dropped.</summary>
     public int PingIntervalSeconds { get; init; } = 20;
 
+    /// <summary>Bytes waiting to be written to one connection; a reader slower than this is disconnected.</summary>
+    public int SendQueueBytes { get; init; } = 256 * 1024;
+
+    /// <summary>Bytes kept for a peer that is away; older messages are dropped first.</summary>
+    public int ResumeQueueBytes { get; init; } = 64 * 1024;
+
+    /// <summary>
+    /// Bytes queued in all (send queues and what is kept for away peers). Past it, messages for
+    /// connections that are behind and for away peers are dropped: memory stays bounded whatever
+    /// the clients do.
+    /// </summary>
+    public long MaxQueuedBytes { get; init; } = 128L * 1024 * 1024;
+
     /// <summary>When set, joins need a token signed with it (HMAC-SHA256, room and expiry claims).</summary>
     public string? JoinTokenSecret { get; init; }
 
     /// <summary>When set, the HTTP API needs "Authorization: Bearer KEY".</summary>
     public string? ApiKey { get; init; }
+
+    /// <summary>
+    /// Lets anyone join any room and get TURN credentials, with no join token: the relay is then
+    /// open to whoever reaches the HTTP port, within the per-address limits. Without it, and without
+    /// <see cref="JoinTokenSecret"/>, only clients on this host are admitted (development).
+    /// </summary>
+    public bool UnsafeOpenAdmission { get; init; }
+
+    /// <summary>TURN credentials minted per minute for one client address (joins, resumes, refreshes, /api/ice-servers without the key).</summary>
+    public int CredentialsPerMinute { get; init; } = 30;
+
+    /// <summary>Joins per second from one client address, with bursts of four times that.</summary>
+    public int JoinsPerSecond { get; init; } = 5;
+
+    /// <summary>Signaling connections open at once from one client address (an IPv6 /64).</summary>
+    public int MaxConnectionsPerAddress { get; init; } = 32;
+
+    /// <summary>Seats (peers, connected or away) one client address may hold in all rooms.</summary>
+    public int MaxPeersPerAddress { get; init; } = 32;
+
+    /// <summary>Seats one client address may hold in one room, so that it cannot fill a room for everyone else.</summary>
+    public int MaxPeersPerRoomPerAddress { get; init; } = 25;
+
+    /// <summary>Rooms one client address may have created that still exist.</summary>
+    public int MaxRoomsPerAddress { get; init; } = 16;
+
+    /// <summary>The mode in which joins and /api/ice-servers admit clients that bring no key.</summary>
+    public SignalAdmission Admission => JoinTokenSecret is not null ? SignalAdmission.JoinToken : UnsafeOpenAdmission ? SignalAdmission.Open : SignalAdmission.LocalOnly;
 }

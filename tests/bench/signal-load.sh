@@ -22,7 +22,9 @@ cat > "$dir/turn.json" <<JSON
 {
   "Listen": { "Addresses": [ "127.0.0.1" ], "UdpPort": $stun, "Transports": [ "udp" ] },
   "Http": { "Urls": [ "http://127.0.0.1:$port" ] },
-  "Signal": { "MessagesPerSecond": 1000, "MaxPeersPerRoom": 1000, "SendQueueLength": 1024 },
+  "Signal": { "MessagesPerSecond": 1000, "MaxPeersPerRoom": 1000, "SendQueueLength": 1024,
+              "MaxConnectionsPerAddress": 100000, "MaxPeersPerAddress": 100000, "MaxPeersPerRoomPerAddress": 1000,
+              "MaxRoomsPerAddress": 100000, "JoinsPerSecond": 0, "CredentialsPerMinute": 0 },
   "Auth": { "Realm": "load", "Secrets": [ "load-test-secret-0123456789" ] },
   "Logging": { "LogLevel": { "Default": "Warning" } }
 }

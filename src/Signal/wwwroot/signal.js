@@ -46,6 +46,9 @@ export const PROTOCOL_VERSION = 1;
  * @property {number} [heartbeatTimeoutMs=10000]  No pong within this: the socket counts as dropped.
  * @property {number} [connectTimeoutMs=5000]  A socket not open within this is given up and retried.
  * @property {number} [outboxLength=256]  Messages kept while disconnected, sent after the resume.
+ * @property {number} [iceRefreshMs=240000]  While in a room, asks for fresh iceServers this often, so
+ *   `iceServers` always holds TURN credentials that are still valid (they live 10 minutes by
+ *   default); 0 turns it off.
  * @property {typeof WebSocket} [WebSocket]  A WebSocket implementation (default: the global one).
  */
 
@@ -92,6 +95,7 @@ export function connect(url, options = {}) {
  * | 'resumed'      | JoinedMessage (resumed: true)          | the seat is back after a drop; same id |
  * | 'resume-failed'| {previousId, room}                     | the grace window had passed: the seat, its calls and |
  * |                |                                        | `peers` are gone; a fresh join (and 'joined') follows |
+ * | 'ice-servers'  | {type, iceServers}                     | `iceServers` was refreshed (see refreshIceServers) |
  * | 'peer-joined'  | {type, peer: PeerInfo}                 | someone joined (never twice for one id) |
  * | 'peer-left'    | {type, id, peer?: PeerInfo}            | someone left or their grace window ran out |
  * | 'offer', 'answer', 'candidate', 'message' | {type, from, data} | addressed to this peer |
@@ -109,7 +113,7 @@ export class SignalClient {
     this.url = url;
     this.options = {
       reconnect: true, minDelayMs: 250, maxDelayMs: 8000,
-      heartbeatMs: 25000, heartbeatTimeoutMs: 10000, connectTimeoutMs: 5000, outboxLength: 256,
+      heartbeatMs: 25000, heartbeatTimeoutMs: 10000, connectTimeoutMs: 5000, outboxLength: 256, iceRefreshMs: 240000,
       ...options,
     };
     /** 'connecting' | 'open' (not in a room) | 'joined' | 'reconnecting' | 'closed' */
@@ -138,6 +142,8 @@ export class SignalClient {
     this._attempt = 0;
     this._reconnectTimer = null;
     this._heartbeatTimer = null;
+    this._iceTimer = null;
+    this._iceRequests = new Map();
     this._open();
   }
 
@@ -225,6 +231,19 @@ export class SignalClient {
     return new Promise((resolve, reject) => {
       this._pings.set(id, { resolve: () => resolve(Date.now() - started), reject });
       this.socket.send(JSON.stringify({ type: 'ping', id }));
+    });
+  }
+
+  /**
+   * Asks for fresh iceServers (new TURN credentials) for this peer; resolves with them and
+   * updates `iceServers`. Rejects when not in a room, or with the server's error (rate-limited).
+   */
+  refreshIceServers() {
+    if (this.state !== 'joined' || this.socket?.readyState !== 1) return Promise.reject(new Error('not in a room'));
+    const id = `ice-${++this._seq}`;
+    return new Promise((resolve, reject) => {
+      this._iceRequests.set(id, { resolve, reject });
+      this.socket.send(JSON.stringify({ type: 'ice-servers', id }));
     });
   }
 
@@ -380,6 +399,8 @@ export class SignalClient {
   }
 
   _resetRoom() {
+    clearInterval(this._iceTimer);
+    this._iceTimer = null;
     this.id = null;
     this.room = null;
     this.resumeToken = null;
@@ -419,6 +440,12 @@ export class SignalClient {
         this._pings.get(message.id)?.resolve();
         this._pings.delete(message.id);
         break;
+      case 'ice-servers':
+        this.iceServers = message.iceServers;
+        this._iceRequests.get(message.id)?.resolve(message.iceServers);
+        this._iceRequests.delete(message.id);
+        this._emit('ice-servers', message);
+        break;
       case 'error':
         this._error(message);
         break;
@@ -438,6 +465,10 @@ export class SignalClient {
     this.iceServers = message.iceServers;
     this.peers = new Map(message.peers.map((p) => [p.id, p]));
     this._setState('joined');
+    clearInterval(this._iceTimer);
+    if (this.options.iceRefreshMs) {
+      this._iceTimer = setInterval(() => this.refreshIceServers().catch(() => {}), this.options.iceRefreshMs);
+    }
     if (message.resumed) {
       this.resumeCount++;
       this._emit('resumed', message);
@@ -456,6 +487,12 @@ export class SignalClient {
 
   _error(message) {
     const error = new SignalError(message);
+    const refresh = this._iceRequests.get(message.id);
+    if (refresh) {
+      this._iceRequests.delete(message.id);
+      refresh.reject(error);
+      return;
+    }
     if (message.code === 'resume-failed' && this.resumeToken !== null && message.id?.startsWith('resume-')) {
       const previous = { previousId: this.id, room: this.room };
       const args = this._joinArgs;

@@ -7,12 +7,12 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using Prometheus;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
+using Microsoft.AspNetCore.Authorization;
 using Turn.Relay;
 using Turn.Server;
 using Turn.Signal;
+using Turn.Signal.Access;
 using Turn.Transport;
 
 namespace Turn.Hosting;
@@ -54,6 +54,9 @@ internal static class DaemonComposition
         }
 
         web.Services.AddRouting();
+        web.Services.AddSignalAccess();
+        web.Services.AddSingleton<TurnAllowedHosts>();
+        web.Services.AddSingleton<IAllowedHosts>(sp => sp.GetRequiredService<TurnAllowedHosts>());
         if (signal)
         {
             web.Services.AddSignal(options.Signal);
@@ -61,6 +64,15 @@ internal static class DaemonComposition
         }
 
         WebApplication app = web.Build();
+        ILogger log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Turn.Hosting");
+        HostingLog.AllowedHosts(log, app.Services.GetRequiredService<TurnAllowedHosts>().Describe());
+        if (signal)
+        {
+            LogAdmission(log, options.Signal);
+        }
+
+        // Requests that name a host this server is not (DNS rebinding) go no further.
+        app.UseAllowedHosts();
         if (metricsPort)
         {
             // Metrics:Urls serve /metrics alone, and the other listeners everything but /metrics.
@@ -82,6 +94,9 @@ internal static class DaemonComposition
 
         app.UseWebSockets();
         app.UseRouting();
+
+        // Every endpoint below declares who may call it; one that declares nothing is refused.
+        app.UseAuthorization();
         MapOperations(app, options);
         if (signal)
         {
@@ -91,64 +106,57 @@ internal static class DaemonComposition
         return app;
     }
 
-    /// <summary>/healthz, /readyz, /metrics and the admin API.</summary>
+    private static void LogAdmission(ILogger log, SignalOptions signal)
+    {
+        switch (signal.Admission)
+        {
+            case SignalAdmission.JoinToken:
+                HostingLog.Admission(log, "holders of a join token signed with Signal:JoinTokenSecret");
+                break;
+            case SignalAdmission.Open:
+                HostingLog.OpenAdmission(log);
+                break;
+            default:
+                HostingLog.Admission(log, "clients on this host only (set Signal:JoinTokenSecret to admit others)");
+                break;
+        }
+    }
+
+    /// <summary>/healthz, /readyz, /metrics (open to anyone who reaches them) and the admin API (Admin:ApiKey).</summary>
     private static void MapOperations(WebApplication app, TurnOptions options)
     {
         DaemonOperations operations = app.Services.GetRequiredService<DaemonOperations>();
         app.MapGet("/healthz", () => operations.Unhealthy() is { } reason
             ? Results.Text($"unhealthy: {reason}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
-            : Results.Text("ok\n"));
+            : Results.Text("ok\n")).AllowAnonymous();
         app.MapGet("/readyz", () => operations.Ready
             ? Results.Text("ready\n")
-            : Results.Text(operations.Draining ? "draining\n" : "starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+            : Results.Text(operations.Draining ? "draining\n" : "starting\n", statusCode: StatusCodes.Status503ServiceUnavailable)).AllowAnonymous();
 
         if (options.Metrics.Enabled)
         {
-            app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
+            app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>()).AllowAnonymous();
         }
 
-        string? key = options.Admin.ApiKey;
-        app.MapPost("/admin/reload", (HttpContext context) =>
+        AuthorizationPolicy admin = SignalAccess.Policy(new AdminKeyRequirement(options.Admin.ApiKey));
+        app.MapPost("/admin/reload", () =>
         {
-            if (AdminRefusal(context, key) is { } refusal)
-            {
-                return refusal;
-            }
-
             (bool ok, IReadOnlyList<string> problems) = operations.Reload("admin API");
             return ok ? Results.Json(new { reloaded = true }) : Results.Json(new { reloaded = false, problems }, statusCode: StatusCodes.Status422UnprocessableEntity);
-        });
-        app.MapPost("/admin/drain", (HttpContext context) =>
+        }).RequireAuthorization(admin);
+        app.MapPost("/admin/drain", () =>
         {
-            if (AdminRefusal(context, key) is { } refusal)
-            {
-                return refusal;
-            }
-
             operations.Drain("admin API");
             return Results.Json(new { draining = true, allocations = operations.Allocations }, statusCode: StatusCodes.Status202Accepted);
-        });
-        app.MapGet("/admin/status", (HttpContext context) => AdminRefusal(context, key) ?? Results.Json(new
+        }).RequireAuthorization(admin);
+        app.MapGet("/admin/status", () => Results.Json(new
         {
             version = TurnVersion.Current,
             ready = operations.Ready,
             draining = operations.Draining,
             allocations = operations.Allocations,
             signalPeers = operations.SignalPeers,
-        }));
-    }
-
-    /// <summary>Null when the request carries the admin key; a 403 while no key is configured, else 401.</summary>
-    private static IResult? AdminRefusal(HttpContext context, string? key)
-    {
-        if (key is null)
-        {
-            return Results.Problem("the admin API is off until Admin:ApiKey is set", statusCode: StatusCodes.Status403Forbidden);
-        }
-
-        string header = context.Request.Headers.Authorization.ToString();
-        byte[] given = Encoding.UTF8.GetBytes(header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..] : "");
-        return CryptographicOperations.FixedTimeEquals(given, Encoding.UTF8.GetBytes(key)) ? null : Results.Unauthorized();
+        })).RequireAuthorization(admin);
     }
 
     private static void Configure(ConfigurationManager config, ILoggingBuilder logging, IServiceCollection services, TurnOptions options, IConfiguration configuration, string? configFile)

@@ -41,6 +41,15 @@ internal static partial class HostingLog
     [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Peer policy: {Warning}")]
     public static partial void PeerPolicyWarning(ILogger logger, string warning);
 
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "HTTP answers requests for {Hosts}; others get 400 (Http:AllowedHosts)")]
+    public static partial void AllowedHosts(ILogger logger, string hosts);
+
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Information, Message = "Signaling admits {Admission}")]
+    public static partial void Admission(ILogger logger, string admission);
+
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Warning, Message = "Signal:UnsafeOpenAdmission is on: anyone who reaches the HTTP port can join rooms and get TURN credentials, within the per-address limits")]
+    public static partial void OpenAdmission(ILogger logger);
+
     [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Draining ({Source}): new allocations and joins are refused; {Allocations} allocations left; exiting when they end or in {Seconds} s")]
     public static partial void Draining(ILogger logger, string source, int allocations, int seconds);
 

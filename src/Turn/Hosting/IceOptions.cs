@@ -9,6 +9,9 @@ internal sealed record IceOptions
     /// <summary>Explicit URIs instead of the derived stun:/turn:/turns: set.</summary>
     public IReadOnlyList<string> Urls { get; init; } = [];
 
-    /// <summary>Lifetime of the TURN REST credentials handed out.</summary>
-    public int CredentialTtlSeconds { get; init; } = 3600;
+    /// <summary>
+    /// Lifetime of the TURN REST credentials handed out: short, since whoever holds them can allocate;
+    /// an allocation made with them keeps working past it (refreshes reuse its key).
+    /// </summary>
+    public int CredentialTtlSeconds { get; init; } = 600;
 }

@@ -59,7 +59,11 @@ internal static class TurnOptionsReader
             Tcp = tcp,
             Auth = ReadAuth(r, defaults.Auth),
             Relay = ReadRelay(r, defaults.Relay),
-            Http = new HttpOptions { Urls = ReadUrls(r, "Http:Urls", defaults.Http.Urls) ?? defaults.Http.Urls },
+            Http = new HttpOptions
+            {
+                Urls = ReadUrls(r, "Http:Urls", defaults.Http.Urls) ?? defaults.Http.Urls,
+                AllowedHosts = ReadHostNames(r, "Http:AllowedHosts") ?? defaults.Http.AllowedHosts,
+            },
             Signal = ReadSignal(r, defaults.Signal),
             Ice = new IceOptions
             {
@@ -81,6 +85,7 @@ internal static class TurnOptionsReader
             },
         };
 
+        CheckAdmission(r, options.Signal);
         CheckPorts(r, listen);
         CheckTls(r, tls);
         CheckRfc5780(r, listen, rfc5780);
@@ -88,13 +93,13 @@ internal static class TurnOptionsReader
         return new ValidationResult(options, r.Errors) { Warnings = r.Warnings, Entries = r.Entries };
     }
 
-    private static string? ReadSecret(ConfigReader r, string key)
+    /// <summary>A key or secret; too short to resist guessing offline is an error naming the key, never the value.</summary>
+    private static string? ReadSecret(ConfigReader r, string key, int minLength = 16)
     {
         string? value = r.Text(key, secret: true);
-        if (value is not null && value.Length < 16)
+        if (value is not null && value.Length < minLength)
         {
-            // The value is a secret: the message names the key, not the value.
-            r.Error(key, null, "is shorter than 16 characters");
+            r.Error(key, null, $"is shorter than {minLength} characters; use a long random value");
         }
 
         return value;
@@ -115,6 +120,31 @@ internal static class TurnOptionsReader
         }
 
         return endPoint;
+    }
+
+    /// <summary>Host names as a browser's Host header carries them: a DNS name, "*.name" for its subdomains, or "*".</summary>
+    private static List<string>? ReadHostNames(ConfigReader r, string key)
+        => r.List<string>(
+            key,
+            (string text, out string host) =>
+            {
+                host = text.ToLowerInvariant();
+                string name = host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
+                return host == "*" || Uri.CheckHostName(name) is UriHostNameType.Dns or UriHostNameType.IPv4 || (name.StartsWith('[') && Uri.CheckHostName(name.Trim('[', ']')) == UriHostNameType.IPv6);
+            },
+            "is not a host name (e.g. turn.example.org, *.example.org, or [2001:db8::1])");
+
+    /// <summary>Exactly one way to admit clients, and a loud warning when it is the open one.</summary>
+    private static void CheckAdmission(ConfigReader r, Turn.Signal.SignalOptions signal)
+    {
+        if (signal.UnsafeOpenAdmission && signal.JoinTokenSecret is not null)
+        {
+            r.Error("Signal:UnsafeOpenAdmission", "true", "contradicts Signal:JoinTokenSecret: joins would need tokens anyway; remove one");
+        }
+        else if (signal.UnsafeOpenAdmission)
+        {
+            r.Warning("Signal:UnsafeOpenAdmission is true: anyone who reaches the HTTP port can join rooms and get TURN credentials, within the per-address limits");
+        }
     }
 
     private static List<string>? ReadUrls(ConfigReader r, string key, IReadOnlyList<string> fallback)
@@ -148,8 +178,19 @@ internal static class TurnOptionsReader
             ResumeQueueLength = r.Int("Signal:ResumeQueueLength", defaults.ResumeQueueLength, 0, 100_000),
             SendQueueLength = r.Int("Signal:SendQueueLength", defaults.SendQueueLength, 8, 100_000),
             PingIntervalSeconds = r.Int("Signal:PingIntervalSeconds", defaults.PingIntervalSeconds, 1, 29),
-            JoinTokenSecret = r.Text("Signal:JoinTokenSecret", secret: true),
-            ApiKey = r.Text("Signal:ApiKey", secret: true),
+            SendQueueBytes = r.Int("Signal:SendQueueBytes", defaults.SendQueueBytes, 16 * 1024, 64 << 20),
+            ResumeQueueBytes = r.Int("Signal:ResumeQueueBytes", defaults.ResumeQueueBytes, 0, 64 << 20),
+            MaxQueuedBytes = r.Int("Signal:MaxQueuedMegabytes", (int)(defaults.MaxQueuedBytes >> 20), 1, 1 << 20) * (1L << 20),
+            // Both can be attacked offline (a token's HMAC, the key against the API): 32 characters at least.
+            JoinTokenSecret = ReadSecret(r, "Signal:JoinTokenSecret", 32),
+            ApiKey = ReadSecret(r, "Signal:ApiKey", 32),
+            UnsafeOpenAdmission = r.Bool("Signal:UnsafeOpenAdmission", defaults.UnsafeOpenAdmission),
+            CredentialsPerMinute = r.Int("Signal:CredentialsPerMinute", defaults.CredentialsPerMinute, 0, 1_000_000),
+            JoinsPerSecond = r.Int("Signal:JoinsPerSecond", defaults.JoinsPerSecond, 0, 100_000),
+            MaxConnectionsPerAddress = r.Int("Signal:MaxConnectionsPerAddress", defaults.MaxConnectionsPerAddress, 1, 10_000_000),
+            MaxPeersPerAddress = r.Int("Signal:MaxPeersPerAddress", defaults.MaxPeersPerAddress, 1, 10_000_000),
+            MaxPeersPerRoomPerAddress = r.Int("Signal:MaxPeersPerRoomPerAddress", defaults.MaxPeersPerRoomPerAddress, 1, 100_000),
+            MaxRoomsPerAddress = r.Int("Signal:MaxRoomsPerAddress", defaults.MaxRoomsPerAddress, 1, 10_000_000),
         };
     }
 

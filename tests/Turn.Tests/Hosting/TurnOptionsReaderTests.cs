@@ -91,13 +91,36 @@ public class TurnOptionsReaderTests
         Assert.Equal(IPEndPoint.Parse("[2001:db8::7]:3478"), result.Options.Drain.AlternateServer);
     }
 
+    [Theory]
+    [InlineData("Signal:JoinTokenSecret")]
+    [InlineData("Signal:ApiKey")]
+    public void SignalSecretsShorterThan32Characters_AreRefusedWithoutShowingThem(string key)
+    {
+        ValidationResult result = TurnOptionsReader.Read(Config((key, "0123456789abcdef0123456789abcde")));
+
+        string error = Assert.Single(result.Errors);
+        Assert.Equal($"{key}: is shorter than 32 characters; use a long random value", error);
+    }
+
+    [Fact]
+    public void OpenAdmission_IsWarnedAbout_AndContradictingAJoinTokenSecretIsAnError()
+    {
+        ValidationResult open = TurnOptionsReader.Read(Config(("Signal:UnsafeOpenAdmission", "true")));
+        ValidationResult both = TurnOptionsReader.Read(Config(("Signal:UnsafeOpenAdmission", "true"), ("Signal:JoinTokenSecret", new string('s', 40))));
+
+        Assert.True(open.IsValid);
+        Assert.Contains(open.Warnings, w => w.StartsWith("Signal:UnsafeOpenAdmission is true: anyone", StringComparison.Ordinal));
+        Assert.Equal(Turn.Signal.SignalAdmission.Open, open.Options.Signal.Admission);
+        Assert.Contains(both.Errors, e => e.StartsWith("Signal:UnsafeOpenAdmission: \"true\" contradicts Signal:JoinTokenSecret", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void ShortAdminKey_IsRefusedWithoutShowingIt()
     {
         ValidationResult result = TurnOptionsReader.Read(Config(("Admin:ApiKey", "hunter2")));
 
         string error = Assert.Single(result.Errors);
-        Assert.Equal("Admin:ApiKey: is shorter than 16 characters", error);
+        Assert.Equal("Admin:ApiKey: is shorter than 16 characters; use a long random value", error);
         Assert.DoesNotContain("hunter2", error, StringComparison.Ordinal);
     }
 

@@ -311,7 +311,17 @@ public sealed class SignalResumeTests
     {
         const int peers = 150;
         const int rounds = 5;
-        await using SignalTestServer server = await SignalTestServer.StartAsync(Options with { MaxPeersPerRoom = peers + 1, ResumeQueueLength = 200 });
+        // Every client is 127.0.0.1 here: the per-address limits make room for all of them.
+        await using SignalTestServer server = await SignalTestServer.StartAsync(Options with
+        {
+            MaxPeersPerRoom = peers + 1,
+            ResumeQueueLength = 200,
+            MaxConnectionsPerAddress = 1000,
+            MaxPeersPerAddress = 1000,
+            MaxPeersPerRoomPerAddress = 1000,
+            JoinsPerSecond = 0,
+            CredentialsPerMinute = 0,
+        });
         for (int round = 0; round < rounds; round++)
         {
             await RaceResumesAgainstTheSweepAsync(server, $"room-{round}", peers);

@@ -8,13 +8,15 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Turn.Signal;
+using Turn.Signal.Access;
 using Xunit;
 
 namespace Turn.Tests.Signal;
 
 /// <summary>
 /// Signaling on a real Kestrel on 127.0.0.1, port 0, mounted the way the daemon mounts it
-/// (AddSignal, a fake ICE server provider, UseWebSockets, UseRouting, MapSignal). The resume
+/// (AddSignal, a fake ICE server provider, UseAllowedHosts, UseWebSockets, UseRouting,
+/// UseAuthorization, MapSignal). The resume
 /// sweep is not on a timer: tests call <see cref="Sweep"/> with the time they want.
 /// </summary>
 internal sealed class SignalTestServer : IAsyncDisposable
@@ -74,8 +76,10 @@ internal sealed class SignalTestServer : IAsyncDisposable
         }
 
         WebApplication app = builder.Build();
+        app.UseAllowedHosts();
         app.UseWebSockets();
         app.UseRouting();
+        app.UseAuthorization();
         app.MapSignal();
         await app.StartAsync();
         try

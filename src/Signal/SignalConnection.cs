@@ -228,18 +228,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                 while (!result.EndOfMessage);
 
                 // Every message counts against the rate, a too-large one too: it cost reading.
-                bool withinRate = TakeToken();
-                if (tooLarge)
-                {
-                    if (withinRate)
-                    {
-                        Reply(SignalError.TooLarge, $"messages are limited to {max} bytes");
-                    }
-
-                    continue;
-                }
-
-                if (!withinRate)
+                if (!TakeToken())
                 {
                     // One error a second at most: answering every dropped message would fill the sender's own queue.
                     long now = _time.GetTimestamp();
@@ -249,6 +238,12 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                         Reply(SignalError.RateLimited, $"more than {_hub.Options.MessagesPerSecond} messages per second");
                     }
 
+                    continue;
+                }
+
+                if (tooLarge)
+                {
+                    Reply(SignalError.TooLarge, $"messages are limited to {max} bytes");
                     continue;
                 }
 
@@ -318,17 +313,23 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                 Addressed(message);
                 break;
             case "broadcast":
-                if (RequireJoined(message))
+                if (RequireJoined(message) && _hub.Broadcast(_peer!, SignalMessages.Relayed("broadcast", _peer!.Id, message.Data), owner: this) < 0)
                 {
-                    _hub.Broadcast(_peer!, SignalMessages.Relayed("broadcast", _peer!.Id, message.Data));
+                    LostSeat(message);
                 }
 
                 break;
             case "leave":
                 if (RequireJoined(message))
                 {
-                    _hub.Leave(_peer!);
-                    _peer = null;
+                    if (_hub.Leave(_peer!, owner: this))
+                    {
+                        _peer = null;
+                    }
+                    else
+                    {
+                        LostSeat(message);
+                    }
                 }
 
                 break;
@@ -483,15 +484,23 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             return;
         }
 
-        if (!_hub.SendTo(_peer!, message.To, SignalMessages.Relayed(message.Type!, _peer!.Id, message.Data)))
+        switch (_hub.SendTo(_peer!, message.To, SignalMessages.Relayed(message.Type!, _peer!.Id, message.Data), owner: this))
         {
-            Reply(SignalError.UnknownPeer, $"no peer \"{Truncate(message.To)}\" in this room", message.Id);
+            case Delivery.UnknownPeer:
+                Reply(SignalError.UnknownPeer, $"no peer \"{Truncate(message.To)}\" in this room", message.Id);
+                break;
+            case Delivery.NotOwner:
+                LostSeat(message);
+                break;
+            default:
+                break;
         }
     }
 
     /// <summary>
     /// Whether this connection holds a seat. A seat another connection has resumed is no longer
-    /// this one's: it gets not-joined and is closed, and can do nothing to the seat.
+    /// this one's: it gets not-joined and is closed, and can do nothing to the seat. The hub checks
+    /// again under the room's lock when it acts, so a resume racing this message wins too.
     /// </summary>
     private bool RequireJoined(in ClientMessage message)
     {
@@ -501,14 +510,24 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             return true;
         }
 
-        _peer = null;
-        Reply(SignalError.NotJoined, peer is null ? "join a room first" : "this seat was resumed on another connection", message.Id);
-        if (peer is not null)
+        if (peer is null)
         {
-            Close("resumed elsewhere");
+            Reply(SignalError.NotJoined, "join a room first", message.Id);
+        }
+        else
+        {
+            LostSeat(message);
         }
 
         return false;
+    }
+
+    /// <summary>The seat went to another connection: this one is told and closed.</summary>
+    private void LostSeat(in ClientMessage message)
+    {
+        _peer = null;
+        Reply(SignalError.NotJoined, "this seat was resumed on another connection", message.Id);
+        Close("resumed elsewhere");
     }
 
     private void Reply(string code, string text, string? id = null)

@@ -157,19 +157,25 @@ public sealed class SignalHub
         }
     }
 
-    internal void Leave(Peer peer) => Leave(peer, onlyIfAway: false);
+    internal void Leave(Peer peer) => Leave(peer, onlyIfAway: false, owner: null);
+
+    /// <summary>
+    /// A leave sent on a connection: false when that connection no longer holds the seat (another
+    /// resumed it), judged under the room's lock so that a resume cannot slip in between.
+    /// </summary>
+    internal bool Leave(Peer peer, ISignalSink owner) => Leave(peer, onlyIfAway: false, owner);
 
     /// <summary>
     /// Takes the peer out of its room. With <paramref name="onlyIfAway"/> (the sweep) the check
     /// that it is still away and the removal happen under one lock, so a resume that wins the
-    /// seat back in between keeps it.
+    /// seat back in between keeps it; with an <paramref name="owner"/>, only that connection may.
     /// </summary>
-    private bool Leave(Peer peer, bool onlyIfAway)
+    private bool Leave(Peer peer, bool onlyIfAway, ISignalSink? owner)
     {
         Room room = peer.Room;
         lock (room.Sync)
         {
-            if (peer.HasLeft || (onlyIfAway && peer.AwaySince == 0))
+            if (peer.HasLeft || (onlyIfAway && peer.AwaySince == 0) || (owner is not null && peer.Sink != owner))
             {
                 return false;
             }
@@ -187,31 +193,47 @@ public sealed class SignalHub
         return true;
     }
 
-    /// <summary>Delivers to one peer of the sender's room; false when there is no such peer.</summary>
-    internal bool SendTo(Peer from, string to, byte[] message)
+    /// <summary>
+    /// Delivers to one peer of the sender's room, when <paramref name="owner"/> still holds the
+    /// sender's seat (checked under the room's lock).
+    /// </summary>
+    internal Delivery SendTo(Peer from, string to, byte[] message, ISignalSink owner)
     {
         Peer? target;
         lock (from.Room.Sync)
         {
+            if (from.Sink != owner || from.HasLeft)
+            {
+                return Delivery.NotOwner;
+            }
+
             if (!from.Room.Peers.TryGetValue(to, out target) || target == from)
             {
-                return false;
+                return Delivery.UnknownPeer;
             }
 
             target.Deliver(message, _options, Budget);
         }
 
-        return true;
+        return Delivery.Delivered;
     }
 
-    /// <summary>Delivers to every peer of the room but the sender (null sender: everyone); returns how many.</summary>
-    internal int Broadcast(Peer? from, byte[] message, Room? room = null)
+    /// <summary>
+    /// Delivers to every peer of the room but the sender (null sender: everyone); returns how many,
+    /// or -1 when <paramref name="owner"/> no longer holds the sender's seat.
+    /// </summary>
+    internal int Broadcast(Peer? from, byte[] message, Room? room = null, ISignalSink? owner = null)
     {
         room ??= from!.Room;
         SignalOptions options = _options;
         int delivered = 0;
         lock (room.Sync)
         {
+            if (owner is not null && (from!.Sink != owner || from.HasLeft))
+            {
+                return -1;
+            }
+
             foreach (Peer peer in room.Peers.Values)
             {
                 if (peer != from && peer.Deliver(message, options, Budget))
@@ -259,7 +281,7 @@ public sealed class SignalHub
         foreach (Peer peer in expired)
         {
             // A resume may have won the seat back since the scan.
-            if (Leave(peer, onlyIfAway: true))
+            if (Leave(peer, onlyIfAway: true, owner: null))
             {
                 left++;
             }

@@ -27,6 +27,7 @@ public sealed class SignalMetrics : IDisposable
         _connections = _meter.CreateUpDownCounter<long>("turn_signal_connections", description: "Open signaling WebSockets.");
         _sendQueueDrops = _meter.CreateCounter<long>("turn_signal_send_queue_drops_total", description: "Messages not delivered because the connection's send queue was full (the connection is then closed).");
         _meter.CreateObservableGauge("turn_signal_rooms", () => _hub?.RoomCount ?? 0, description: "Rooms with at least one peer.");
+        _meter.CreateObservableGauge("turn_signal_queued_bytes", () => _hub?.QueuedBytes ?? 0, description: "Bytes waiting in send queues and kept for away peers (bounded by Signal:MaxQueuedMegabytes).");
 
         // Every series exists from the start, so rate() and absent() work before the first event.
         _resumes.Add(0);

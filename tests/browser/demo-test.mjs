@@ -2,8 +2,8 @@
 // Two headless browser pages (Chromium, or Firefox with --firefox) use the demo page (/) of a
 // running turn daemon as two people:
 //
-//  1. both join one room through /signal.js and see each other; a chat line (broadcast)
-//     goes from one to the other;
+//  1. both join one room through /signal.js and see each other; alice asks for fresh TURN
+//     credentials (refreshIceServers); a chat line (broadcast) goes from one to the other;
 //  2. alice calls bob with "relay only" on: a data channel and fake camera and microphone.
 //     Data-channel messages must arrive in order both ways, video frames must be decoded
 //     on both sides (getStats inbound-rtp framesDecoded > 0), and the selected candidate
@@ -186,6 +186,13 @@ try {
   if (!bobJoined.iceServers.some((s) => s.urls.some((u) => u.startsWith('turn')) && s.username && s.credential)) throw new Error('joined.iceServers has no TURN server with credentials');
   await until('alice to see bob join', async () => (await state(alice)).peers.some((p) => p.id === bobJoined.id && p.name === 'bob'));
   step('joined', { room, alice: aliceJoined.id, bob: bobJoined.id });
+
+  // Fresh TURN credentials on request (signal.js also asks by itself before they run out).
+  const refreshed = await alice.evaluate(() => window.demo.client.refreshIceServers());
+  const turnEntry = (servers) => servers.find((s) => s.username);
+  if (!turnEntry(refreshed)?.credential) throw new Error(`refreshIceServers() gave no TURN credentials: ${JSON.stringify(refreshed)}`);
+  if (JSON.stringify(await alice.evaluate(() => window.demo.client.iceServers)) !== JSON.stringify(refreshed)) throw new Error('client.iceServers was not updated by the refresh');
+  step('ice-servers refreshed', { username: turnEntry(refreshed).username });
 
   await alice.evaluate(() => window.demo.chat('hello from alice'));
   await until('bob to get alice\'s chat line', () => bob.evaluate((from) => window.demo.chatMessages.some((m) => m.from === from && m.text === 'hello from alice'), aliceJoined.id));

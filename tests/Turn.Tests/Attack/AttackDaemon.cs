@@ -19,6 +19,9 @@ internal sealed class AttackDaemon : IAsyncDisposable
     public static readonly TurnCredentials Alice = new("alice", "alice-password");
     public static readonly TurnCredentials Bob = new("bob", "bob-password");
 
+    /// <summary>The TURN REST secret signaling mints credentials from (with <c>http</c>).</summary>
+    public const string RestSecret = "attack-rest-secret-0123456789";
+
     private AttackDaemon(DaemonProcess process, int port, int httpPort)
     {
         Process = process;
@@ -35,6 +38,12 @@ internal sealed class AttackDaemon : IAsyncDisposable
     public IPEndPoint Udp4 => new(IPAddress.Loopback, Port);
 
     public IPEndPoint Udp6 => new(IPAddress.IPv6Loopback, Port);
+
+    /// <summary>ws://127.0.0.1:HTTPPORT/signal</summary>
+    public Uri Signal => new($"ws://127.0.0.1:{HttpPort}/signal");
+
+    /// <summary>http://127.0.0.1:HTTPPORT/</summary>
+    public Uri Http => new($"http://127.0.0.1:{HttpPort}/");
 
     public static JsonObject BaseConfig(int port) => new()
     {
@@ -58,8 +67,12 @@ internal sealed class AttackDaemon : IAsyncDisposable
         },
     };
 
-    /// <summary>Starts the daemon on a free port with <paramref name="configure"/> applied; with <paramref name="metrics"/>, /metrics on its own port.</summary>
-    public static async Task<AttackDaemon> StartAsync(Action<JsonObject>? configure = null, bool metrics = false, IReadOnlyDictionary<string, string>? environment = null, IEnumerable<string>? listening = null)
+    /// <summary>
+    /// Starts the daemon on a free port with <paramref name="configure"/> applied; with
+    /// <paramref name="metrics"/>, /metrics on its own port; with <paramref name="http"/>, signaling,
+    /// the HTTP API and /metrics on http://127.0.0.1:<see cref="HttpPort"/> and a TURN REST secret.
+    /// </summary>
+    public static async Task<AttackDaemon> StartAsync(Action<JsonObject>? configure = null, bool metrics = false, IReadOnlyDictionary<string, string>? environment = null, IEnumerable<string>? listening = null, bool http = false)
     {
         int[] ports = LoopbackPorts.Take(2, IPAddress.Loopback);
         int port = ports[0];
@@ -69,20 +82,52 @@ internal sealed class AttackDaemon : IAsyncDisposable
             config["Metrics"] = new JsonObject { ["Urls"] = new JsonArray($"http://127.0.0.1:{ports[1]}") };
         }
 
+        if (http)
+        {
+            config[nameof(Http)] = new JsonObject { ["Urls"] = new JsonArray($"http://127.0.0.1:{ports[1]}") };
+            config["Auth"]!["Secrets"] = new JsonArray(RestSecret);
+        }
+
         configure?.Invoke(config);
         DaemonProcess process = await DaemonProcess.StartAsync(
             config,
             listening ?? [$"udp 127.0.0.1:{port}", $"udp [::1]:{port}", $"tcp 127.0.0.1:{port}", $"tcp [::1]:{port}"],
             environment: environment);
-        return new AttackDaemon(process, port, ports[1]);
+        var daemon = new AttackDaemon(process, port, ports[1]);
+        if (http || metrics)
+        {
+            using var client = new HttpClient();
+            await WaitForHttpAsync(client, new Uri($"http://127.0.0.1:{ports[1]}/{(http ? "healthz" : "metrics")}"), process);
+        }
+
+        return daemon;
     }
 
-    /// <summary>The value of one series on /metrics (0 when absent).</summary>
-    public async Task<double> MetricAsync(string name, string labels)
+    /// <summary>Kestrel starts after the STUN listeners: waits until it answers.</summary>
+    public static async Task WaitForHttpAsync(HttpClient http, Uri probe, DaemonProcess process)
+    {
+        for (int i = 0; i < 100; i++)
+        {
+            try
+            {
+                using HttpResponseMessage response = await http.GetAsync(probe);
+                return;
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        Xunit.Assert.Fail($"{probe} did not answer\n{process.Describe()}");
+    }
+
+    /// <summary>The value of one series on /metrics (0 when absent); null labels: the series has none.</summary>
+    public async Task<double> MetricAsync(string name, string? labels)
     {
         using var http = new HttpClient();
         string text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{HttpPort}/metrics"));
-        string prefix = $"{name}{{{labels}}} ";
+        string prefix = labels is null ? name + " " : $"{name}{{{labels}}} ";
         foreach (string line in text.Split('\n'))
         {
             if (line.StartsWith(prefix, StringComparison.Ordinal))

@@ -29,7 +29,7 @@ public sealed class DemoPageTests(ITestOutputHelper output)
             Http = new { Urls = new[] { $"http://127.0.0.1:{httpPort}" } },
             Auth = new { Realm = "demo", Secrets = new[] { "demo-secret-0123456789abcdef" } },
             Relay = new { Addresses = new[] { "127.0.0.1" }, UnsafeAllowLoopbackPeers = true, MinPort = relayMin, MaxPort = relayMin + 199 },
-            Signal = new { ApiKey = "demo-api-key", JoinTokenSecret = "demo-join-secret" },
+            Signal = new { ApiKey = "demo-api-key-0123456789-0123456789", JoinTokenSecret = "demo-join-secret-0123456789-012345678" },
         };
         await using DaemonProcess daemon = await DaemonProcess.StartAsync(config, [$"udp 127.0.0.1:{stunPort}", $"tcp 127.0.0.1:{stunPort}"]);
         await WaitForHttp(httpPort);
@@ -39,8 +39,8 @@ public sealed class DemoPageTests(ITestOutputHelper output)
             [
                 Path.Combine(browserDirectory, "demo-test.mjs"),
                 "--base", $"http://127.0.0.1:{httpPort}",
-                "--api-key", "demo-api-key",
-                "--join-token-secret", "demo-join-secret",
+                "--api-key", "demo-api-key-0123456789-0123456789",
+                "--join-token-secret", "demo-join-secret-0123456789-012345678",
                 "--timeout-ms", "45000",
                 .. browser == "firefox" ? new[] { "--firefox", BrowserPrerequisites.Firefox } : [],
             ],

@@ -218,4 +218,26 @@ public sealed class SignalJoinTests
         Assert.Equal(FakeIceServers.UsernameOf(call, peerId), servers[1].GetProperty("username").GetString());
         Assert.Equal(FakeIceServers.CredentialOf(call), servers[1].GetProperty("credential").GetString());
     }
+
+    [Fact]
+    public async Task IceServers_GivesAJoinedPeerFreshCredentials_WithinTheAddressRate()
+    {
+        await using SignalTestServer server = await SignalTestServer.StartAsync(Small with { CredentialsPerMinute = 3 });
+        await using SignalTestClient ann = await server.ConnectAsync();
+        await ann.SendAsync("""{"type":"ice-servers","id":"early"}""");
+        await ann.ExpectErrorAsync(SignalError.NotJoined);
+        await ann.JoinAsync("room");
+
+        await ann.SendAsync("""{"type":"ice-servers","id":"i1"}""");
+        ServerMessage fresh = await ann.ExpectAsync("ice-servers");
+        await ann.SendAsync("""{"type":"ice-servers","id":"i2"}""");
+        ServerMessage second = await ann.ExpectAsync("ice-servers");
+        await ann.SendAsync("""{"type":"ice-servers","id":"i3"}""");
+        ServerMessage refused = await ann.ExpectErrorAsync(SignalError.RateLimited);
+
+        Assert.Equal("i1", fresh.Str("id"));
+        Assert.Equal(JsonValueKind.Array, fresh.Get("iceServers").ValueKind);
+        Assert.Equal("i2", second.Str("id"));
+        Assert.Equal("i3", refused.Str("id"));
+    }
 }

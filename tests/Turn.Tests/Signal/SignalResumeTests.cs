@@ -417,6 +417,8 @@ public sealed class SignalResumeTests
         await using SignalTestServer server = await SignalTestServer.StartAsync(Options with
         {
             MessagesPerSecond = 1_000_000,
+            JoinsPerSecond = 0,
+            CredentialsPerMinute = 0,
             ResumeQueueLength = 100,
             SendQueueLength = 100_000,
         });

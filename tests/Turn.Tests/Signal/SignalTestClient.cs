@@ -45,13 +45,22 @@ internal sealed class SignalTestClient : IAsyncDisposable
 
     public Exception? Failure { get; private set; }
 
-    public static async Task<SignalTestClient> ConnectAsync(Uri uri, string? origin = null, bool read = true)
+    /// <param name="from">The local address to connect from (another loopback address stands for another client); null: the system's choice.</param>
+    public static async Task<SignalTestClient> ConnectAsync(Uri uri, string? origin = null, bool read = true, IPAddress? from = null)
     {
         ClientWebSocket socket = Create(origin);
         try
         {
             using var timeout = new CancellationTokenSource(SignalTestServer.Timeout);
-            await socket.ConnectAsync(uri, timeout.Token);
+            if (from is null)
+            {
+                await socket.ConnectAsync(uri, timeout.Token);
+            }
+            else
+            {
+                using var invoker = new HttpMessageInvoker(From(from));
+                await socket.ConnectAsync(uri, invoker, timeout.Token);
+            }
         }
         catch
         {
@@ -61,6 +70,26 @@ internal sealed class SignalTestClient : IAsyncDisposable
 
         return new SignalTestClient(socket, read);
     }
+
+    /// <summary>An HTTP handler whose connections leave from <paramref name="local"/>.</summary>
+    public static SocketsHttpHandler From(IPAddress local) => new()
+    {
+        ConnectCallback = async (context, cancellationToken) =>
+        {
+            var socket = new System.Net.Sockets.Socket(local.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            try
+            {
+                socket.Bind(new IPEndPoint(local, 0));
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    };
 
     /// <summary>The HTTP status of the upgrade: 101 when the WebSocket opened, else what the server answered.</summary>
     public static async Task<HttpStatusCode> UpgradeStatusAsync(Uri uri, string? origin)

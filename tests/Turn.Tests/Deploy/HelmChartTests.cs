@@ -54,6 +54,7 @@ public sealed class HelmChartTests(HelmRenderer renderer, ITestOutputHelper outp
     [InlineData("reversed-relay-range.yaml", "relay.minPort (50000) and relay.maxPort (49999) must be a range")]
     [InlineData("short-grace-period.yaml", "terminationGracePeriodSeconds (60) must be longer than drain.deadlineSeconds (3600)")]
     [InlineData("short-auth-secret.yaml", "each shared secret must be at least 16 characters")]
+    [InlineData("short-join-token-secret.yaml", "auth.joinTokenSecret must be at least 32 characters")]
     [InlineData("service-monitor-without-service.yaml", "serviceMonitor.enabled needs service.enabled")]
     public async Task Chart_WithUnworkableValues_FailsToRenderNamingTheValue(string valuesFile, string message)
     {
@@ -73,7 +74,7 @@ public sealed class HelmChartTests(HelmRenderer renderer, ITestOutputHelper outp
         string[] covered =
         [
             "bad-kind.yaml", "empty-realm.yaml", "tls-without-secret.yaml", "reversed-relay-range.yaml",
-            "short-grace-period.yaml", "short-auth-secret.yaml", "service-monitor-without-service.yaml",
+            "short-grace-period.yaml", "short-auth-secret.yaml", "short-join-token-secret.yaml", "service-monitor-without-service.yaml",
         ];
         Assert.Contains(valuesFile, covered);
     }
@@ -104,7 +105,7 @@ public sealed class HelmChartTests(HelmRenderer renderer, ITestOutputHelper outp
 
         // randAlphaNum makes new credentials on each install; nothing else may vary.
         static string WithoutSecretData(string text)
-            => string.Join('\n', text.Split('\n').Where(line => !line.StartsWith("  auth-secret: ", StringComparison.Ordinal) && !line.StartsWith("  admin-api-key: ", StringComparison.Ordinal)));
+            => string.Join('\n', text.Split('\n').Where(line => !new[] { "  auth-secret: ", "  admin-api-key: ", "  join-token-secret: ", "  signal-api-key: " }.Any(key => line.StartsWith(key, StringComparison.Ordinal))));
         Assert.Equal(WithoutSecretData(first.StandardOutput), WithoutSecretData(second.StandardOutput));
         Assert.NotEqual(first.StandardOutput, second.StandardOutput);
     }

@@ -96,6 +96,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- range $key := list "joinTokenSecret" "signalApiKey" -}}
+{{- $given := toString (get $v.auth $key | default "") -}}
+{{- if and $given (lt (len $given) 32) -}}
+{{- fail (printf "auth.%s must be at least 32 characters" $key) -}}
+{{- end -}}
+{{- end -}}
 {{- if lt (int $v.drain.deadlineSeconds) 0 -}}
 {{- fail (printf "drain.deadlineSeconds must not be negative, not %v" $v.drain.deadlineSeconds) -}}
 {{- end -}}

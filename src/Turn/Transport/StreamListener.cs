@@ -98,7 +98,11 @@ internal sealed class StreamListener : IAsyncDisposable
             {
                 Interlocked.Decrement(ref _open);
                 metrics.CountConnection(Endpoint.Protocol, accepted: false);
-                TransportLog.ConnectionRefused(logger, ProtocolName, client.RemoteEndPoint, _limits.MaxConnections);
+                if (TransportLog.Limiter.ShouldLog(1105, System.Diagnostics.Stopwatch.GetTimestamp(), System.Diagnostics.Stopwatch.Frequency, out long suppressed))
+                {
+                    TransportLog.ConnectionRefused(logger, ProtocolName, client.RemoteEndPoint, _limits.MaxConnections, suppressed);
+                }
+
                 client.Dispose();
                 continue;
             }

@@ -21,8 +21,11 @@ internal static partial class TransportLog
     [LoggerMessage(EventId = 1104, Level = LogLevel.Debug, Message = "{Protocol} connection from {Remote} closed: {Reason}")]
     public static partial void ConnectionClosed(ILogger logger, string protocol, EndPoint? remote, string reason);
 
-    [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "{Protocol} connection from {Remote} refused: {Limit} connections already open")]
-    public static partial void ConnectionRefused(ILogger logger, string protocol, EndPoint? remote, int limit);
+    /// <summary>Warnings a client can provoke at will are let through at most once per event id every few seconds.</summary>
+    public static readonly Turn.Signal.LogLimiter Limiter = new(TimeSpan.FromSeconds(10));
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "{Protocol} connection from {Remote} refused: {Limit} connections already open ({Suppressed} more since the last such line)")]
+    public static partial void ConnectionRefused(ILogger logger, string protocol, EndPoint? remote, int limit, long suppressed);
 
     [LoggerMessage(EventId = 1109, Level = LogLevel.Debug, Message = "{Protocol} connection from {Remote} refused: {Limit} connections already open from its address")]
     public static partial void ConnectionRefusedPerAddress(ILogger logger, string protocol, EndPoint? remote, int limit);

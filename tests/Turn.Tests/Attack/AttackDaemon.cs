@@ -139,5 +139,12 @@ internal sealed class AttackDaemon : IAsyncDisposable
         return 0;
     }
 
+    /// <summary>The daemon's resident memory (VmRSS), in bytes.</summary>
+    public long Rss()
+    {
+        string line = File.ReadAllLines($"/proc/{Process.ProcessId}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+
     public ValueTask DisposeAsync() => Process.DisposeAsync();
 }

@@ -147,7 +147,7 @@ public sealed class SignalExhaustionAttackTests(Xunit.Abstractions.ITestOutputHe
                 senders.Add(sender);
             }
 
-            long before = Rss(daemon.Process.ProcessId);
+            long before = daemon.Rss();
             string payload = $$"""{"type":"broadcast","data":"{{new string('x', 16_000)}}"}""";
             var clock = Stopwatch.StartNew();
             double peakQueued = 0;
@@ -182,7 +182,7 @@ public sealed class SignalExhaustionAttackTests(Xunit.Abstractions.ITestOutputHe
 
             await flood;
             await watch;
-            long grown = Rss(daemon.Process.ProcessId) - before;
+            long grown = daemon.Rss() - before;
             double shed = await daemon.MetricAsync("turn_signal_send_queue_drops_total", null);
             output.WriteLine($"RSS grew by {grown >> 10} KiB; at most {peakQueued / 1024:F0} KiB queued; {shed} messages shed");
 
@@ -206,10 +206,4 @@ public sealed class SignalExhaustionAttackTests(Xunit.Abstractions.ITestOutputHe
         config["Signal"] = new JsonObject { ["UnsafeOpenAdmission"] = true, ["CredentialsPerMinute"] = 1000, ["JoinsPerSecond"] = 1000 };
         more?.Invoke(config);
     };
-
-    private static long Rss(int pid)
-    {
-        string line = File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-    }
 }

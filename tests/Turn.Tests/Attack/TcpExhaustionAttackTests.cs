@@ -130,7 +130,7 @@ public sealed class TcpExhaustionAttackTests
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
         await client.ConnectAsync(daemon.Udp4);
         IPEndPoint relay = await AllocateWithChannelAsync(client, (IPEndPoint)peer.LocalEndPoint!);
-        long before = Rss(daemon.Process.ProcessId);
+        long before = daemon.Rss();
 
         // 400 datagrams of 60 KB (24 MB) to a client that reads nothing more, paced so that the relay socket takes them all.
         byte[] datagram = new byte[60_000];
@@ -141,7 +141,7 @@ public sealed class TcpExhaustionAttackTests
         }
 
         await Task.Delay(500);
-        long grown = Rss(daemon.Process.ProcessId) - before;
+        long grown = daemon.Rss() - before;
         double dropped = await daemon.MetricAsync("turn_dropped_packets_total", "reason=\"send_failed\"");
         Assert.True(dropped >= 100, $"only {dropped} datagrams dropped for the stalled client");
         Assert.True(grown < 40 << 20, $"the daemon grew by {grown >> 20} MiB for one stalled client");
@@ -177,11 +177,6 @@ public sealed class TcpExhaustionAttackTests
     }
 
     /// <summary>VmRSS of a process, in bytes.</summary>
-    private static long Rss(int pid)
-    {
-        string line = File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-    }
 
     private static void Limits(JsonObject config)
         => config["Tcp"] = new JsonObject

@@ -5,7 +5,7 @@ namespace Turn.Signal;
 /// grace window, and what is addressed to it waits in a queue bounded in messages and bytes.
 /// Every member of a room is changed only under the room's lock.
 /// </summary>
-internal sealed class Peer(string id, string resumeToken, Room room, string? name, byte[]? meta, UInt128 source)
+internal sealed class Peer(string id, string resumeToken, Room room, string? name, byte[]? meta, UInt128 source, QueueShare share)
 {
     private readonly Queue<byte[]> _pending = new();
     private int _pendingBytes;
@@ -24,6 +24,9 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
     /// <summary>The client address the seat counts against, for as long as it is held.</summary>
     public UInt128 Source { get; } = source;
 
+    /// <summary>What that address has queued: messages kept for this seat count there.</summary>
+    public QueueShare Share { get; } = share;
+
     /// <summary>The live connection; null while away.</summary>
     public ISignalSink? Sink { get; private set; }
 
@@ -36,24 +39,18 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
 
     /// <summary>
     /// Delivers now, or keeps the message for a resume, dropping the oldest past the queue's
-    /// length or bytes, or the new one when the daemon's budget is spent. A connection whose
-    /// queue is full is closed as too slow.
+    /// length or bytes, or the new one when the daemon's or the address's budget is spent. False
+    /// when the message was not queued (a connection over its own limit closes itself).
     /// </summary>
     public bool Deliver(byte[] message, SignalOptions options, QueueBudget budget)
     {
         ISignalSink? sink = Sink;
         if (sink is not null)
         {
-            if (sink.TrySend(message))
-            {
-                return true;
-            }
-
-            sink.Close("send queue full");
-            return false;
+            return sink.TrySend(message);
         }
 
-        if (message.Length > options.ResumeQueueBytes || !budget.TryTake(message.Length))
+        if (message.Length > options.ResumeQueueBytes || !budget.TryTake(message.Length, Share))
         {
             return false;
         }
@@ -80,17 +77,13 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
         AwaySince = Math.Max(1, nowMs);
     }
 
-    /// <summary>Hands the messages kept while away to the new connection, in order.</summary>
+    /// <summary>Hands the messages kept while away to the new connection, in order (what it cannot take is lost).</summary>
     public void Flush(QueueBudget budget)
     {
         while (Sink is not null && _pending.TryDequeue(out byte[]? message))
         {
             Forget(message, budget);
-            if (!Sink.TrySend(message))
-            {
-                Sink.Close("send queue full");
-                return;
-            }
+            Sink.TrySend(message);
         }
     }
 
@@ -106,6 +99,6 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
     private void Forget(byte[] message, QueueBudget budget)
     {
         _pendingBytes -= message.Length;
-        budget.Give(message.Length);
+        budget.Give(message.Length, Share);
     }
 }

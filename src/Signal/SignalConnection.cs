@@ -23,7 +23,8 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Channel<ReadOnlyMemory<byte>> _queue;
-    private readonly System.Net.IPAddress? _remote;
+    private readonly bool _local;
+    private readonly QueueShare _share;
     private readonly UInt128 _source;
     private int _queuedBytes;
     private readonly CancellationTokenSource _closing = new();
@@ -36,13 +37,17 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     private long _lastRefill;
     private long _lastRateError;
 
-    public SignalConnection(WebSocket socket, SignalHub hub, TimeProvider time, ILogger logger, System.Net.IPAddress? remote)
+    /// <param name="remote">The client's address (behind a trusted proxy, the one it forwarded).</param>
+    /// <param name="local">Whether the client is on this host: a loopback address that no proxy forwarded.</param>
+    /// <param name="share">What the client's address has queued.</param>
+    public SignalConnection(WebSocket socket, SignalHub hub, TimeProvider time, ILogger logger, System.Net.IPAddress? remote, bool local, QueueShare share)
     {
         _socket = socket;
         _hub = hub;
         _time = time;
         _logger = logger;
-        _remote = remote;
+        _local = local;
+        _share = share;
         _source = SourceAddress.KeyOf(remote);
         _queue = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(hub.Options.SendQueueLength)
         {
@@ -54,35 +59,34 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     }
 
     /// <summary>
-    /// Queues the message itself (a buffer shared with other recipients is not copied); false when
-    /// the queue is full in messages or bytes, or the daemon's budget is spent while this
-    /// connection is still behind.
+    /// Queues the message itself (a buffer shared with other recipients is not copied). A
+    /// connection over its own limit in messages or bytes is a reader too slow: it is closed. When
+    /// the daemon's budget or this address's share is spent, the message is dropped and the
+    /// connection lives on. A connection with nothing queued always takes one message.
     /// </summary>
     public bool TrySend(ReadOnlyMemory<byte> utf8Json)
     {
         int length = utf8Json.Length;
         int queued = Interlocked.Add(ref _queuedBytes, length);
-
-        // A connection with nothing queued always takes one message, so a fast reader is never
-        // refused; one that is behind is refused past its own bytes or the daemon's budget.
         bool alone = queued == length;
         if (!alone && queued > _hub.Options.SendQueueBytes)
         {
             Interlocked.Add(ref _queuedBytes, -length);
             _hub.Metrics.SendQueueDropped();
+            Close("send queue full");
             return false;
         }
 
-        if (!_hub.Budget.TryTake(length))
+        if (!_hub.Budget.TryTake(length, _share))
         {
             if (!alone)
             {
                 Interlocked.Add(ref _queuedBytes, -length);
-                _hub.Metrics.SendQueueDropped();
+                _hub.Metrics.Shed();
                 return false;
             }
 
-            _hub.Budget.Take(length);
+            _hub.Budget.Take(length, _share);
         }
 
         if (_queue.Writer.TryWrite(utf8Json))
@@ -90,15 +94,17 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             return true;
         }
 
+        // Full in messages, or closed already.
         Dequeued(length);
         _hub.Metrics.SendQueueDropped();
+        Close("send queue full");
         return false;
     }
 
     private void Dequeued(int length)
     {
         Interlocked.Add(ref _queuedBytes, -length);
-        _hub.Budget.Give(length);
+        _hub.Budget.Give(length, _share);
     }
 
     /// <summary>
@@ -359,18 +365,12 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
 
         SignalOptions options = _hub.Options;
         long nowMs = NowMs();
-        if (!_hub.Sources.TryJoin(_source, options, nowMs))
-        {
-            Reply(SignalError.RateLimited, $"more than {options.JoinsPerSecond} joins per second from this address", message.Id);
-            return;
-        }
-
         if (message.Resume is not null)
         {
-            // A resume needs no token (the resume token is the credential); past the address's
-            // credential rate it gets its seat back with STUN only, and can ask again later.
-            bool mint = _hub.Sources.TryMint(_source, options, nowMs);
-            Peer? resumed = _hub.Resume(message.Resume, this, peer => SignalMessages.Joined(peer, IceServersFor(peer, mint), resumed: true));
+            // A resume needs no token (the resume token is the credential) and is not a join to
+            // count. Credentials are minted only once the seat is found; past the address's rate
+            // it gets its seat back with STUN only, and can ask again later.
+            Peer? resumed = _hub.Resume(message.Resume, this, peer => SignalMessages.Joined(peer, IceServersFor(peer, _hub.Sources.TryMint(_source, options, nowMs)), resumed: true));
             if (resumed is null)
             {
                 Reply(SignalError.ResumeFailed, "the resume token is unknown or its grace window has passed; join again", message.Id);
@@ -379,6 +379,12 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
 
             _peer = resumed;
             SignalLog.Resumed(_logger, resumed.Id, resumed.Room.Name);
+            return;
+        }
+
+        if (!_hub.Sources.TryJoin(_source, options, nowMs))
+        {
+            Reply(SignalError.RateLimited, $"more than {options.JoinsPerSecond} joins per second from this address", message.Id);
             return;
         }
 
@@ -406,7 +412,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             return;
         }
 
-        (Peer? peer, string? error, string? limit) = _hub.Join(message.Room, message.Name, message.Meta.IsEmpty ? null : message.Meta.ToArray(), this, _source);
+        (Peer? peer, string? error, string? limit) = _hub.Join(message.Room, message.Name, message.Meta.IsEmpty ? null : message.Meta.ToArray(), this, _source, _share);
         if (peer is null)
         {
             Reply(error!, error switch
@@ -440,7 +446,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                 return true;
             default:
                 why = "this server admits clients on its own host only until Signal:JoinTokenSecret is set";
-                return SourceAddress.IsLoopback(_remote);
+                return _local;
         }
     }
 
@@ -453,13 +459,20 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         }
 
         SignalOptions options = _hub.Options;
-        if (!_hub.Sources.TryMint(_source, options, NowMs()))
+        string? id = message.Id;
+        byte[]? answer = _hub.MintFor(_peer!, this, () => _hub.Sources.TryMint(_source, options, NowMs()), servers => SignalMessages.IceServers(servers, id), out bool owner);
+        if (!owner)
+        {
+            LostSeat(message);
+        }
+        else if (answer is null)
         {
             Reply(SignalError.RateLimited, $"more than {options.CredentialsPerMinute} sets of TURN credentials a minute for this address", message.Id);
-            return;
         }
-
-        TrySend(SignalMessages.IceServers(_hub.IceServers.GetIceServers(_peer!.Id), message.Id));
+        else
+        {
+            TrySend(answer);
+        }
     }
 
     /// <summary>The peer's iceServers, with TURN credentials only when <paramref name="mint"/>.</summary>
@@ -533,10 +546,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     private void Reply(string code, string text, string? id = null)
     {
         _hub.Metrics.Error(code);
-        if (!TrySend(SignalMessages.Error(code, text, id)))
-        {
-            Close("send queue full");
-        }
+        TrySend(SignalMessages.Error(code, text, id));
     }
 
     private bool TakeToken()

@@ -68,27 +68,41 @@ public static class SignalEndpoints
 
             System.Net.IPAddress? remote = context.Connection.RemoteIpAddress;
             UInt128 source = SourceAddress.KeyOf(remote);
-            if (!hub.Sources.TryConnect(source, options))
+            if (!hub.TryOpenConnection())
             {
-                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-                await context.Response.WriteAsync($"This address has {options.MaxConnectionsPerAddress} signaling connections open already.").ConfigureAwait(false);
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                await context.Response.WriteAsync($"This server has {options.MaxConnections} signaling connections open already.").ConfigureAwait(false);
                 return;
             }
 
             try
             {
-                using WebSocket socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+                if (!hub.Sources.TryConnect(source, options, out QueueShare share))
                 {
-                    KeepAliveInterval = TimeSpan.FromSeconds(options.PingIntervalSeconds),
-                    KeepAliveTimeout = TimeSpan.FromSeconds(options.PingIntervalSeconds * 3),
-                }).ConfigureAwait(false);
-                using var connection = new SignalConnection(socket, hub, time, logger, remote);
-                IHostApplicationLifetime? lifetime = context.RequestServices.GetService<IHostApplicationLifetime>();
-                await connection.RunAsync(context.RequestAborted, lifetime?.ApplicationStopping ?? CancellationToken.None).ConfigureAwait(false);
+                    context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                    await context.Response.WriteAsync($"This address has {options.MaxConnectionsPerAddress} signaling connections open already.").ConfigureAwait(false);
+                    return;
+                }
+
+                try
+                {
+                    using WebSocket socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+                    {
+                        KeepAliveInterval = TimeSpan.FromSeconds(options.PingIntervalSeconds),
+                        KeepAliveTimeout = TimeSpan.FromSeconds(options.PingIntervalSeconds * 3),
+                    }).ConfigureAwait(false);
+                    using var connection = new SignalConnection(socket, hub, time, logger, remote, SourceAddress.IsLocal(context), share);
+                    IHostApplicationLifetime? lifetime = context.RequestServices.GetService<IHostApplicationLifetime>();
+                    await connection.RunAsync(context.RequestAborted, lifetime?.ApplicationStopping ?? CancellationToken.None).ConfigureAwait(false);
+                }
+                finally
+                {
+                    hub.Sources.Disconnected(source);
+                }
             }
             finally
             {
-                hub.Sources.Disconnected(source);
+                hub.CloseConnection();
             }
         }).AllowAnonymous();
 

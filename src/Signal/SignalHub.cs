@@ -20,7 +20,7 @@ public sealed class SignalHub
         _options = options;
         _iceServers = iceServers;
         _metrics = metrics;
-        Budget = new QueueBudget(() => _options.MaxQueuedBytes);
+        Budget = new QueueBudget(() => _options);
         metrics.Observe(this);
     }
 
@@ -32,6 +32,22 @@ public sealed class SignalHub
 
     /// <summary>Bytes queued for delivery now, across every connection and away seat.</summary>
     public long QueuedBytes => Budget.Used;
+
+    private int _connections;
+
+    /// <summary>Counts a signaling connection; false when the server holds <see cref="SignalOptions.MaxConnections"/>.</summary>
+    internal bool TryOpenConnection()
+    {
+        if (Interlocked.Increment(ref _connections) <= _options.MaxConnections)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _connections);
+        return false;
+    }
+
+    internal void CloseConnection() => Interlocked.Decrement(ref _connections);
 
     /// <summary>The limits in force; a reload swaps in new ones, which apply to what comes next.</summary>
     public SignalOptions Options => _options;
@@ -54,7 +70,7 @@ public sealed class SignalHub
     internal IIceServerProvider IceServers => _iceServers;
 
     /// <summary>Seats a new peer from a client address; the answer is the peer, or an error code and why.</summary>
-    internal (Peer? Peer, string? Error, string? Why) Join(string roomName, string? name, byte[]? meta, ISignalSink sink, UInt128 source)
+    internal (Peer? Peer, string? Error, string? Why) Join(string roomName, string? name, byte[]? meta, ISignalSink sink, UInt128 source, QueueShare share)
     {
         if (Draining)
         {
@@ -89,7 +105,7 @@ public sealed class SignalHub
                 if (Sources.TryTakeSeat(source, options, room.SeatsOf(source), createsRoom: room.Creator is null, out limit))
                 {
                     room.Creator ??= source;
-                    peer = new Peer(NewId(), NewToken(), room, name, meta, source);
+                    peer = new Peer(NewId(), NewToken(), room, name, meta, source, share);
                     peer.Attach(sink);
                     room.Peers.Add(peer.Id, peer);
                 }
@@ -138,6 +154,20 @@ public sealed class SignalHub
         return peer;
     }
 
+    /// <summary>
+    /// Fresh iceServers for a seat, written by <paramref name="write"/>, when <paramref name="owner"/>
+    /// still holds it (judged under the room's lock, like every operation on a seat) and
+    /// <paramref name="mint"/> allows one more set; null when it does not.
+    /// </summary>
+    internal byte[]? MintFor(Peer peer, ISignalSink owner, Func<bool> mint, Func<IReadOnlyList<IceServer>, byte[]> write, out bool owns)
+    {
+        lock (peer.Room.Sync)
+        {
+            owns = peer.Sink == owner && !peer.HasLeft;
+            return owns && mint() ? write(_iceServers.GetIceServers(peer.Id)) : null;
+        }
+    }
+
     /// <summary>The connection is gone: keep the seat for the grace window, or leave at once when there is none.</summary>
     internal void Disconnected(Peer peer, ISignalSink sink, long nowMs)
     {
@@ -153,7 +183,8 @@ public sealed class SignalHub
 
         if (_options.ResumeGraceSeconds <= 0)
         {
-            Leave(peer);
+            // Only if still away: a resume may have taken the seat since the detach.
+            Leave(peer, onlyIfAway: true, owner: null);
         }
     }
 

@@ -15,6 +15,7 @@ public sealed class SignalMetrics : IDisposable
     private readonly UpDownCounter<long> _peers;
     private readonly UpDownCounter<long> _connections;
     private readonly Counter<long> _sendQueueDrops;
+    private readonly Counter<long> _shed;
     private SignalHub? _hub;
 
     public SignalMetrics()
@@ -26,6 +27,7 @@ public sealed class SignalMetrics : IDisposable
         _peers = _meter.CreateUpDownCounter<long>("turn_signal_peers", description: "Peers seated in rooms, connected or away.");
         _connections = _meter.CreateUpDownCounter<long>("turn_signal_connections", description: "Open signaling WebSockets.");
         _sendQueueDrops = _meter.CreateCounter<long>("turn_signal_send_queue_drops_total", description: "Messages not delivered because the connection's send queue was full (the connection is then closed).");
+        _shed = _meter.CreateCounter<long>("turn_signal_shed_messages_total", description: "Messages dropped because the daemon's queue budget or the sender's address share was spent (the connection lives on).");
         _meter.CreateObservableGauge("turn_signal_rooms", () => _hub?.RoomCount ?? 0, description: "Rooms with at least one peer.");
         _meter.CreateObservableGauge("turn_signal_queued_bytes", () => _hub?.QueuedBytes ?? 0, description: "Bytes waiting in send queues and kept for away peers (bounded by Signal:MaxQueuedMegabytes).");
 
@@ -47,12 +49,13 @@ public sealed class SignalMetrics : IDisposable
         }
 
         _sendQueueDrops.Add(0);
+        _shed.Add(0);
         _peers.Add(0);
         _connections.Add(0);
     }
 
     /// <summary>Message types counted by name; anything else a client sends counts as "other", so clients cannot add series.</summary>
-    private static readonly string[] KnownTypes = ["join", "resume", "leave", "offer", "answer", "candidate", "message", "broadcast", "ping"];
+    private static readonly string[] KnownTypes = ["join", "resume", "leave", "offer", "answer", "candidate", "message", "broadcast", "ice-servers", "ping"];
 
     internal void Message(string type)
     {
@@ -61,6 +64,9 @@ public sealed class SignalMetrics : IDisposable
     }
 
     internal void SendQueueDropped() => _sendQueueDrops.Add(1);
+
+    /// <summary>A message dropped because the daemon's or the address's budget was spent (the connection lives on).</summary>
+    internal void Shed() => _shed.Add(1);
 
     /// <summary>The reasons <see cref="Disconnected"/> is given (what SignalConnection reports).</summary>
     internal static readonly string[] DisconnectReasons = ["closed_by_peer", "connection_lost", "send_queue_full", "server_stopping", "resumed_elsewhere", "error"];

@@ -44,6 +44,12 @@ public sealed record SignalOptions
     /// </summary>
     public long MaxQueuedBytes { get; init; } = 128L * 1024 * 1024;
 
+    /// <summary>Bytes queued for one client address's connections and away seats: its share of <see cref="MaxQueuedBytes"/>.</summary>
+    public long MaxQueuedBytesPerAddress { get; init; } = 16L * 1024 * 1024;
+
+    /// <summary>Signaling connections open at once, from all addresses; past it the upgrade gets 503.</summary>
+    public int MaxConnections { get; init; } = 20_000;
+
     /// <summary>When set, joins need a token signed with it (HMAC-SHA256, room and expiry claims).</summary>
     public string? JoinTokenSecret { get; init; }
 
@@ -64,16 +70,16 @@ public sealed record SignalOptions
     public int JoinsPerSecond { get; init; } = 5;
 
     /// <summary>Signaling connections open at once from one client address (an IPv6 /64).</summary>
-    public int MaxConnectionsPerAddress { get; init; } = 32;
+    public int MaxConnectionsPerAddress { get; init; } = 256;
 
-    /// <summary>Seats (peers, connected or away) one client address may hold in all rooms.</summary>
-    public int MaxPeersPerAddress { get; init; } = 32;
+    /// <summary>Seats (peers, connected or away) one client address may hold in all rooms. Generous: offices and carrier NATs put many people behind one address.</summary>
+    public int MaxPeersPerAddress { get; init; } = 256;
 
     /// <summary>Seats one client address may hold in one room, so that it cannot fill a room for everyone else.</summary>
     public int MaxPeersPerRoomPerAddress { get; init; } = 25;
 
     /// <summary>Rooms one client address may have created that still exist.</summary>
-    public int MaxRoomsPerAddress { get; init; } = 16;
+    public int MaxRoomsPerAddress { get; init; } = 64;
 
     /// <summary>The mode in which joins and /api/ice-servers admit clients that bring no key.</summary>
     public SignalAdmission Admission => JoinTokenSecret is not null ? SignalAdmission.JoinToken : UnsafeOpenAdmission ? SignalAdmission.Open : SignalAdmission.LocalOnly;

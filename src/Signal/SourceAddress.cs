@@ -32,4 +32,20 @@ internal static class SourceAddress
     }
 
     public static bool IsLoopback(IPAddress? address) => address is not null && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+
+    /// <summary>
+    /// Whether a request comes from this host: a loopback address, and no forwarding header left
+    /// unprocessed. A reverse proxy or sidecar on the host connects from loopback on behalf of
+    /// clients anywhere; only a proxy the host application trusts has its headers consumed (and the
+    /// client's address put in their place), so a header still present means "someone else".
+    /// </summary>
+    public static bool IsLocal(Microsoft.AspNetCore.Http.HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Microsoft.AspNetCore.Http.IHeaderDictionary headers = context.Request.Headers;
+        return IsLoopback(context.Connection.RemoteIpAddress)
+            && headers["X-Forwarded-For"].Count == 0
+            && headers["Forwarded"].Count == 0
+            && headers["X-Real-IP"].Count == 0;
+    }
 }

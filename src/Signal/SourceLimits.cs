@@ -27,8 +27,23 @@ internal sealed class SourceLimits
         }
     }
 
-    public bool TryConnect(UInt128 source, SignalOptions options)
-        => TryTake(source, static (h, o) => h.Connections < o.MaxConnectionsPerAddress, static h => h.Connections++, options);
+    /// <summary>Counts a connection of the address; false past its share. <paramref name="share"/> is what it has queued.</summary>
+    public bool TryConnect(UInt128 source, SignalOptions options, out QueueShare share)
+    {
+        lock (_lock)
+        {
+            Holding held = Get(source);
+            share = held.Share;
+            if (held.Connections >= options.MaxConnectionsPerAddress)
+            {
+                Drop(source, held);
+                return false;
+            }
+
+            held.Connections++;
+            return true;
+        }
+    }
 
     public void Disconnected(UInt128 source) => Give(source, static h => h.Connections--);
 
@@ -80,22 +95,6 @@ internal sealed class SourceLimits
         {
             Forget(_joins, options.JoinsPerSecond * 4.0, options.JoinsPerSecond / 1000.0, nowMs);
             Forget(_credentials, options.CredentialsPerMinute, options.CredentialsPerMinute / 60_000.0, nowMs);
-        }
-    }
-
-    private bool TryTake(UInt128 source, Func<Holding, SignalOptions, bool> allowed, Action<Holding> take, SignalOptions options)
-    {
-        lock (_lock)
-        {
-            Holding held = Get(source);
-            if (!allowed(held, options))
-            {
-                Drop(source, held);
-                return false;
-            }
-
-            take(held);
-            return true;
         }
     }
 
@@ -168,6 +167,9 @@ internal sealed class SourceLimits
         public int Connections;
         public int Seats;
         public int Rooms;
+
+        /// <summary>Kept while the address holds a connection or a seat, whose queues count here.</summary>
+        public QueueShare Share { get; } = new();
     }
 
     private sealed class Bucket

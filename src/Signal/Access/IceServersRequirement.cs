@@ -33,7 +33,7 @@ internal sealed class IceServersRequirement : AccessRequirement
                 }
 
                 break;
-            case SignalAdmission.LocalOnly when !SourceAddress.IsLoopback(remote):
+            case SignalAdmission.LocalOnly when !SourceAddress.IsLocal(context):
                 return new AccessRefusal(StatusCodes.Status403Forbidden, "this server hands out credentials to its own host only until Signal:JoinTokenSecret or Signal:ApiKey is set");
             default:
                 break;

@@ -46,9 +46,9 @@ export const PROTOCOL_VERSION = 1;
  * @property {number} [heartbeatTimeoutMs=10000]  No pong within this: the socket counts as dropped.
  * @property {number} [connectTimeoutMs=5000]  A socket not open within this is given up and retried.
  * @property {number} [outboxLength=256]  Messages kept while disconnected, sent after the resume.
- * @property {number} [iceRefreshMs=240000]  While in a room, asks for fresh iceServers this often, so
- *   `iceServers` always holds TURN credentials that are still valid (they live 10 minutes by
- *   default); 0 turns it off.
+ * @property {number} [iceRefreshMs=240000]  While in a room, asks for fresh iceServers at least this
+ *   often, and sooner when the TURN credentials run out earlier (half-way to the expiry in their
+ *   username), so `iceServers` always holds credentials that are still valid; 0 turns it off.
  * @property {typeof WebSocket} [WebSocket]  A WebSocket implementation (default: the global one).
  */
 
@@ -329,6 +329,8 @@ export class SignalClient {
     }
     for (const ping of this._pings.values()) ping.reject(new Error('disconnected'));
     this._pings.clear();
+    for (const refresh of this._iceRequests.values()) refresh.reject(new Error('disconnected'));
+    this._iceRequests.clear();
     const willReconnect = this.options.reconnect !== false;
     this._setState(willReconnect ? 'reconnecting' : 'closed');
     this._emit('disconnected', { code, reason, willReconnect });
@@ -398,8 +400,28 @@ export class SignalClient {
     this.join(args.room, args).catch(() => {});  // its error is emitted as 'error' too
   }
 
+  /**
+   * Takes new iceServers. One without TURN credentials (a resume past the address's credential
+   * rate) keeps the TURN entries held so far; the next refresh is scheduled half-way to expiry.
+   */
+  _setIceServers(servers) {
+    const turn = (list) => list.filter((s) => s.username);
+    this.iceServers = turn(servers).length === 0 && turn(this.iceServers).length > 0
+      ? [...servers, ...turn(this.iceServers)]
+      : servers;
+    clearTimeout(this._iceTimer);
+    if (!this.options.iceRefreshMs) return;
+    const expiry = Math.min(...turn(this.iceServers).map((s) => Number(String(s.username).split(':')[0])).filter(Number.isFinite));
+    const halfway = Number.isFinite(expiry) ? ((expiry * 1000) - Date.now()) / 2 : Infinity;
+    const delay = Math.max(15000, Math.min(this.options.iceRefreshMs, halfway));
+    // A refresh that fails (disconnected, rate-limited) is tried again later while the seat is held.
+    this._iceTimer = setTimeout(() => this.refreshIceServers().catch(() => {
+      if (this.id !== null) this._setIceServers(this.iceServers);
+    }), delay);
+  }
+
   _resetRoom() {
-    clearInterval(this._iceTimer);
+    clearTimeout(this._iceTimer);
     this._iceTimer = null;
     this.id = null;
     this.room = null;
@@ -441,7 +463,7 @@ export class SignalClient {
         this._pings.delete(message.id);
         break;
       case 'ice-servers':
-        this.iceServers = message.iceServers;
+        this._setIceServers(message.iceServers);
         this._iceRequests.get(message.id)?.resolve(message.iceServers);
         this._iceRequests.delete(message.id);
         this._emit('ice-servers', message);
@@ -462,13 +484,9 @@ export class SignalClient {
     this.id = message.id;
     this.room = message.room;
     this.resumeToken = message.resumeToken;
-    this.iceServers = message.iceServers;
+    this._setIceServers(message.iceServers);
     this.peers = new Map(message.peers.map((p) => [p.id, p]));
     this._setState('joined');
-    clearInterval(this._iceTimer);
-    if (this.options.iceRefreshMs) {
-      this._iceTimer = setInterval(() => this.refreshIceServers().catch(() => {}), this.options.iceRefreshMs);
-    }
     if (message.resumed) {
       this.resumeCount++;
       this._emit('resumed', message);

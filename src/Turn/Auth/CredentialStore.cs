@@ -25,6 +25,9 @@ internal sealed class CredentialStore
 
     public bool HasSecrets => _secrets.Length > 0;
 
+    /// <summary>Whether the username is a static user of the configuration (the operator's own, not one minted per browser peer).</summary>
+    public bool IsStaticUser(string username) => _users.ContainsKey(username);
+
     /// <summary>The static user a USERHASH stands for (RFC 8489 §14.4).</summary>
     public string? UserForHash(ReadOnlySpan<byte> userHash)
         => userHash.Length == 32 && _usersByHash.TryGetValue(Convert.ToHexString(userHash), out string? user) ? user : null;

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -71,17 +72,35 @@ internal static class DaemonComposition
             LogAdmission(log, options.Signal);
         }
 
+        // Behind a reverse proxy the operator trusts, the client's address is the one it forwards;
+        // a forwarding header from anyone else stays, and the client counts as another host.
+        if (options.Http.TrustedProxies.Count > 0)
+        {
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor, ForwardLimit = 1 };
+            forwarded.KnownIPNetworks.Clear();
+            forwarded.KnownProxies.Clear();
+            foreach (Relay.IpPrefix proxy in options.Http.TrustedProxies)
+            {
+                forwarded.KnownIPNetworks.Add(new System.Net.IPNetwork(proxy.ToIPAddress(), proxy.Length));
+            }
+
+            app.UseForwardedHeaders(forwarded);
+        }
+
         // Requests that name a host this server is not (DNS rebinding) go no further.
         app.UseAllowedHosts();
+        app.UseWebSockets();
+        app.UseRouting();
         if (metricsPort)
         {
-            // Metrics:Urls serve /metrics alone, and the other listeners everything but /metrics.
-            // Told apart by the port a connection came in on, not by the Host header a client sends.
+            // Metrics:Urls serve the metrics endpoint alone, and the other listeners everything but
+            // it: judged by the endpoint routing matched (so no spelling of the path slips through)
+            // and the port the connection came in on (not the Host header a client sends).
             int[] ports = [.. options.Metrics.Urls.Select(u => new Uri(u).Port)];
             app.Use((context, next) =>
             {
                 bool onMetricsPort = ports.Contains(context.Connection.LocalPort);
-                bool forMetrics = context.Request.Path.Equals("/metrics", StringComparison.Ordinal);
+                bool forMetrics = context.GetEndpoint()?.Metadata.GetMetadata<MetricsEndpoint>() is not null;
                 if (onMetricsPort != forMetrics)
                 {
                     context.Response.StatusCode = StatusCodes.Status404NotFound;
@@ -91,9 +110,6 @@ internal static class DaemonComposition
                 return next(context);
             });
         }
-
-        app.UseWebSockets();
-        app.UseRouting();
 
         // Every endpoint below declares who may call it; one that declares nothing is refused.
         app.UseAuthorization();
@@ -135,7 +151,7 @@ internal static class DaemonComposition
 
         if (options.Metrics.Enabled)
         {
-            app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>()).AllowAnonymous();
+            app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>()).AllowAnonymous().WithMetadata(new MetricsEndpoint());
         }
 
         AuthorizationPolicy admin = SignalAccess.Policy(new AdminKeyRequirement(options.Admin.ApiKey));

@@ -262,9 +262,10 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
             yield return "Relay:Addresses/MinPort/MaxPort";
         }
 
-        if (!current.Http.Urls.SequenceEqual(next.Http.Urls))
+        if (!current.Http.Urls.SequenceEqual(next.Http.Urls) || !current.Http.AllowedHosts.SequenceEqual(next.Http.AllowedHosts)
+            || !current.Http.TrustedProxies.SequenceEqual(next.Http.TrustedProxies))
         {
-            yield return "Http:Urls";
+            yield return "Http:Urls/AllowedHosts/TrustedProxies";
         }
 
         if (!current.Metrics.Urls.SequenceEqual(next.Metrics.Urls) || current.Metrics.Enabled != next.Metrics.Enabled)

@@ -11,4 +11,11 @@ internal sealed record HttpOptions
     /// addresses and the host names of Http:Urls. Any other Host is refused (DNS rebinding).
     /// </summary>
     public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+
+    /// <summary>
+    /// Reverse proxies (addresses or prefixes) whose X-Forwarded-For is believed: behind them the
+    /// client's address is the forwarded one, for admission and every per-address limit. Empty: no
+    /// forwarding header is believed, and a request that carries one never counts as local.
+    /// </summary>
+    public IReadOnlyList<Turn.Relay.IpPrefix> TrustedProxies { get; init; } = [];
 }

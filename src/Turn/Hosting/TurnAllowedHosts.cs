@@ -7,7 +7,7 @@ namespace Turn.Hosting;
 
 /// <summary>
 /// The names this daemon answers to on HTTP: Http:AllowedHosts (exact names, "*.domain", or "*"),
-/// localhost, Ice:PublicHost, the host names of Http:Urls, the external addresses, loopback, and
+/// localhost, Ice:PublicHost, the host names of Http:Urls and Metrics:Urls, the external addresses, loopback, and
 /// every address of this host, kept current. Anything else in a Host header is a name someone
 /// else pointed at this server (DNS rebinding) and is refused.
 /// </summary>
@@ -43,7 +43,7 @@ internal sealed class TurnAllowedHosts : IAllowedHosts
             Add(publicHost);
         }
 
-        foreach (string url in options.Http.Urls)
+        foreach (string url in options.Http.Urls.Concat(options.Metrics.Urls))
         {
             if (Uri.TryCreate(url, UriKind.Absolute, out Uri? uri))
             {

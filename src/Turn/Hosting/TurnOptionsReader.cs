@@ -63,6 +63,7 @@ internal static class TurnOptionsReader
             {
                 Urls = ReadUrls(r, "Http:Urls", defaults.Http.Urls) ?? defaults.Http.Urls,
                 AllowedHosts = ReadHostNames(r, "Http:AllowedHosts") ?? defaults.Http.AllowedHosts,
+                TrustedProxies = ReadPrefixes(r, "Http:TrustedProxies") ?? defaults.Http.TrustedProxies,
             },
             Signal = ReadSignal(r, defaults.Signal),
             Ice = new IceOptions
@@ -181,6 +182,8 @@ internal static class TurnOptionsReader
             SendQueueBytes = r.Int("Signal:SendQueueBytes", defaults.SendQueueBytes, 16 * 1024, 64 << 20),
             ResumeQueueBytes = r.Int("Signal:ResumeQueueBytes", defaults.ResumeQueueBytes, 0, 64 << 20),
             MaxQueuedBytes = r.Int("Signal:MaxQueuedMegabytes", (int)(defaults.MaxQueuedBytes >> 20), 1, 1 << 20) * (1L << 20),
+            MaxQueuedBytesPerAddress = r.Int("Signal:QueuedMegabytesPerAddress", (int)(defaults.MaxQueuedBytesPerAddress >> 20), 1, 1 << 20) * (1L << 20),
+            MaxConnections = r.Int("Signal:MaxConnections", defaults.MaxConnections, 1, 10_000_000),
             // Both can be attacked offline (a token's HMAC, the key against the API): 32 characters at least.
             JoinTokenSecret = ReadSecret(r, "Signal:JoinTokenSecret", 32),
             ApiKey = ReadSecret(r, "Signal:ApiKey", 32),

@@ -73,6 +73,9 @@ internal sealed partial class Allocation
     /// <summary>When it was made, on the relay clock (ms).</summary>
     public long CreatedAt { get; init; }
 
+    /// <summary>Whether it counts against its client address's quota (minted credentials do, static users do not).</summary>
+    public bool CountsAgainstAddress { get; init; } = true;
+
     /// <summary>Permissions held, expired ones included until the sweep removes them.</summary>
     public int PermissionCount => Volatile.Read(ref _permissionCount);
 

@@ -25,10 +25,13 @@ internal sealed class AllocationTable(IAllocationEvents? events = null)
     /// <summary>Whether <paramref name="address"/> is the relayed transport address of a live allocation here.</summary>
     public bool IsRelayedAddress(StunAddress address) => _byRelayAddress.ContainsKey(address);
 
-    /// <summary>Reserves a place for a new allocation of a user from a client address; the answer says which quota refused it.</summary>
-    public QuotaResult TryReserve(string username, StunAddress client, RelayLimits limits)
+    /// <summary>
+    /// Reserves a place for a new allocation of a user from a client address; the answer says which
+    /// quota refused it. <paramref name="perAddress"/> false (a static user): the address quota does not apply.
+    /// </summary>
+    public QuotaResult TryReserve(string username, StunAddress client, RelayLimits limits, bool perAddress = true)
     {
-        UInt128 address = AddressKey(client);
+        UInt128 address = AddressKey(client, perAddress);
         lock (_quotaLock)
         {
             if (_byFiveTuple.Count + Pending >= limits.MaxAllocations)
@@ -43,7 +46,7 @@ internal sealed class AllocationTable(IAllocationEvents? events = null)
             }
 
             _perAddress.TryGetValue(address, out int fromAddress);
-            if (fromAddress >= limits.MaxAllocationsPerAddress)
+            if (perAddress && fromAddress >= limits.MaxAllocationsPerAddress)
             {
                 return QuotaResult.AddressFull;
             }
@@ -56,14 +59,14 @@ internal sealed class AllocationTable(IAllocationEvents? events = null)
     }
 
     /// <summary>Turns a reservation into an entry, or gives it back when <paramref name="allocation"/> is null.</summary>
-    public void Complete(string username, StunAddress client, Allocation? allocation)
+    public void Complete(string username, StunAddress client, Allocation? allocation, bool perAddress = true)
     {
         lock (_quotaLock)
         {
             Pending--;
             if (allocation is null || !_byFiveTuple.TryAdd(allocation.FiveTuple, allocation))
             {
-                Release(username, client);
+                Release(username, client, perAddress);
                 return;
             }
 
@@ -83,7 +86,7 @@ internal sealed class AllocationTable(IAllocationEvents? events = null)
 
         lock (_quotaLock)
         {
-            Release(allocation.Username, allocation.FiveTuple.Client);
+            Release(allocation.Username, allocation.FiveTuple.Client, allocation.CountsAgainstAddress);
         }
 
         IndexRelays(allocation, add: false);
@@ -114,10 +117,10 @@ internal sealed class AllocationTable(IAllocationEvents? events = null)
         }
     }
 
-    private void Release(string username, StunAddress client)
+    private void Release(string username, StunAddress client, bool perAddress)
     {
         Decrement(_perUser, username);
-        Decrement(_perAddress, AddressKey(client));
+        Decrement(_perAddress, AddressKey(client, perAddress));
     }
 
     private static void Decrement<TKey>(Dictionary<TKey, int> counts, TKey key)
@@ -136,9 +139,14 @@ internal sealed class AllocationTable(IAllocationEvents? events = null)
         }
     }
 
-    /// <summary>A client counts by its IPv4 address (an IPv4-mapped one as itself) or its IPv6 /64.</summary>
-    private static UInt128 AddressKey(StunAddress client)
+    /// <summary>A client counts by its IPv4 address (an IPv4-mapped one as itself) or its IPv6 /64; uncounted ones share a key no address has.</summary>
+    private static UInt128 AddressKey(StunAddress client, bool perAddress)
     {
+        if (!perAddress)
+        {
+            return UInt128.MaxValue;
+        }
+
         if (AddressCanonicalizer.IsIPv4Mapped(client))
         {
             client = AddressCanonicalizer.Canonicalize(client);

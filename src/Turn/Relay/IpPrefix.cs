@@ -95,6 +95,23 @@ internal readonly struct IpPrefix : IEquatable<IpPrefix>
     public bool Contains(StunAddress address)
         => address.Family == Family && (address.Address & _mask) == Network;
 
+    /// <summary>The network address as an <see cref="IPAddress"/>.</summary>
+    public IPAddress ToIPAddress()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        int count = IsIPv4 ? 4 : 16;
+        if (IsIPv4)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(bytes, (uint)Network);
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt128BigEndian(bytes, Network);
+        }
+
+        return new IPAddress(bytes[..count]);
+    }
+
     /// <summary>True when the two blocks share an address: one holds the other.</summary>
     public bool Overlaps(IpPrefix other)
         => Family == other.Family && (Network & other._mask & _mask) == (other.Network & _mask & other._mask);
@@ -112,18 +129,7 @@ internal readonly struct IpPrefix : IEquatable<IpPrefix>
             return string.Empty;
         }
 
-        Span<byte> bytes = stackalloc byte[16];
-        int count = IsIPv4 ? 4 : 16;
-        if (IsIPv4)
-        {
-            BinaryPrimitives.WriteUInt32BigEndian(bytes, (uint)Network);
-        }
-        else
-        {
-            BinaryPrimitives.WriteUInt128BigEndian(bytes, Network);
-        }
-
-        return string.Create(CultureInfo.InvariantCulture, $"{new IPAddress(bytes[..count])}/{Length}");
+        return string.Create(CultureInfo.InvariantCulture, $"{ToIPAddress()}/{Length}");
     }
 
     public static bool operator ==(IpPrefix left, IpPrefix right) => left.Equals(right);

@@ -19,11 +19,12 @@ internal sealed record RelayLimits
     public int MaxAllocationsPerUser { get; init; } = 100;
 
     /// <summary>
-    /// Allocations one client address (an IPv6 /64) may hold, whatever usernames it uses: REST
-    /// credentials are minted per peer, so a per-user quota alone would not stop one source from
-    /// multiplying them.
+    /// Allocations one client address (an IPv6 /64) may hold with minted (REST) credentials,
+    /// whatever usernames it uses: they are minted per peer, so a per-user quota alone would not
+    /// stop one source from multiplying them. Static users, the operator's own, are not counted.
+    /// A browser in a mesh call holds up to three per peer it calls (UDP, TCP, TLS).
     /// </summary>
-    public int MaxAllocationsPerAddress { get; init; } = 32;
+    public int MaxAllocationsPerAddress { get; init; } = 64;
 
     public int MaxPermissionsPerAllocation { get; init; } = 64;
 

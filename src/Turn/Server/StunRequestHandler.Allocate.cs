@@ -69,7 +69,9 @@ internal sealed partial class StunRequestHandler
             return Error(request, context, response, StunErrors.AddressFamilyNotSupported, default, auth);
         }
 
-        switch (relay.Allocations.TryReserve(auth.Username!, context.Source, relay.Limits))
+        // The operator's static users are not minted per browser peer: the address quota is not theirs.
+        bool perAddress = !relay.Authenticator.Credentials.IsStaticUser(auth.Username!);
+        switch (relay.Allocations.TryReserve(auth.Username!, context.Source, relay.Limits, perAddress))
         {
             case QuotaResult.UserFull:
                 return Error(request, context, response, StunErrors.AllocationQuotaReached, default, auth);
@@ -114,6 +116,7 @@ internal sealed partial class StunRequestHandler
                 request.TransactionId)
             {
                 ReservationToken = reservation,
+                CountsAgainstAddress = perAddress,
                 AdditionalFamilyError = secondError,
                 CreatedAt = context.NowMs,
             };
@@ -121,7 +124,7 @@ internal sealed partial class StunRequestHandler
         }
         finally
         {
-            relay.Allocations.Complete(auth.Username!, context.Source, allocation);
+            relay.Allocations.Complete(auth.Username!, context.Source, allocation, perAddress);
             if (allocation is not null)
             {
                 context.Client!.Attach(allocation);

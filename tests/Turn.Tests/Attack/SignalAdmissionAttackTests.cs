@@ -58,6 +58,51 @@ public sealed class SignalAdmissionAttackTests
     }
 
     [Fact]
+    public async Task ByDefault_ARequestAProxyOnThisHostForwarded_IsNotLocal()
+    {
+        await using AttackDaemon daemon = await AttackDaemon.StartAsync(http: true);
+        using var http = new HttpClient { BaseAddress = daemon.Http };
+        using var forwarded = new HttpRequestMessage(HttpMethod.Get, new Uri("api/ice-servers", UriKind.Relative));
+        forwarded.Headers.Add("X-Forwarded-For", "198.51.100.7");
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.SetRequestHeader("Forwarded", "for=198.51.100.7");
+        await socket.ConnectAsync(daemon.Signal, CancellationToken.None);
+        await socket.SendAsync("""{"type":"join","room":"lobby"}"""u8.ToArray(), System.Net.WebSockets.WebSocketMessageType.Text, true, CancellationToken.None);
+        byte[] buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        System.Net.WebSockets.WebSocketReceiveResult answer = await socket.ReceiveAsync(buffer, timeout.Token);
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync(forwarded)).StatusCode);
+        Assert.Contains("\"bad-token\"", System.Text.Encoding.UTF8.GetString(buffer, 0, answer.Count), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BehindATrustedProxy_LimitsCountTheForwardedClient()
+    {
+        await using AttackDaemon daemon = await AttackDaemon.StartAsync(
+            config =>
+            {
+                config["Http"]!["TrustedProxies"] = new JsonArray("127.0.0.1");
+                config["Signal"] = new JsonObject { ["UnsafeOpenAdmission"] = true, ["CredentialsPerMinute"] = 2 };
+            },
+            http: true);
+        using var http = new HttpClient { BaseAddress = daemon.Http };
+
+        async Task<HttpStatusCode> Mint(string client)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("api/ice-servers", UriKind.Relative));
+            request.Headers.Add("X-Forwarded-For", client);
+            using HttpResponseMessage response = await http.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await Mint("198.51.100.7"));
+        Assert.Equal(HttpStatusCode.OK, await Mint("198.51.100.7"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await Mint("198.51.100.7"));
+        Assert.Equal(HttpStatusCode.OK, await Mint("198.51.100.8"));
+    }
+
+    [Fact]
     public async Task WithJoinTokens_OnlyTheirHoldersAndTheBackendGetCredentials()
     {
         await using AttackDaemon daemon = await AttackDaemon.StartAsync(
@@ -135,13 +180,17 @@ public sealed class SignalAdmissionAttackTests
     public async Task CredentialsMintedForManyPeers_DoNotMultiplyIntoAllocationsFromOneAddress()
     {
         await using AttackDaemon daemon = await AttackDaemon.StartAsync(
-            config => config["Signal"] = new JsonObject
+            config =>
             {
-                ["UnsafeOpenAdmission"] = true,
-                ["CredentialsPerMinute"] = 100,
-                ["JoinsPerSecond"] = 100,
-                ["MaxPeersPerAddress"] = 100,
-                ["MaxRoomsPerAddress"] = 100,
+                config["Signal"] = new JsonObject
+                {
+                    ["UnsafeOpenAdmission"] = true,
+                    ["CredentialsPerMinute"] = 100,
+                    ["JoinsPerSecond"] = 100,
+                    ["MaxPeersPerAddress"] = 100,
+                    ["MaxRoomsPerAddress"] = 100,
+                };
+                config["Relay"]!["MaxAllocationsPerAddress"] = 32;
             },
             http: true);
 

@@ -381,18 +381,23 @@ public sealed class TurnHandlerAllocateTests
     }
 
     [Fact]
-    public void Allocate_OverAddressQuota_Returns486_WhateverTheUsername_AndAnotherAddressStillAllocates()
+    public void Allocate_OverAddressQuota_Returns486_WhateverTheMintedUsername_AndAnotherAddressStillAllocates()
     {
         var server = new TurnTestHarness(new RelayLimits { MaxAllocationsPerAddress = 2 });
-        server.AllocateOk();
-        TurnAssert.Success(server.Allocate(TurnTestHarness.Bob, source: server.Client.WithPort(40001)));
+        TurnCredentials Peer(string id) => TurnTestHarness.RestUser(server.UnixSeconds + 600, id, TurnTestHarness.Secrets[0]);
+        server.AllocateOk(Peer("p1"));
+        TurnAssert.Success(server.Allocate(Peer("p2"), source: server.Client.WithPort(40001)));
 
-        TurnReply third = server.Allocate(source: server.Client.WithPort(40002));
+        TurnReply third = server.Allocate(Peer("p3"), source: server.Client.WithPort(40002));
 
         TurnAssert.Error(486, third);
-        TurnAssert.Success(server.Allocate(source: TurnTestHarness.At("198.51.100.8", 40000)));
-        TurnAssert.Success(server.Refresh(0));
-        TurnAssert.Success(server.Allocate(source: server.Client.WithPort(40003)));
+        TurnAssert.Success(server.Allocate(Peer("p3"), source: TurnTestHarness.At("198.51.100.8", 40000)));
+        TurnAssert.Success(server.Refresh(0, Peer("p1")));
+        TurnAssert.Success(server.Allocate(Peer("p4"), source: server.Client.WithPort(40003)));
+
+        // The operator's static users are not minted per peer: the address quota is not theirs.
+        TurnAssert.Success(server.Allocate(TurnTestHarness.Alice, source: server.Client.WithPort(40004)));
+        TurnAssert.Success(server.Allocate(TurnTestHarness.Bob, source: server.Client.WithPort(40005)));
     }
 
     [Fact]

@@ -289,6 +289,37 @@ public sealed class SignalGuardTests
     }
 
     [Fact]
+    public async Task PastTheAddressShareOfTheBudget_MessagesAreDropped_AndTheReaderStaysConnected()
+    {
+        await using SignalTestServer server = await SignalTestServer.StartAsync(Small with
+        {
+            MessagesPerSecond = 1_000_000,
+            MaxMessageBytes = 64 * 1024,
+            MaxPeersPerRoom = 3,
+            SendQueueBytes = 4 << 20,
+            MaxQueuedBytesPerAddress = 256 * 1024,
+        });
+        await using SignalTestClient ann = await SignalTestClient.ConnectAsync(server.Signal, from: System.Net.IPAddress.Parse("127.0.0.2"));
+        await ann.JoinAsync("room");
+        await using SignalTestClient slow = await SignalTestClient.ConnectAsync(server.Signal, read: false);
+        await slow.SendAsync("""{"type":"join","room":"room"}""");
+        string slowId = (await ann.NextOfTypeAsync("peer-joined")).Get("peer").GetProperty("id").GetString()!;
+        string broadcast = $$"""{"type":"broadcast","data":"{{new string('z', 60 * 1024)}}"}""";
+
+        // Far more than the kernel's buffers and the address's 256 KiB share: the rest is dropped.
+        long peak = 0;
+        for (int i = 0; i < 400; i++)
+        {
+            await ann.SendAsync(broadcast);
+            peak = Math.Max(peak, server.Hub.QueuedBytes);
+        }
+
+        await ann.SyncAsync();
+        Assert.True(server.Peer("room", slowId) is { Connected: true }, "the reader was disconnected, not just denied messages");
+        Assert.InRange(peak, 1, (256 + 64) * 1024);
+    }
+
+    [Fact]
     public async Task BinaryFrame_WithInvalidUtf8InTheType_ReturnsBadJsonAndTheConnectionLivesOn()
     {
         await using SignalTestServer server = await SignalTestServer.StartAsync(Small);

@@ -220,14 +220,14 @@ internal static class DaemonComposition
         services.AddSingleton(_ => new HostAddresses(HostAddressMonitor.Read()));
         services.AddSingleton<HostAddressMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<HostAddressMonitor>());
+        services.AddSingleton(sp => DataPlanes.Create(options.Listen, sp.GetRequiredService<RelayClock>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Turn.Transport")));
         services.AddSingleton(sp => new UdpRelayPorts(
             RelayComposition.RelayAddress(options, System.Net.Sockets.AddressFamily.InterNetwork),
             RelayComposition.RelayAddress(options, System.Net.Sockets.AddressFamily.InterNetworkV6),
             options.Relay.MinPort,
             options.Relay.MaxPort,
             sp.GetRequiredService<RelayClock>(),
-            sp.GetRequiredService<TurnMetrics>(),
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Turn.Relay")));
+            sp.GetRequiredService<IDataPlane>()));
         services.AddSingleton(sp =>
         {
             TurnMetrics metrics = sp.GetRequiredService<TurnMetrics>();
@@ -241,6 +241,7 @@ internal static class DaemonComposition
             return new ExpirySweeper(sp.GetRequiredService<RelayServices>().Allocations, ports.Sweep);
         });
         services.AddSingleton(sp => new StunRequestHandler(new StunServerSettings(options.Software, ListenPlan.NatBehavior(options)), sp.GetRequiredService<RelayServices>()));
+        services.AddSingleton(sp => new PacketPath(sp.GetRequiredService<StunRequestHandler>(), sp.GetRequiredService<TurnMetrics>()));
         services.AddSingleton<StunServerService>();
         services.AddHostedService(sp => sp.GetRequiredService<StunServerService>());
         services.AddSingleton(sp => new SweepService(

@@ -252,7 +252,8 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
     {
         if (!current.Listen.Addresses.SequenceEqual(next.Listen.Addresses) || current.Listen.UdpPort != next.Listen.UdpPort
             || current.Listen.TcpPort != next.Listen.TcpPort || current.Listen.TlsPort != next.Listen.TlsPort
-            || !current.Listen.Transports.SequenceEqual(next.Listen.Transports) || current.Listen.UdpThreads != next.Listen.UdpThreads)
+            || !current.Listen.Transports.SequenceEqual(next.Listen.Transports) || current.Listen.UdpThreads != next.Listen.UdpThreads
+            || current.Listen.DataPlane != next.Listen.DataPlane)
         {
             yield return "Listen";
         }

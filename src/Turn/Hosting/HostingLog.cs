@@ -70,4 +70,7 @@ internal static partial class HostingLog
 
     [LoggerMessage(EventId = 1026, Level = LogLevel.Warning, Message = "Could not notify systemd: {Reason}")]
     public static partial void NotifyFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1027, Level = LogLevel.Information, Message = "UDP data plane: {Name}, {Threads} thread(s)")]
+    public static partial void DataPlane(ILogger logger, string name, int threads);
 }

@@ -14,6 +14,15 @@ internal sealed record ListenOptions
 
     public IReadOnlyList<string> Transports { get; init; } = ["udp", "tcp", "tls"];
 
-    /// <summary>SO_REUSEPORT sockets, each with its own receive thread, per UDP address.</summary>
-    public int UdpThreads { get; init; } = 1;
+    /// <summary>
+    /// Data-plane threads: each reads one SO_REUSEPORT socket of every UDP address and its share
+    /// of the relay sockets. 0: one per core.
+    /// </summary>
+    public int UdpThreads { get; init; }
+
+    /// <summary>"auto" (epoll with batched system calls on Linux, .NET sockets elsewhere), "epoll" or "sockets".</summary>
+    public string DataPlane { get; init; } = "auto";
+
+    /// <summary>The thread count <see cref="UdpThreads"/> asks for.</summary>
+    public int EffectiveUdpThreads => UdpThreads > 0 ? UdpThreads : Math.Clamp(Environment.ProcessorCount, 1, 64);
 }

@@ -9,13 +9,15 @@ using Turn.Transport;
 namespace Turn.Hosting;
 
 /// <summary>Opens every STUN listener at start (a port that cannot be bound stops start-up) and closes them at stop.</summary>
-internal sealed class StunServerService(TurnOptions options, StunRequestHandler handler, TurnMetrics metrics, RelayClock clock, UdpRelayPorts ports, ILogger<StunServerService> logger) : IHostedService, IDisposable
+internal sealed class StunServerService(TurnOptions options, StunRequestHandler handler, PacketPath path, IDataPlane plane, RelayClock clock, UdpRelayPorts ports, ILogger<StunServerService> logger) : IHostedService, IDisposable
 {
-    private readonly UdpListenerSet _udp = new();
     private readonly List<StreamListener> _streams = [];
     private ConnectionSeats? _seats;
 
-    public IReadOnlyList<UdpListener> UdpListeners => _udp.Listeners;
+    public IReadOnlyList<IUdpEndpoint> UdpListeners => plane.Listeners;
+
+    /// <summary>The data plane that reads the UDP sockets.</summary>
+    public IDataPlane DataPlane => plane;
 
     public IReadOnlyList<StreamListener> StreamListeners => _streams;
 
@@ -25,15 +27,12 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
     /// <summary>True once every listener is bound and its loop runs.</summary>
     public bool Started { get; private set; }
 
-    /// <summary>Why a receive loop is not well (see <see cref="UdpListener.Stall"/>), or null.</summary>
+    /// <summary>Why a receive loop is not well (see <see cref="IDataPlane.Stall"/>), or null.</summary>
     public string? Stall(TimeSpan limit)
     {
-        foreach (UdpListener listener in _udp.Listeners)
+        if (plane.Stall(limit) is { } stalled)
         {
-            if (listener.Stall(limit) is { } reason)
-            {
-                return reason;
-            }
+            return stalled;
         }
 
         foreach (StreamListener listener in _streams)
@@ -113,14 +112,11 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
         // Each allocation holds one relay socket (two when dual); grow the descriptor table for them before traffic starts.
         DescriptorTable.Grow(Math.Min(options.Relay.Limits.MaxAllocations, 100_000) + 512);
 
-        foreach (UdpListener listener in _udp.Listeners)
-        {
-            listener.Start(handler, _udp, metrics, logger, clock);
-        }
-
+        plane.Start(path);
+        HostingLog.DataPlane(logger, plane.Name, plane.Threads);
         foreach (StreamListener listener in _streams)
         {
-            listener.Start(handler, metrics, logger);
+            listener.Start(path, logger);
         }
 
         Started = true;
@@ -133,7 +129,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
         {
             if (endpoint.Protocol == TransportProtocol.Udp)
             {
-                _udp.Add(UdpListener.Bind(endpoint, options.Listen.UdpThreads));
+                plane.BindUdp(endpoint);
             }
             else
             {
@@ -171,7 +167,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
         HostingLog.Stopped(logger);
     }
 
-    private void Close() => _udp.Dispose();
+    private void Close() => plane.Dispose();
 
     public void Dispose() => Close();
 

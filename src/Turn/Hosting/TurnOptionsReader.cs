@@ -30,7 +30,8 @@ internal static class TurnOptionsReader
             TcpPort = r.Port("Listen:TcpPort", defaults.Listen.TcpPort),
             TlsPort = r.Port("Listen:TlsPort", defaults.Listen.TlsPort),
             Transports = ReadTransports(r, defaults.Listen.Transports) ?? defaults.Listen.Transports,
-            UdpThreads = r.Int("Listen:UdpThreads", defaults.Listen.UdpThreads, 1, 64),
+            UdpThreads = r.Int("Listen:UdpThreads", defaults.Listen.UdpThreads, 0, 64),
+            DataPlane = ReadDataPlane(r, defaults.Listen.DataPlane),
         };
         var tls = new TlsOptions
         {
@@ -387,6 +388,25 @@ internal static class TurnOptionsReader
         }
 
         return addresses;
+    }
+
+    private static string ReadDataPlane(ConfigReader r, string fallback)
+    {
+        const string key = "Listen:DataPlane";
+        string value = r.Text(key, fallback, 16).ToLowerInvariant();
+        if (value is not ("auto" or "epoll" or "sockets"))
+        {
+            r.Error(key, value, "must be auto, epoll or sockets");
+            return fallback;
+        }
+
+        if (value == "epoll" && !Transport.Linux.Libc.Available())
+        {
+            r.Error(key, value, "needs Linux (x86_64 or arm64) with epoll; use auto or sockets");
+            return fallback;
+        }
+
+        return value;
     }
 
     private static List<string>? ReadTransports(ConfigReader r, IReadOnlyList<string> fallback)

@@ -31,13 +31,18 @@ internal sealed partial class Allocation
             }
 
             bool needsPermission = FindPermission(peer) is null;
-            if ((index < 0 && _channelCount == _channels.Length) || (needsPermission && _permissionCount == _permissions.Length))
+            if ((index < 0 && _channelCount == Limits.MaxChannelsPerAllocation) || (needsPermission && _permissionCount == Limits.MaxPermissionsPerAllocation))
             {
                 return ChannelBindResult.NoCapacity;
             }
 
             if (index < 0)
             {
+                if (_channelCount == _channels.Length)
+                {
+                    Array.Resize(ref _channels, Math.Min(_channels.Length * 2, Limits.MaxChannelsPerAllocation));
+                }
+
                 index = _channelCount++;
                 _channels[index].Channel = channel;
                 _channels[index].Peer = peer;

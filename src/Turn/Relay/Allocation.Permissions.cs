@@ -30,7 +30,7 @@ internal sealed partial class Allocation
                 }
             }
 
-            if (_permissionCount + needed > _permissions.Length)
+            if (_permissionCount + needed > Limits.MaxPermissionsPerAllocation)
             {
                 return false;
             }
@@ -67,8 +67,13 @@ internal sealed partial class Allocation
         {
             _permissions[existing].ExpiresAt = expiresAt;
         }
-        else if (_permissionCount < _permissions.Length)
+        else if (_permissionCount < Limits.MaxPermissionsPerAllocation)
         {
+            if (_permissionCount == _permissions.Length)
+            {
+                Array.Resize(ref _permissions, Math.Min(_permissions.Length * 2, Limits.MaxPermissionsPerAllocation));
+            }
+
             _permissions[_permissionCount++] = new Permission { Family = peer.Family, Address = peer.Address, ExpiresAt = expiresAt };
         }
     }

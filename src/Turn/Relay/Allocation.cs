@@ -1,18 +1,26 @@
+using System.Buffers.Binary;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using Turn.Auth;
 
 namespace Turn.Relay;
 
 /// <summary>
 /// RFC 8656 §2.2: the relayed transport address(es) a client holds, with its permissions and
-/// channel bindings. Tables are small fixed arrays scanned under one lock, so a packet's
-/// lookup is bounded and allocates nothing; expiry is left to the sweeper.
+/// channel bindings. Tables are small arrays scanned under one lock, so a packet's lookup is
+/// bounded and allocates nothing; they start with room for a call's few peers and grow to the
+/// configured limits only when a client asks for more. Expiry is left to the sweeper.
 /// </summary>
 internal sealed partial class Allocation
 {
+    /// <summary>Room in a new allocation's tables: a WebRTC call uses one or two peers.</summary>
+    private const int InitialTableLength = 2;
+
     private readonly Lock _lock = new();
-    private readonly Permission[] _permissions;
-    private readonly ChannelBinding[] _channels;
+    private readonly ulong _dataTransactionPrefix;
+    private Permission[] _permissions;
+    private ChannelBinding[] _channels;
+    private uint _dataSequence;
     private int _permissionCount;
     private int _channelCount;
     private TokenBucket _toPeer;
@@ -39,14 +47,21 @@ internal sealed partial class Allocation
         Client = client;
         Limits = limits;
         _expiresAt = expiresAt;
-        _permissions = new Permission[limits.MaxPermissionsPerAllocation];
-        _channels = new ChannelBinding[limits.MaxChannelsPerAllocation];
+        _permissions = new Permission[Math.Min(InitialTableLength, limits.MaxPermissionsPerAllocation)];
+        _channels = new ChannelBinding[Math.Min(InitialTableLength, limits.MaxChannelsPerAllocation)];
+        ClientIsIPv4 = fiveTuple.Client.IsIPv4 || AddressCanonicalizer.IsIPv4Mapped(fiveTuple.Client);
+        Span<byte> prefix = stackalloc byte[sizeof(ulong)];
+        RandomNumberGenerator.Fill(prefix);
+        _dataTransactionPrefix = BitConverter.ToUInt64(prefix);
         _toPeer = new TokenBucket(limits.BandwidthBytesPerSecond);
         _toClient = new TokenBucket(limits.BandwidthBytesPerSecond);
         AllocateTransactionId = transactionId.ToArray();
     }
 
     public FiveTuple FiveTuple { get; }
+
+    /// <summary>The client reaches the server over IPv4 (an IPv4-mapped source included): its datagrams carry a 20-byte IP header.</summary>
+    public bool ClientIsIPv4 { get; }
 
     public string Username { get; }
 
@@ -97,6 +112,23 @@ internal sealed partial class Allocation
         {
             return _toPeer.TryTake(bytes, nowMs);
         }
+    }
+
+    /// <summary>
+    /// A fresh transaction ID for a Data indication to the client: a random prefix of this
+    /// allocation and a sequence number, so the client never sees one repeated.
+    /// </summary>
+    public void NextDataTransactionId(Span<byte> transactionId)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(transactionId, _dataTransactionPrefix);
+        BinaryPrimitives.WriteUInt32BigEndian(transactionId[sizeof(ulong)..], Interlocked.Increment(ref _dataSequence));
+    }
+
+    /// <summary>Starts the relay sockets' reading once the allocation is in the table.</summary>
+    public void Open()
+    {
+        Relay4?.Start(this);
+        Relay6?.Start(this);
     }
 
     /// <summary>Closes the relay sockets once; the table has already forgotten the allocation.</summary>

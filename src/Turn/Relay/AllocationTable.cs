@@ -58,21 +58,35 @@ internal sealed class AllocationTable(IAllocationEvents? events = null)
         }
     }
 
-    /// <summary>Turns a reservation into an entry, or gives it back when <paramref name="allocation"/> is null.</summary>
+    /// <summary>
+    /// Turns a reservation into an entry and opens the allocation's relay sockets for data, or
+    /// gives the reservation back when <paramref name="allocation"/> is null (or its five-tuple
+    /// was taken meanwhile, and then its sockets are closed).
+    /// </summary>
     public void Complete(string username, StunAddress client, Allocation? allocation, bool perAddress = true)
     {
+        bool added;
         lock (_quotaLock)
         {
             Pending--;
-            if (allocation is null || !_byFiveTuple.TryAdd(allocation.FiveTuple, allocation))
+            added = allocation is not null && _byFiveTuple.TryAdd(allocation.FiveTuple, allocation);
+            if (!added)
             {
                 Release(username, client, perAddress);
-                return;
             }
-
-            IndexRelays(allocation, add: true);
+            else
+            {
+                IndexRelays(allocation!, add: true);
+            }
         }
 
+        if (!added)
+        {
+            allocation?.Close();
+            return;
+        }
+
+        allocation!.Open();
         events?.Created(allocation);
     }
 

@@ -29,5 +29,8 @@ internal readonly record struct HandleResult(Outcome Outcome, int Length, int Re
     /// <summary>An Allocate turned away because the server is draining.</summary>
     public bool Draining { get; init; }
 
+    /// <summary>Application bytes sent to a peer, for <see cref="Outcome.Relayed"/>.</summary>
+    public int RelayedBytes { get; init; }
+
     public static HandleResult Drop(Outcome outcome) => new(outcome, 0, -1, 0);
 }

@@ -124,13 +124,12 @@ internal sealed partial class StunRequestHandler
         }
         finally
         {
-            relay.Allocations.Complete(auth.Username!, context.Source, allocation, perAddress);
             if (allocation is not null)
             {
                 context.Client!.Attach(allocation);
-                allocation.Relay4?.Start(allocation);
-                allocation.Relay6?.Start(allocation);
             }
+
+            relay.Allocations.Complete(auth.Username!, context.Source, allocation, perAddress);
         }
     }
 

@@ -68,6 +68,8 @@ internal sealed partial class StunRequestHandler
             return HandleResult.Drop(Outcome.DroppedQuota);
         }
 
-        return endpoint.SendTo(data, peer) ? HandleResult.Drop(Outcome.Relayed) : HandleResult.Drop(Outcome.DroppedSendFailed);
+        return endpoint.SendTo(data, peer)
+            ? HandleResult.Drop(Outcome.Relayed) with { RelayedBytes = data.Length }
+            : HandleResult.Drop(Outcome.DroppedSendFailed);
     }
 }

@@ -1,3 +1,5 @@
+using Turn.Server;
+
 namespace Turn.Transport;
 
 /// <summary>
@@ -8,7 +10,7 @@ namespace Turn.Transport;
 /// </summary>
 internal static class DatagramBuffers
 {
-    public const int Length = PeerData.Headroom + UdpRelayEndpoint.MaxDatagram + PeerData.Tailroom;
+    public const int Length = PacketPath.PeerBufferLength;
 
     private static readonly byte[]?[] Slots = new byte[]?[Math.Max(16, Environment.ProcessorCount * 8)];
 

@@ -54,6 +54,24 @@ internal static unsafe partial class SocketErrorQueue
     /// </summary>
     public static bool TryDequeue(Socket socket, out StunAddress peer, out byte type, out byte code, out uint info)
     {
+        bool added = false;
+        try
+        {
+            socket.SafeHandle.DangerousAddRef(ref added);
+            return TryDequeue((int)socket.SafeHandle.DangerousGetHandle(), out peer, out type, out code, out info);
+        }
+        finally
+        {
+            if (added)
+            {
+                socket.SafeHandle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>As above, for a descriptor the caller keeps open.</summary>
+    public static bool TryDequeue(int fd, out StunAddress peer, out byte type, out byte code, out uint info)
+    {
         peer = default;
         type = 0;
         code = 0;
@@ -72,31 +90,18 @@ internal static unsafe partial class SocketErrorQueue
             ControlLength = 256,
         };
 
-        bool added = false;
-        try
+        while (true)
         {
-            socket.SafeHandle.DangerousAddRef(ref added);
-            int fd = (int)socket.SafeHandle.DangerousGetHandle();
-            while (true)
+            header.NameLength = 32;
+            header.ControlLength = 256;
+            if (RecvMsg(fd, &header, MsgErrQueue | MsgDontWait) < 0)
             {
-                header.NameLength = 32;
-                header.ControlLength = 256;
-                if (RecvMsg(fd, &header, MsgErrQueue | MsgDontWait) < 0)
-                {
-                    return false;
-                }
-
-                if (TryRead(name, (int)header.NameLength, control, (int)header.ControlLength, out peer, out type, out code, out info))
-                {
-                    return true;
-                }
+                return false;
             }
-        }
-        finally
-        {
-            if (added)
+
+            if (TryRead(name, (int)header.NameLength, control, (int)header.ControlLength, out peer, out type, out code, out info))
             {
-                socket.SafeHandle.DangerousRelease();
+                return true;
             }
         }
     }

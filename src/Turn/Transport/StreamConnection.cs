@@ -1,70 +1,174 @@
 using System.Buffers;
 using System.Net;
+using System.Net.Sockets;
 using System.Threading.Channels;
-using Microsoft.Extensions.Logging;
 using Turn.Relay;
 using Turn.Server;
+using Turn.Transport.Linux;
 using Turn.Wire;
 
 namespace Turn.Transport;
 
 /// <summary>
-/// One TCP or TLS client. The read side cuts frames out of the stream and answers them; all
-/// writes (responses and relayed data) go through one queue bounded in packets and in bytes and
-/// one writer, so a slow client loses relayed packets rather than growing memory. Closing the connection ends the
-/// allocation made on it (RFC 8656 §7).
+/// One TCP or TLS client. The read side cuts frames out of the stream and answers them. Every
+/// write (responses and relayed data) is appended to one output buffer, bounded in bytes, by
+/// whichever thread has it: a data-plane thread appends the frames of a whole receive batch and
+/// then flushes once. A plain TCP connection is flushed by that thread with a non-blocking send;
+/// only what the kernel will not take yet, and everything for TLS (which must be encrypted in
+/// order), is left to the connection's writer loop. A slow client loses relayed packets rather
+/// than growing memory. Closing the connection ends the allocation made on it (RFC 8656 §7).
 /// </summary>
-internal sealed class StreamConnection : IClientTransport, IClientSender
+internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
 {
     private const int InitialBufferLength = 4096;
-    private const int ResponseBufferLength = 2048;
-    private const int QueueLength = 1024;
+    private const int MsgNoSignal = 0x4000;
 
     /// <summary>Bytes queued for one client at most: a reader slower than this loses packets, and large frames cannot pile up.</summary>
     private const int QueueBytes = 1 << 20;
 
     private readonly Stream _stream;
+    private readonly Socket? _direct;
     private readonly RequestContext _context;
-    private readonly TurnMetrics _metrics;
-    private readonly Channel<(byte[] Buffer, int Length)> _queue = Channel.CreateBounded<(byte[], int)>(
-        new BoundedChannelOptions(QueueLength) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly PacketPath _path;
+    private readonly Lock _lock = new();
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
 
     [ThreadStatic]
     private static byte[]? t_response;
 
     private Allocation? _allocation;
-    private int _queuedBytes;
+    private byte[]? _pending;
+    private int _pendingLength;
+    private byte[]? _spare;
+    private bool _writing;
+    private bool _closed;
 
-    public StreamConnection(Stream stream, TransportProtocol protocol, EndPoint remote, EndPoint local, int role, TurnMetrics metrics)
+    /// <param name="socket">The connection's socket when the stream is plain TCP over it, so data-plane threads may send on it directly; null for TLS.</param>
+    public StreamConnection(Stream stream, Socket? socket, TransportProtocol protocol, EndPoint remote, EndPoint local, int role, PacketPath path)
     {
         _stream = stream;
+        _direct = socket is not null && Libc.Available() ? socket : null;
         _context = new RequestContext(protocol, StunAddress.FromIPEndPoint((IPEndPoint)remote), StunAddress.FromIPEndPoint((IPEndPoint)local), role) { Client = this };
-        _metrics = metrics;
+        _path = path;
     }
 
     public IClientSender SenderFor(StunAddress client) => this;
 
     public void Attach(Allocation allocation) => _allocation = allocation;
 
-    /// <summary>Queues a copy of the packet; false when the queue is full (in packets or in bytes) or closed: the packet is dropped.</summary>
+    /// <summary>Bytes waiting to be written.</summary>
+    public int QueuedBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _pendingLength;
+            }
+        }
+    }
+
+    /// <summary>Appends and flushes one packet; false when it was dropped (the buffer is full, or the connection closed).</summary>
     public bool Send(ReadOnlySpan<byte> packet)
     {
-        if (Interlocked.Add(ref _queuedBytes, packet.Length) > QueueBytes)
+        if (!Append(packet))
         {
-            Interlocked.Add(ref _queuedBytes, -packet.Length);
             return false;
         }
 
-        byte[] copy = ArrayPool<byte>.Shared.Rent(packet.Length);
-        packet.CopyTo(copy);
-        if (_queue.Writer.TryWrite((copy, packet.Length)))
+        Flush();
+        return true;
+    }
+
+    /// <summary>Appends one packet for the next <see cref="Flush"/>; false when it was dropped.</summary>
+    public bool Append(ReadOnlySpan<byte> packet)
+    {
+        lock (_lock)
         {
+            if (_closed || _pendingLength + packet.Length > QueueBytes)
+            {
+                return false;
+            }
+
+            if (_pending is null || _pendingLength + packet.Length > _pending.Length)
+            {
+                Grow(_pendingLength + packet.Length);
+            }
+
+            packet.CopyTo(_pending.AsSpan(_pendingLength));
+            _pendingLength += packet.Length;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Hands what was appended to the kernel: at once on a plain TCP connection while the kernel
+    /// takes it, through the writer loop otherwise. Never blocks.
+    /// </summary>
+    public void Flush()
+    {
+        lock (_lock)
+        {
+            if (_writing || _pendingLength == 0 || _closed)
+            {
+                return;
+            }
+
+            if (_direct is not null && TrySendDirect())
+            {
+                return;
+            }
+
+            _writing = true;
+        }
+
+        _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>A non-blocking send of the pending bytes; true when the kernel took them all. Called under the lock.</summary>
+    private unsafe bool TrySendDirect()
+    {
+        nint sent;
+        fixed (byte* data = _pending)
+        {
+            sent = Libc.Send((int)_direct!.Handle, data, (nuint)_pendingLength, Libc.MsgDontWait | MsgNoSignal);
+        }
+
+        if (sent == _pendingLength)
+        {
+            // An idle connection holds no buffer; the pool makes the next rent cheap.
+            _pendingLength = 0;
+            ArrayPool<byte>.Shared.Return(_pending!);
+            _pending = null;
             return true;
         }
 
-        Interlocked.Add(ref _queuedBytes, -packet.Length);
-        ArrayPool<byte>.Shared.Return(copy);
+        if (sent > 0)
+        {
+            _pending.AsSpan((int)sent, _pendingLength - (int)sent).CopyTo(_pending);
+            _pendingLength -= (int)sent;
+        }
+
+        // Would block, or broke: the writer loop waits for room, or meets the error and ends.
         return false;
+    }
+
+    private void Grow(int needed)
+    {
+        int length = Math.Max(InitialBufferLength, _pending?.Length ?? 0);
+        while (length < needed)
+        {
+            length *= 2;
+        }
+
+        byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(length, QueueBytes));
+        if (_pending is not null)
+        {
+            _pending.AsSpan(0, _pendingLength).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_pending);
+        }
+
+        _pending = larger;
     }
 
     /// <summary>Complete messages (STUN or ChannelData) read so far.</summary>
@@ -77,7 +181,7 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
     /// that do not complete one give it nothing, so a trickle cannot hold it open. While no partial
     /// message is pending the connection waits with a zero-byte read and holds no buffer.
     /// </summary>
-    public async Task<string> RunAsync(StunRequestHandler handler, RelayClock clock, TimeSpan firstMessage, TimeSpan idleTimeout, CancellationTokenSource idle)
+    public async Task<string> RunAsync(RelayClock clock, TimeSpan firstMessage, TimeSpan idleTimeout, CancellationTokenSource idle)
     {
         Task writer = WriteLoop(idle.Token);
         idle.CancelAfter(firstMessage > TimeSpan.Zero ? firstMessage : TimeSpan.Zero);
@@ -114,7 +218,7 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
                     FrameStatus status = StreamFraming.TryGetFrame(buffer.AsSpan(consumed, filled - consumed), out int frameLength, out PacketKind kind);
                     if (status == FrameStatus.Invalid)
                     {
-                        _metrics.CountPacket(_context.Transport, HandleResult.Drop(Outcome.DroppedNotStun));
+                        _path.NotStun(_context.Transport);
                         return "not STUN";
                     }
 
@@ -132,7 +236,7 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
 
                     MessagesRead++;
                     idle.CancelAfter(idleTimeout);
-                    if (!Answer(handler, clock, buffer.AsSpan(consumed, frameLength), kind))
+                    if (!Answer(clock, buffer.AsSpan(consumed, frameLength)))
                     {
                         return "send queue full";
                     }
@@ -149,16 +253,17 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
         }
         finally
         {
-            _queue.Writer.TryComplete();
             if (buffer is not null)
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
 
-            if (_allocation is not null && handler.Relay is not null)
+            if (_allocation is not null && _path.Handler.Relay is { } relay)
             {
-                handler.Relay.Allocations.Remove(_allocation, AllocationEnd.ConnectionClosed, clock.NowMs);
+                relay.Allocations.Remove(_allocation, AllocationEnd.ConnectionClosed, clock.NowMs);
             }
+
+            Close();
 
             await idle.CancelAsync().ConfigureAwait(false);
             try
@@ -172,47 +277,92 @@ internal sealed class StreamConnection : IClientTransport, IClientSender
         }
     }
 
-    /// <summary>Handles one frame and queues its answer; false when the send queue is full.</summary>
-    private bool Answer(StunRequestHandler handler, RelayClock clock, ReadOnlySpan<byte> frame, PacketKind kind)
+    /// <summary>Handles one frame and queues its answer; false when the output buffer is full.</summary>
+    private bool Answer(RelayClock clock, ReadOnlySpan<byte> frame)
     {
         RequestContext context = _context with { NowMs = clock.NowMs, UnixSeconds = clock.UnixSeconds };
-        if (kind == PacketKind.ChannelData)
-        {
-            _metrics.CountPacket(_context.Transport, handler.ChannelData(frame, context));
-            return true;
-        }
-
-        byte[] response = t_response ??= new byte[ResponseBufferLength];
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        HandleResult result = handler.Handle(frame, context, response);
-        _metrics.CountPacket(_context.Transport, result, start);
+        byte[] response = t_response ??= new byte[PacketPath.ResponseLength];
+        HandleResult result = _path.FromClient(frame, context, response);
         return result.Length == 0 || Send(response.AsSpan(0, result.Length));
     }
 
+    /// <summary>
+    /// Writes what the flushes left: waits for a wake-up, then takes the pending bytes out (the
+    /// other buffer takes appends meanwhile) and writes them, until nothing is pending.
+    /// </summary>
     private async Task WriteLoop(CancellationToken cancellationToken)
     {
         try
         {
-            await foreach ((byte[] buffer, int length) in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            while (await _wake.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                try
+                _wake.Reader.TryRead(out _);
+                while (true)
                 {
+                    byte[]? buffer;
+                    int length;
+                    lock (_lock)
+                    {
+                        if (_pendingLength == 0 || _closed)
+                        {
+                            _writing = false;
+                            break;
+                        }
+
+                        buffer = _pending;
+                        length = _pendingLength;
+                        _pending = _spare;
+                        _spare = null;
+                        _pendingLength = 0;
+                    }
+
                     await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    Interlocked.Add(ref _queuedBytes, -length);
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    lock (_lock)
+                    {
+                        if (_spare is null && !_closed)
+                        {
+                            _spare = buffer;
+                        }
+                        else
+                        {
+                            ArrayPool<byte>.Shared.Return(buffer!);
+                        }
+                    }
                 }
             }
         }
         finally
         {
-            while (_queue.Reader.TryRead(out (byte[] Buffer, int Length) left))
+            Close();
+        }
+    }
+
+    /// <summary>Refuses further writes and gives the buffers back; what was pending is lost with the connection.</summary>
+    private void Close()
+    {
+        lock (_lock)
+        {
+            if (_closed)
             {
-                ArrayPool<byte>.Shared.Return(left.Buffer);
+                return;
+            }
+
+            _closed = true;
+            _pendingLength = 0;
+            if (_pending is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_pending);
+                _pending = null;
+            }
+
+            if (_spare is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_spare);
+                _spare = null;
             }
         }
+
+        _wake.Writer.TryComplete();
     }
 
     private static byte[] Grow(byte[] buffer, int frameLength, int consumed, int filled)

@@ -66,13 +66,13 @@ internal sealed class StreamListener : IAsyncDisposable
         }
     }
 
-    public void Start(StunRequestHandler handler, TurnMetrics metrics, ILogger logger)
+    public void Start(PacketPath path, ILogger logger)
     {
-        _acceptLoop = AcceptLoop(handler, metrics, logger);
+        _acceptLoop = AcceptLoop(path, path.Metrics, logger);
         TransportLog.Listening(logger, ProtocolName, LocalEndPoint);
     }
 
-    private async Task AcceptLoop(StunRequestHandler handler, TurnMetrics metrics, ILogger logger)
+    private async Task AcceptLoop(PacketPath path, TurnMetrics metrics, ILogger logger)
     {
         while (!_stop.IsCancellationRequested)
         {
@@ -119,11 +119,11 @@ internal sealed class StreamListener : IAsyncDisposable
             }
 
             metrics.CountConnection(Endpoint.Protocol, accepted: true);
-            _ = RunConnection(client, source, handler, metrics, logger);
+            _ = RunConnection(client, source, path, metrics, logger);
         }
     }
 
-    private async Task RunConnection(Socket client, UInt128 source, StunRequestHandler handler, TurnMetrics metrics, ILogger logger)
+    private async Task RunConnection(Socket client, UInt128 source, PacketPath path, TurnMetrics metrics, ILogger logger)
     {
         EndPoint? remote = client.RemoteEndPoint;
         string reason = "closed by peer";
@@ -142,8 +142,8 @@ internal sealed class StreamListener : IAsyncDisposable
 
             // The first message is due a fixed time after accept, handshake included.
             TimeSpan firstMessageLeft = _limits.FirstMessageTimeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - acceptedAt);
-            connection = new StreamConnection(stream, Endpoint.Protocol, remote!, client.LocalEndPoint!, Endpoint.Role, metrics);
-            reason = await connection.RunAsync(handler, _clock, firstMessageLeft, _limits.IdleTimeout, idle).ConfigureAwait(false);
+            connection = new StreamConnection(stream, _certificate is null ? client : null, Endpoint.Protocol, remote!, client.LocalEndPoint!, Endpoint.Role, path);
+            reason = await connection.RunAsync(_clock, firstMessageLeft, _limits.IdleTimeout, idle).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -12,11 +12,10 @@ namespace Turn.Transport;
 /// blocking ReceiveFrom/SendTo on a reused <see cref="SocketAddress"/> and pinned buffers, so a
 /// packet costs no allocation and no thread-pool hand-off.
 /// </summary>
-internal sealed class UdpListener : IClientTransport, IDisposable
+internal sealed class UdpListener : IClientTransport, IUdpEndpoint, IDisposable
 {
     private const int ReceiveBufferLength = 65536;
-    private const int ResponseBufferLength = 2048;
-
+    
     /// <summary>Every client's packets queue in this socket: 4 MiB, as far as the kernel allows.</summary>
     private const int SocketBufferBytes = 4 << 20;
 
@@ -118,14 +117,14 @@ internal sealed class UdpListener : IClientTransport, IDisposable
         }
     }
 
-    public void Start(StunRequestHandler handler, UdpListenerSet set, TurnMetrics metrics, ILogger logger, RelayClock? clock = null)
+    public void Start(PacketPath path, UdpListenerSet set, ILogger logger, RelayClock? clock = null)
     {
         clock ??= RelayClock.System;
         for (int i = 0; i < _sockets.Length; i++)
         {
             Socket socket = _sockets[i];
             int index = i;
-            _threads[i] = new Thread(() => ReceiveLoop(index, socket, handler, set, metrics, logger, clock))
+            _threads[i] = new Thread(() => ReceiveLoop(index, socket, path, set, logger, clock))
             {
                 IsBackground = true,
                 Name = $"udp {LocalEndPoint} #{i}",
@@ -151,10 +150,10 @@ internal sealed class UdpListener : IClientTransport, IDisposable
 
     // The loop never returns, so it would otherwise run unoptimised until on-stack replacement.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private void ReceiveLoop(int index, Socket socket, StunRequestHandler handler, UdpListenerSet set, TurnMetrics metrics, ILogger logger, RelayClock clock)
+    private void ReceiveLoop(int index, Socket socket, PacketPath path, UdpListenerSet set, ILogger logger, RelayClock clock)
     {
         byte[] buffer = GC.AllocateUninitializedArray<byte>(ReceiveBufferLength, pinned: true);
-        byte[] response = GC.AllocateUninitializedArray<byte>(ResponseBufferLength, pinned: true);
+        byte[] response = GC.AllocateUninitializedArray<byte>(PacketPath.ResponseLength, pinned: true);
         var remote = new SocketAddress(socket.AddressFamily);
         long allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
         while (!_stopping)
@@ -177,7 +176,7 @@ internal sealed class UdpListener : IClientTransport, IDisposable
                     return;
                 }
 
-                metrics.CountError(TransportProtocol.Udp);
+                path.Error(TransportProtocol.Udp);
                 TransportLog.ReceiveFailed(logger, "udp", LocalEndPoint, e.SocketErrorCode.ToString());
                 continue;
             }
@@ -194,25 +193,21 @@ internal sealed class UdpListener : IClientTransport, IDisposable
                     UnixSeconds = clock.UnixSeconds,
                     Client = this,
                 };
-                ReadOnlySpan<byte> packet = buffer.AsSpan(0, received);
-                HandleResult result = PacketClassifier.Classify(packet) == PacketKind.ChannelData
-                    ? handler.ChannelData(packet, context)
-                    : handler.Handle(packet, context, response);
-                metrics.CountPacket(TransportProtocol.Udp, result, taken);
+                HandleResult result = path.FromClient(buffer.AsSpan(0, received), context, response);
                 if (result.Length > 0)
                 {
-                    Reply(socket, set, remote, result, response, metrics, logger);
+                    Reply(socket, set, remote, result, response, path, logger);
                 }
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                metrics.CountError(TransportProtocol.Udp);
+                path.Error(TransportProtocol.Udp);
                 TransportLog.HandlerFault(logger, e, "udp", StunAddress.FromSocketAddress(remote).ToString());
             }
         }
     }
 
-    private void Reply(Socket socket, UdpListenerSet set, SocketAddress remote, in HandleResult result, byte[] response, TurnMetrics metrics, ILogger logger)
+    private void Reply(Socket socket, UdpListenerSet set, SocketAddress remote, in HandleResult result, byte[] response, PacketPath path, ILogger logger)
     {
         Socket from = result.ResponseRole == Endpoint.Role ? socket : set.SocketFor(socket.AddressFamily, result.ResponseRole) ?? socket;
         if (result.ResponsePort != 0)
@@ -227,7 +222,7 @@ internal sealed class UdpListener : IClientTransport, IDisposable
         }
         catch (SocketException e)
         {
-            metrics.CountError(TransportProtocol.Udp);
+            path.Error(TransportProtocol.Udp);
             if (logger.IsEnabled(LogLevel.Debug))
             {
                 TransportLog.SendFailed(logger, "udp", StunAddress.FromSocketAddress(remote).ToString(), e.SocketErrorCode.ToString());

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -9,17 +8,13 @@ using Turn.Wire;
 namespace Turn.Transport;
 
 /// <summary>
-/// One allocation's relay socket. An async loop waits for a peer datagram without holding a
-/// buffer (a zero-byte peek), then takes it whole into the calling thread's buffer, which has
-/// room in front for the header and room for the largest UDP datagram; checks the permission, and
-/// hands the framed packet to the client's sender. Sends to peers are synchronous and use a
-/// per-thread <see cref="SocketAddress"/>.
+/// One allocation's relay socket on the portable path (any OS): an async loop waits for a peer
+/// datagram without holding a buffer (a zero-byte peek), then takes it whole into a shared buffer
+/// with room around it, and lets <see cref="PacketPath"/> decide and frame what the client gets.
+/// Sends to peers are synchronous and use a per-thread <see cref="SocketAddress"/>.
 /// </summary>
 internal sealed class UdpRelayEndpoint : IRelayEndpoint
 {
-    /// <summary>Largest UDP payload (IPv6: 65,535 less the 8-byte UDP header); every peer datagram fits whole.</summary>
-    public const int MaxDatagram = ushort.MaxValue - 8;
-
     [ThreadStatic]
     private static SocketAddress? t_peer4;
 
@@ -28,16 +23,15 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
 
     private readonly Socket _socket;
     private readonly RelayClock _clock;
-    private readonly TurnMetrics _metrics;
-    private TransportProtocol _clientTransport;
+    private readonly PacketPath _path;
     private readonly ILogger _logger;
     private Task _loop = Task.CompletedTask;
 
-    public UdpRelayEndpoint(Socket socket, RelayClock clock, TurnMetrics metrics, ILogger logger)
+    public UdpRelayEndpoint(Socket socket, RelayClock clock, PacketPath path, ILogger logger)
     {
         _socket = socket;
         _clock = clock;
-        _metrics = metrics;
+        _path = path;
         _logger = logger;
         Local = StunAddress.FromIPEndPoint((IPEndPoint)socket.LocalEndPoint!);
         SocketErrorQueue.Enable(socket);
@@ -64,7 +58,6 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
             try
             {
                 _socket.SendTo(data, SocketFlags.None, address);
-                _metrics.CountRelayed(RelayDirection.ToPeer, _clientTransport, data.Length);
                 return true;
             }
             catch (SocketException e) when (attempt == 0 && IsIcmpReport(e.SocketErrorCode))
@@ -84,18 +77,11 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
     private static bool IsIcmpReport(SocketError error)
         => error is SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.MessageSize or SocketError.ConnectionReset;
 
-    public void Start(Allocation allocation)
-    {
-        _clientTransport = allocation.FiveTuple.Protocol;
-        _loop = ReceiveLoop(allocation);
-    }
+    public void Start(Allocation allocation) => _loop = ReceiveLoop(allocation);
 
     private async Task ReceiveLoop(Allocation allocation)
     {
         var from = new SocketAddress(_socket.AddressFamily);
-        byte[] transactionId = System.Security.Cryptography.RandomNumberGenerator.GetBytes(StunHeader.TransactionIdLength);
-        uint sequence = 0;
-        TransportProtocol clientTransport = allocation.FiveTuple.Protocol;
         while (!allocation.IsClosed)
         {
             try
@@ -109,7 +95,7 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
             }
             catch (SocketException e) when (!allocation.IsClosed)
             {
-                ReceiveFailed(allocation, e, transactionId, ref sequence);
+                ReceiveFailed(allocation, e);
                 continue;
             }
             catch (SocketException)
@@ -120,44 +106,16 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
             byte[] buffer = DatagramBuffers.Rent();
             try
             {
-                int received = _socket.ReceiveFrom(buffer.AsSpan(PeerData.Headroom, MaxDatagram), SocketFlags.None, from);
-                StunAddress peer = StunAddress.FromSocketAddress(from);
-                bool clientIsIPv4 = allocation.FiveTuple.Client.IsIPv4 || AddressCanonicalizer.IsIPv4Mapped(allocation.FiveTuple.Client);
-                if (!PeerData.Fits(received, peer, TurnAttributes.MinChannel, clientTransport, clientIsIPv4))
+                int received = _socket.ReceiveFrom(buffer.AsSpan(PeerData.Headroom, PacketPath.MaxDatagram), SocketFlags.None, from);
+                int length = _path.FromPeer(allocation, buffer, received, StunAddress.FromSocketAddress(from), _clock.NowMs, out int offset);
+                if (length > 0)
                 {
-                    // Too large even for ChannelData, the smaller frame: dropped before it costs the allocation's quota.
-                    _metrics.CountDrop(Outcome.DroppedTooBig);
-                    continue;
-                }
-
-                if (!allocation.AdmitFromPeer(peer, received, _clock.NowMs, out ushort channel, out bool overQuota))
-                {
-                    // RFC 8656 §11.3: no permission for this peer (or over the bandwidth cap): silently dropped.
-                    _metrics.CountDrop(overQuota ? Outcome.DroppedQuota : Outcome.DroppedNoPermission);
-                    continue;
-                }
-
-                if (!PeerData.Fits(received, peer, channel, clientTransport, clientIsIPv4))
-                {
-                    // Relayed whole or not at all: the client transport cannot carry a frame this large.
-                    _metrics.CountDrop(Outcome.DroppedTooBig);
-                    continue;
-                }
-
-                BinaryPrimitives.WriteUInt32BigEndian(transactionId, ++sequence);
-                (int offset, int length) = PeerData.Frame(buffer, received, peer, channel, clientTransport != TransportProtocol.Udp, transactionId);
-                if (allocation.Client.Send(buffer.AsSpan(offset, length)))
-                {
-                    _metrics.CountRelayed(RelayDirection.ToClient, clientTransport, received);
-                }
-                else
-                {
-                    _metrics.CountDrop(Outcome.DroppedSendFailed);
+                    _path.Delivered(allocation, received, allocation.Client.Send(buffer.AsSpan(offset, length)));
                 }
             }
             catch (SocketException e) when (!allocation.IsClosed)
             {
-                ReceiveFailed(allocation, e, transactionId, ref sequence);
+                ReceiveFailed(allocation, e);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
@@ -165,7 +123,7 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                _metrics.CountError(clientTransport);
+                _path.Error(allocation.FiveTuple.Protocol);
                 TransportLog.HandlerFault(_logger, e, "relay", Local.ToString());
             }
             finally
@@ -176,48 +134,26 @@ internal sealed class UdpRelayEndpoint : IRelayEndpoint
     }
 
     /// <summary>An ICMP report for a datagram sent earlier is passed on; anything else is counted.</summary>
-    private void ReceiveFailed(Allocation allocation, SocketException e, byte[] transactionId, ref uint sequence)
+    private void ReceiveFailed(Allocation allocation, SocketException e)
     {
-        if (!ReportIcmpErrors(allocation, transactionId, ref sequence))
-        {
-            _metrics.CountError(allocation.FiveTuple.Protocol);
-            TransportLog.RelayReceiveFailed(_logger, Local.ToString(), e.SocketErrorCode.ToString());
-        }
-    }
-
-    /// <summary>
-    /// RFC 8656 §11.5: each queued ICMP error about a peer the client has a permission for goes
-    /// to the client as a Data indication with XOR-PEER-ADDRESS and ICMP, and no DATA.
-    /// </summary>
-    private bool ReportIcmpErrors(Allocation allocation, byte[] transactionId, ref uint sequence)
-    {
-        Span<byte> buffer = stackalloc byte[128];
         bool any = false;
+        Span<byte> report = stackalloc byte[128];
         while (SocketErrorQueue.TryDequeue(_socket, out StunAddress peer, out byte type, out byte code, out uint info))
         {
             any = true;
-            if (!IsReportable(peer.IsIPv4, type, code) || !allocation.HasPermission(peer, _clock.NowMs))
+            int length = _path.IcmpReport(allocation, peer, type, code, info, _clock.NowMs, report);
+            if (length > 0 && allocation.Client.Send(report[..length]))
             {
-                continue;
-            }
-
-            BinaryPrimitives.WriteUInt32BigEndian(transactionId, ++sequence);
-            var writer = StunWriter.Create(buffer, StunMethod.Data, StunClass.Indication, transactionId);
-            writer.AddXorAddress(StunAttributeType.XorPeerAddress, peer);
-            bool tooBig = peer.IsIPv4 ? type == 3 && code == 4 : type == 2;
-            TurnAttributes.WriteIcmp(writer.Reserve(StunAttributeType.Icmp, 8), type, code, tooBig ? info : 0);
-            if (allocation.Client.Send(writer.Written))
-            {
-                _metrics.CountIcmpReported();
+                _path.IcmpReported();
             }
         }
 
-        return any;
+        if (!any)
+        {
+            _path.Error(allocation.FiveTuple.Protocol);
+            TransportLog.RelayReceiveFailed(_logger, Local.ToString(), e.SocketErrorCode.ToString());
+        }
     }
-
-    /// <summary>RFC 8656 §11.5: IPv4 Destination Unreachable and Time Exceeded; IPv6 Destination Unreachable, Packet Too Big and Time Exceeded.</summary>
-    private static bool IsReportable(bool ipv4, byte type, byte code)
-        => ipv4 ? type is 3 or 11 : type is 1 or 2 or 3 && code < 16;
 
     public void Dispose() => _socket.Dispose();
 }

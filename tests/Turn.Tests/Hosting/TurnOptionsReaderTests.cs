@@ -54,7 +54,7 @@ public class TurnOptionsReaderTests
     [Theory]
     [InlineData("Listen:TcpPort", "0")]
     [InlineData("Listen:TlsPort", "port")]
-    [InlineData("Listen:UdpThreads", "0")]
+    [InlineData("Listen:UdpThreads", "-1")]
     [InlineData("Listen:Addresses:0", "300.1.1.1")]
     [InlineData("Tcp:MaxConnections", "-5")]
     [InlineData("Tcp:IdleTimeoutSeconds", "1.5")]

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
 using Turn.Relay;
 using Turn.Server;
 using Turn.Tests.Server;
@@ -18,15 +17,16 @@ namespace Turn.Tests.Transport;
 [Collection(nameof(RunsAlone))]
 public sealed class IcmpReportTests
 {
-    [Fact]
-    public void SendToAClosedPeerPort_ReachesTheClientAsADataIndicationWithIcmp()
+    [Theory]
+    [MemberData(nameof(TestDataPlanes.Names), MemberType = typeof(TestDataPlanes))]
+    public void SendToAClosedPeerPort_ReachesTheClientAsADataIndicationWithIcmp(string dataPlane)
     {
         using var metrics = new TurnMetrics();
-        using var ports = new UdpRelayPorts(IPAddress.Loopback, null, RelayPathAllocationTests.RelayPortMin, RelayPathAllocationTests.RelayPortMax, RelayClock.System, metrics, NullLogger.Instance);
-        using var set = new UdpListenerSet();
-        UdpListener listener = UdpListener.Bind(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), -1), 1);
-        set.Add(listener);
-        listener.Start(new StunRequestHandler(new StunServerSettings("turn", null), RelayPathAllocationTests.Compose(listener, ports)), set, metrics, NullLogger.Instance);
+        using IDataPlane plane = TestDataPlanes.Create(dataPlane);
+        using var ports = new UdpRelayPorts(IPAddress.Loopback, null, RelayPathAllocationTests.RelayPortMin, RelayPathAllocationTests.RelayPortMax, RelayClock.System, plane);
+        IUdpEndpoint listener = plane.BindUdp(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), -1));
+        RelayServices relay = RelayPathAllocationTests.Compose(listener.LocalEndPoint, ports);
+        plane.Start(new PacketPath(new StunRequestHandler(new StunServerSettings("turn", null), relay), metrics));
 
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 3000 };
         client.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -54,6 +54,10 @@ public sealed class IcmpReportTests
         Assert.True(TurnAttributes.TryReadIcmp(indication.Required(StunAttributeType.Icmp), out byte type, out byte code, out _));
         Assert.Equal(3, type);
         Assert.Equal(3, code);
+        foreach (Allocation allocation in relay.Allocations.All)
+        {
+            relay.Allocations.Remove(allocation, AllocationEnd.Shutdown, 0);
+        }
     }
 
     private static StunAddress ClosedPort()

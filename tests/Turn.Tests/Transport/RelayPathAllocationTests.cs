@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
 using Turn.Auth;
 using Turn.Relay;
 using Turn.Server;
@@ -15,7 +14,7 @@ using Xunit.Abstractions;
 namespace Turn.Tests.Transport;
 
 /// <summary>
-/// The relay path on real sockets, all on 127.0.0.1: a real <see cref="UdpListener"/> and real
+/// The relay path on real sockets, all on 127.0.0.1, on each data plane: a real listener and real
 /// <see cref="UdpRelayPorts"/>, a test client that authenticates, allocates and binds a channel to
 /// a peer socket, then ChannelData both ways in steady state. Nothing on the network is mocked.
 /// Runs alone, because one of its measures is process-wide.
@@ -32,8 +31,9 @@ public sealed class RelayPathAllocationTests(ITestOutputHelper output)
     private const int WarmupRound = 5000;
     private const int Measured = 20_000;
 
-    [Fact]
-    public void ChannelDataBothWays_InSteadyState_AllocatesNothingPerPacket()
+    [Theory]
+    [MemberData(nameof(TestDataPlanes.Names), MemberType = typeof(TestDataPlanes))]
+    public void ChannelDataBothWays_InSteadyState_AllocatesNothingPerPacket(string dataPlane)
     {
         // The packet loop runs on a thread of its own: blocking a thread-pool worker in ReceiveFrom
         // would make the pool add threads, and their allocations would count as the relay's.
@@ -42,7 +42,7 @@ public sealed class RelayPathAllocationTests(ITestOutputHelper output)
         {
             try
             {
-                Run();
+                Run(dataPlane);
             }
             catch (Exception e)
             {
@@ -60,16 +60,19 @@ public sealed class RelayPathAllocationTests(ITestOutputHelper output)
         }
     }
 
-    private void Run()
+    private void Run(string dataPlane)
     {
         using var metrics = new TurnMetrics();
+
+        // As in the daemon, the metrics are exported while traffic flows.
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        using var exporter = new Turn.Hosting.PrometheusBridge(registry, m => m.Name.StartsWith(TurnMetrics.MeterName, StringComparison.Ordinal));
         RelayClock clock = RelayClock.System;
-        using var ports = new UdpRelayPorts(IPAddress.Loopback, null, RelayPortMin, RelayPortMax, clock, metrics, NullLogger.Instance);
-        using var set = new UdpListenerSet();
-        UdpListener listener = UdpListener.Bind(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), -1), 1);
-        set.Add(listener);
-        RelayServices relay = Compose(listener, ports);
-        listener.Start(new StunRequestHandler(new StunServerSettings("turn", null), relay), set, metrics, NullLogger.Instance, clock);
+        using IDataPlane listener = TestDataPlanes.Create(dataPlane, clock: clock);
+        using var ports = new UdpRelayPorts(IPAddress.Loopback, null, RelayPortMin, RelayPortMax, clock, listener);
+        IUdpEndpoint endpoint = listener.BindUdp(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), -1));
+        RelayServices relay = Compose(endpoint.LocalEndPoint, ports);
+        listener.Start(new PacketPath(new StunRequestHandler(new StunServerSettings("turn", null), relay), metrics));
 
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 3000 };
         client.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -77,7 +80,7 @@ public sealed class RelayPathAllocationTests(ITestOutputHelper output)
         peer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         try
         {
-            var flow = new Flow(client, peer, listener.LocalEndPoint);
+            var flow = new Flow(client, peer, endpoint.LocalEndPoint);
             StunAddress relayed = flow.AllocateAndBind(StunAddress.FromIPEndPoint((IPEndPoint)peer.LocalEndPoint!));
             output.WriteLine($"relayed transport address {relayed}, peer {peer.LocalEndPoint}");
 
@@ -129,12 +132,14 @@ public sealed class RelayPathAllocationTests(ITestOutputHelper output)
             // The test's own loop must be allocation-free, or the process-wide figure means nothing.
             Assert.Equal(0, threadAllocated);
 
-            // Client to peer: the listener's receive thread parses ChannelData and sends from the relay socket.
+            // Client to peer: the receiving thread parses ChannelData and sends from the relay socket.
+            // On the epoll data plane the same thread also takes the peer's datagrams and sends them
+            // to the client, so this covers both directions.
             Assert.Equal(0, listenerAllocated);
 
-            // Peer to client: the relay socket's async loop runs on the thread pool, so only the
-            // process-wide count sees it. That count also holds the runtime's and the test host's own
-            // background work (timers, the pool's bookkeeping), hence an average bound, not zero.
+            // Peer to client on the portable plane: the relay socket's async loop runs on the thread
+            // pool, so only the process-wide count sees it. That count also holds the runtime's and the
+            // test host's own background work (timers, the pool's bookkeeping), hence an average bound.
             Assert.True(processAllocated < Measured, $"{processAllocated} bytes allocated process-wide for {Measured} relayed round trips: 1 byte per packet or more");
         }
         finally
@@ -163,10 +168,10 @@ public sealed class RelayPathAllocationTests(ITestOutputHelper output)
     }
 
     /// <summary>As RelayComposition builds the relay for "listen on 127.0.0.1" with Relay:UnsafeAllowLoopbackPeers.</summary>
-    internal static RelayServices Compose(UdpListener listener, UdpRelayPorts ports)
+    internal static RelayServices Compose(IPEndPoint listener, UdpRelayPorts ports)
     {
         var own = StunAddress.FromIPEndPoint(new IPEndPoint(IPAddress.Loopback, 0));
-        var peers = new PeerFilter(PeerFilter.DefaultDenied, [], [StunAddress.FromIPEndPoint(listener.LocalEndPoint)], [own], RelayPortMin, RelayPortMax, allowLoopback: true);
+        var peers = new PeerFilter(PeerFilter.DefaultDenied, [], [StunAddress.FromIPEndPoint(listener)], [own], RelayPortMin, RelayPortMax, allowLoopback: true);
         var users = new Dictionary<string, string> { [TurnTestHarness.Alice.Username] = TurnTestHarness.Alice.Password };
         var authenticator = new Authenticator(new CredentialStore(TurnTestHarness.Realm, users, []), new NonceService());
         return new RelayServices(authenticator, new AllocationTable(), ports, peers, new RelayLimits(), RelayAddressMap.None);

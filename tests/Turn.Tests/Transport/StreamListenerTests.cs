@@ -242,7 +242,7 @@ public sealed class StreamListenerTests : IAsyncDisposable
         };
         StreamListener listener = StreamListener.Bind(new ListenEndpoint(protocol, new IPEndPoint(IPAddress.Loopback, 0), -1), limits, certificate);
         _listeners.Add(listener);
-        listener.Start(new StunRequestHandler(new StunServerSettings("turn", null)), _metrics, NullLogger.Instance);
+        listener.Start(new PacketPath(new StunRequestHandler(new StunServerSettings("turn", null)), _metrics), NullLogger.Instance);
         return listener.LocalEndPoint;
     }
 

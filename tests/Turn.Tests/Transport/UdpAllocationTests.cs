@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using System.Net;
-using Microsoft.Extensions.Logging.Abstractions;
 using Turn.Relay;
 using Turn.Server;
 using Turn.Transport;
@@ -15,8 +14,9 @@ public sealed class RunsAlone;
 [Collection(nameof(RunsAlone))]
 public sealed class UdpAllocationTests
 {
-    [Fact]
-    public async Task ReceiveLoop_AnsweringBindingRequests_AllocatesNothingPerPacket()
+    [Theory]
+    [MemberData(nameof(TestDataPlanes.Names), MemberType = typeof(TestDataPlanes))]
+    public async Task ReceiveLoop_AnsweringBindingRequests_AllocatesNothingPerPacket(string dataPlane)
     {
         const int Warmup = 2000;
         const int Measured = 20_000;
@@ -26,14 +26,13 @@ public sealed class UdpAllocationTests
         // time goes through the exporter's listener on this same thread.
         var registry = Prometheus.Metrics.NewCustomRegistry();
         using var exporter = new Turn.Hosting.PrometheusBridge(registry, m => m.Name.StartsWith(TurnMetrics.MeterName, StringComparison.Ordinal));
-        using var set = new UdpListenerSet();
-        UdpListener listener = UdpListener.Bind(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), -1), 1);
-        set.Add(listener);
-        listener.Start(new StunRequestHandler(new StunServerSettings("turn", null)), set, metrics, NullLogger.Instance);
+        using IDataPlane listener = TestDataPlanes.Create(dataPlane);
+        IUdpEndpoint endpoint = listener.BindUdp(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), -1));
+        listener.Start(new PacketPath(new StunRequestHandler(new StunServerSettings("turn", null)), metrics));
 
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 3000 };
         client.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var server = listener.LocalEndPoint.Serialize();
+        var server = endpoint.LocalEndPoint.Serialize();
         var from = new SocketAddress(AddressFamily.InterNetwork);
         byte[] request = StunClientSocket.BindingRequest();
         byte[] response = new byte[2048];

@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.Extensions.Logging.Abstractions;
 using Turn.Relay;
 using Turn.Server;
 using Turn.Transport;
@@ -8,10 +7,15 @@ using Xunit;
 
 namespace Turn.Tests.Transport;
 
-public sealed class UdpListenerTests : IDisposable
+public sealed class EpollUdpListenerTests() : UdpListenerTests("epoll");
+
+public sealed class SocketUdpListenerTests() : UdpListenerTests("sockets");
+
+/// <summary>The UDP listening side of each data plane, on real sockets.</summary>
+public abstract class UdpListenerTests(string dataPlane) : IDisposable
 {
-    private readonly UdpListenerSet _set = new();
     private readonly TurnMetrics _metrics = new();
+    private IDataPlane? _plane;
 
     [Fact]
     public void BindingRequest_OverLoopback_IsAnsweredWithTheClientsAddress()
@@ -73,24 +77,20 @@ public sealed class UdpListenerTests : IDisposable
     public void ChangeRequest_OnTheRfc5780Grid_IsAnsweredFromTheOtherAddressAndPort()
     {
         // 127.0.0.2 is loopback on Linux, so the whole grid fits on one host.
-        UdpListener primary = UdpListener.Bind(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), 0), 1);
-        _set.Add(primary);
+        _plane = TestDataPlanes.Create(dataPlane);
+        IUdpEndpoint primary = _plane.BindUdp(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), 0));
         int port = primary.LocalEndPoint.Port;
-        UdpListener primaryAlt = UdpListener.Bind(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), 1), 1);
-        _set.Add(primaryAlt);
+        IUdpEndpoint primaryAlt = _plane.BindUdp(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), 1));
         int altPort = primaryAlt.LocalEndPoint.Port;
         IPAddress second = IPAddress.Parse("127.0.0.2");
-        _set.Add(UdpListener.Bind(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(second, port), 2), 1));
-        _set.Add(UdpListener.Bind(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(second, altPort), 3), 1));
+        _plane.BindUdp(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(second, port), 2));
+        _plane.BindUdp(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(second, altPort), 3));
         var grid = new NatBehaviorAddresses(
             StunAddress.FromIPEndPoint(new IPEndPoint(IPAddress.Loopback, port)),
             StunAddress.FromIPEndPoint(new IPEndPoint(second, port)),
             (ushort)altPort);
         var handler = new StunRequestHandler(new StunServerSettings("turn", grid));
-        foreach (UdpListener listener in _set.Listeners)
-        {
-            listener.Start(handler, _set, _metrics, NullLogger.Instance);
-        }
+        _plane.Start(new PacketPath(handler, _metrics));
 
         using var client = new StunClientSocket(IPAddress.Loopback);
         byte[] change = [0, 0, 0, 0x06];
@@ -113,7 +113,7 @@ public sealed class UdpListenerTests : IDisposable
         IPEndPoint server = Start(IPAddress.Loopback, shards: 2);
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
-        _set.Dispose();
+        _plane!.Dispose();
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"stopping took {clock.Elapsed}");
         using var client = new StunClientSocket(IPAddress.Loopback);
@@ -145,9 +145,9 @@ public sealed class UdpListenerTests : IDisposable
 
     private IPEndPoint Start(IPAddress address, int shards)
     {
-        UdpListener listener = UdpListener.Bind(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(address, 0), -1), shards);
-        _set.Add(listener);
-        listener.Start(new StunRequestHandler(new StunServerSettings("turn", null)), _set, _metrics, NullLogger.Instance);
+        _plane = TestDataPlanes.Create(dataPlane, shards);
+        IUdpEndpoint listener = _plane.BindUdp(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(address, 0), -1));
+        _plane.Start(new PacketPath(new StunRequestHandler(new StunServerSettings("turn", null)), _metrics));
         return listener.LocalEndPoint;
     }
 
@@ -161,7 +161,8 @@ public sealed class UdpListenerTests : IDisposable
 
     public void Dispose()
     {
-        _set.Dispose();
+        _plane?.Dispose();
         _metrics.Dispose();
+        GC.SuppressFinalize(this);
     }
 }

@@ -1,7 +1,7 @@
 using Turn.Relay;
 using Turn.Wire;
 
-namespace Turn.Transport;
+namespace Turn.Server;
 
 /// <summary>
 /// Wraps a datagram from a peer for the client without copying it: the datagram is received

@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Sockets;
+using Turn.Relay;
+using Turn.Wire;
+
+namespace Turn.Transport.Linux;
+
+/// <summary>
+/// A UDP listening address on the Linux data plane: one SO_REUSEPORT socket per data-plane
+/// thread, so the kernel spreads clients over the threads by their address and each thread
+/// reads its own socket. The sockets are .NET's (for binding and its errors) but are never read
+/// through .NET.
+/// </summary>
+internal sealed class EpollUdpListener : IClientTransport, IUdpEndpoint, IDisposable
+{
+    /// <summary>Every client's packets queue in these sockets: 4 MiB, as far as the kernel allows.</summary>
+    private const int SocketBufferBytes = 4 << 20;
+
+    private readonly Socket[] _sockets;
+
+    private EpollUdpListener(EpollDataPlane plane, ListenEndpoint endpoint, Socket[] sockets)
+    {
+        Plane = plane;
+        Endpoint = endpoint;
+        _sockets = sockets;
+        LocalEndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
+        StunAddress local = StunAddress.FromIPEndPoint(LocalEndPoint);
+        Shards = new EpollUdpSocket[sockets.Length];
+        for (int i = 0; i < sockets.Length; i++)
+        {
+            Shards[i] = new EpollUdpSocket(this, (int)sockets[i].Handle, local);
+        }
+    }
+
+    public EpollDataPlane Plane { get; }
+
+    public ListenEndpoint Endpoint { get; }
+
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Socket i is read by data-plane thread i.</summary>
+    public EpollUdpSocket[] Shards { get; }
+
+    public AddressFamily Family => LocalEndPoint.AddressFamily;
+
+    /// <summary>Binds one socket per thread to the endpoint; throws <see cref="SocketException"/> if it is taken.</summary>
+    public static EpollUdpListener Bind(EpollDataPlane plane, ListenEndpoint endpoint, int shards)
+    {
+        var sockets = new Socket[shards];
+        try
+        {
+            IPEndPoint bindTo = endpoint.EndPoint;
+            for (int i = 0; i < shards; i++)
+            {
+                Socket socket = SocketOptions.Create(bindTo.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+                sockets[i] = socket;
+                SocketOptions.GrowBuffers(socket, SocketBufferBytes);
+                SocketOptions.EnableReusePort(socket);
+                socket.Bind(bindTo);
+
+                // With port 0 the first socket picks the port, and the others join it.
+                bindTo = (IPEndPoint)socket.LocalEndPoint!;
+            }
+
+            return new EpollUdpListener(plane, endpoint, sockets);
+        }
+        catch
+        {
+            foreach (Socket? socket in sockets)
+            {
+                socket?.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Relayed data for an allocation made here leaves from this address, as the client expects.</summary>
+    public IClientSender SenderFor(StunAddress client)
+    {
+        EpollWorker? current = EpollWorker.Current;
+        int shard = current is not null && current.Index < Shards.Length ? current.Index : 0;
+        return new EpollClientSender(Shards[shard].Fd, client);
+    }
+
+    /// <summary>UDP has no connection whose end would end the allocation; its lifetime does.</summary>
+    public void Attach(Allocation allocation)
+    {
+    }
+
+    public void Dispose()
+    {
+        foreach (Socket socket in _sockets)
+        {
+            socket.Dispose();
+        }
+    }
+}

@@ -114,6 +114,12 @@ internal sealed class PacketPath(StunRequestHandler handler, TurnMetrics metrics
     }
 
     /// <summary>
+    /// A datagram to a peer counted as relayed when it joined a batch, which the kernel then
+    /// refused (a full buffer, an unreachable network): counted as a send failure instead.
+    /// </summary>
+    public void ToPeerFailed(TransportProtocol transport, int bytes) => metrics.RecountSendFailed(transport, bytes);
+
+    /// <summary>
     /// RFC 8656 §11.5: an ICMP error about a datagram sent to a peer the client has a permission
     /// for goes to the client as a Data indication with XOR-PEER-ADDRESS and ICMP and no DATA.
     /// Returns its length in <paramref name="buffer"/>, 0 when it is not reported.

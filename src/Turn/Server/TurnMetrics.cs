@@ -176,6 +176,18 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
 
     public void CountIcmpReported() => Interlocked.Increment(ref _icmpReported);
 
+    /// <summary>A datagram counted as relayed to a peer that the kernel then refused: moved to send_failed.</summary>
+    public void RecountSendFailed(TransportProtocol transport, int bytes)
+    {
+        int slot = RelayedSlot((int)RelayDirection.ToPeer, (int)transport);
+        Interlocked.Decrement(ref _relayed[slot]);
+        Interlocked.Add(ref _relayed[slot + 1], -bytes);
+        int row = (int)transport * OutcomeNames.Length;
+        Interlocked.Decrement(ref _packets[row + (int)Outcome.Relayed]);
+        Interlocked.Increment(ref _packets[row + (int)Outcome.DroppedSendFailed]);
+        Interlocked.Increment(ref _dropped[DropIndex(Outcome.DroppedSendFailed)]);
+    }
+
     public void Created(Allocation allocation) => Interlocked.Increment(ref _created[(int)allocation.FiveTuple.Protocol]);
 
     public void Ended(Allocation allocation, AllocationEnd reason, long nowMs)

@@ -17,11 +17,13 @@ internal sealed class EpollDataPlane : IDataPlane
 {
     private readonly EpollWorker[] _workers;
     private readonly List<EpollUdpListener> _listeners = [];
+    private readonly ILogger _logger;
     private bool _started;
     private int _disposed;
 
     public EpollDataPlane(int threads, RelayClock clock, ILogger logger)
     {
+        _logger = logger;
         _workers = new EpollWorker[threads];
         try
         {
@@ -110,6 +112,8 @@ internal sealed class EpollDataPlane : IDataPlane
                 throw new SocketException((int)SocketError.SocketError);
             }
         }
+
+        TransportLog.Listening(_logger, "udp", listener.LocalEndPoint);
     }
 
     /// <summary>The thread with the fewest sockets, for a relay socket whose allocation came in elsewhere (over TCP or TLS).</summary>

@@ -67,7 +67,18 @@ internal sealed unsafe class EpollRelayEndpoint : IRelayEndpoint, IEpollSource
 
     public bool SendTo(ReadOnlySpan<byte> data, StunAddress peer)
     {
-        if (peer.Family != Local.Family || !_handle.TryAddRef())
+        if (peer.Family != Local.Family)
+        {
+            return false;
+        }
+
+        // On a data-plane thread in the middle of a batch from clients, the datagram joins the batch.
+        if (EpollWorker.Current is { } worker && worker.TryQueueToPeer(_handle, data, peer))
+        {
+            return true;
+        }
+
+        if (!_handle.TryAddRef())
         {
             return false;
         }

@@ -6,11 +6,36 @@ namespace Turn.Transport.Linux;
 
 internal sealed unsafe partial class EpollWorker
 {
+    /// <summary>The kernel takes at most 64 segments in one UDP GSO send.</summary>
+    private const int MaxSegments = 64;
+
+    /// <summary>A GSO send is one UDP datagram to the stack until it is cut: its payload stays under 64 KB.</summary>
+    private const int MaxSegmentedBytes = 65000;
+
+    /// <summary>Whether UDP GSO works here; cleared the first time the kernel says it does not.</summary>
+    private static bool s_segmentation = true;
+
+    /// <summary>While a batch from clients is handled, relayed data for peers joins the outgoing batch.</summary>
+    private bool _inClientBatch;
+
     /// <summary>
     /// Datagrams from clients on a listening socket: each is answered (STUN) or relayed to its peer
     /// (ChannelData, Send); the answers of a batch leave together.
     /// </summary>
     public void ReceiveFromClients(EpollUdpSocket socket)
+    {
+        _inClientBatch = true;
+        try
+        {
+            ReceiveFromClientsRounds(socket);
+        }
+        finally
+        {
+            _inClientBatch = false;
+        }
+    }
+
+    private void ReceiveFromClientsRounds(EpollUdpSocket socket)
     {
         for (int round = 0; round < RoundsPerEvent; round++)
         {
@@ -137,6 +162,32 @@ internal sealed unsafe partial class EpollWorker
         }
     }
 
+    /// <summary>
+    /// Relayed data from a client that this thread is handling in a batch: it joins the outgoing
+    /// batch (the relay socket is kept open until it is sent), so that a client's datagrams to one
+    /// peer leave together. False when the data is not in this thread's slots: the caller sends it.
+    /// </summary>
+    public bool TryQueueToPeer(FdHandle relay, ReadOnlySpan<byte> data, StunAddress peer)
+    {
+        fixed (byte* bytes = data)
+        {
+            if (!_inClientBatch || bytes < _slots || bytes + data.Length > _slotsEnd || !relay.TryAddRef())
+            {
+                return false;
+            }
+
+            if (_outCount == Batch)
+            {
+                FlushOut();
+            }
+
+            int k = _outCount;
+            Queue(relay.Fd, bytes, data.Length, peer, null, data.Length);
+            _outRelay[k] = relay;
+            return true;
+        }
+    }
+
     /// <summary>Adds one datagram to the outgoing batch; <paramref name="allocation"/> is set for relayed data, to count it once sent.</summary>
     private void Queue(int fd, byte* data, int length, StunAddress to, Allocation? allocation, int payload)
     {
@@ -161,15 +212,49 @@ internal sealed unsafe partial class EpollWorker
         };
     }
 
-    /// <summary>Sends the outgoing batch: one sendmmsg per run of datagrams for the same socket.</summary>
+    /// <summary>
+    /// Sends the outgoing batch socket by socket, each socket's datagrams in their order:
+    /// consecutive datagrams of one size to one destination as one UDP GSO send (the kernel cuts
+    /// them apart), the rest with one sendmmsg.
+    /// </summary>
     private void FlushOut()
     {
-        int start = 0;
-        while (start < _outCount)
+        if (_outCount == 0)
         {
-            int fd = _outFd[start];
+            return;
+        }
+
+        // Group by socket, keeping each socket's order: the headers are copied in that order.
+        int count = 0;
+        for (int i = 0; i < _outCount; i++)
+        {
+            int fd = _outFd[i];
+            if (fd == -1)
+            {
+                continue;
+            }
+
+            for (int j = i; j < _outCount; j++)
+            {
+                if (_outFd[j] == fd)
+                {
+                    _sendOrder[count] = j;
+                    _sendFd[count] = fd;
+                    _send[count] = _out[j];
+                    _sendIov[count] = _outIov[j];
+                    _send[count].Header.Iov = &_sendIov[count];
+                    _outFd[j] = -1;
+                    count++;
+                }
+            }
+        }
+
+        int start = 0;
+        while (start < count)
+        {
+            int fd = FdOf(start);
             int end = start + 1;
-            while (end < _outCount && _outFd[end] == fd)
+            while (end < count && FdOf(end) == fd)
             {
                 end++;
             }
@@ -177,21 +262,22 @@ internal sealed unsafe partial class EpollWorker
             int next = start;
             while (next < end)
             {
-                int sent = Libc.SendMMsg(fd, _out + next, (uint)(end - next), Libc.MsgDontWait);
-                if (sent <= 0)
+                int group = SegmentGroup(next, end);
+                if (group >= 2)
                 {
-                    // This datagram could not go (full buffer, unreachable): dropped and counted; the rest are tried.
-                    Sent(next, false);
-                    next++;
+                    SendSegmented(fd, next, group);
+                    next += group;
                     continue;
                 }
 
-                for (int k = next; k < next + sent; k++)
+                int runEnd = next + 1;
+                while (runEnd < end && SegmentGroup(runEnd, end) < 2)
                 {
-                    Sent(k, true);
+                    runEnd++;
                 }
 
-                next += sent;
+                SendEach(fd, next, runEnd);
+                next = runEnd;
             }
 
             start = end;
@@ -200,9 +286,135 @@ internal sealed unsafe partial class EpollWorker
         _outCount = 0;
     }
 
-    private void Sent(int k, bool ok)
+    private int FdOf(int position) => _sendFd[position];
+
+    /// <summary>How many datagrams from <paramref name="first"/> can go as one GSO send: same destination, same size, 64 KB in all.</summary>
+    private int SegmentGroup(int first, int end)
     {
-        if (_outAllocation[k] is { } allocation)
+        if (!s_segmentation)
+        {
+            return 1;
+        }
+
+        nuint size = _sendIov[first].Length;
+        uint nameLength = _send[first].Header.NameLength;
+        byte* name = _send[first].Header.Name;
+        int count = 1;
+        nuint total = size;
+        while (first + count < end && count < MaxSegments)
+        {
+            int k = first + count;
+            if (_sendIov[k].Length != size || total + size > MaxSegmentedBytes || _send[k].Header.NameLength != nameLength
+                || !new ReadOnlySpan<byte>(_send[k].Header.Name, (int)nameLength).SequenceEqual(new ReadOnlySpan<byte>(name, (int)nameLength)))
+            {
+                break;
+            }
+
+            total += size;
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>One sendmsg with UDP_SEGMENT; where the kernel refuses it, the datagrams go one by one.</summary>
+    private void SendSegmented(int fd, int first, int count)
+    {
+        byte* control = stackalloc byte[24];
+        *(ulong*)control = 18;
+        *(int*)(control + 8) = Libc.SolUdp;
+        *(int*)(control + 12) = Libc.UdpSegment;
+        *(ushort*)(control + 16) = (ushort)_sendIov[first].Length;
+        var message = new Libc.MsgHdr
+        {
+            Name = _send[first].Header.Name,
+            NameLength = _send[first].Header.NameLength,
+            Iov = &_sendIov[first],
+            IovLength = (nuint)count,
+            Control = control,
+            ControlLength = 24,
+        };
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            if (Libc.SendMsg(fd, &message, Libc.MsgDontWait) >= 0)
+            {
+                for (int k = first; k < first + count; k++)
+                {
+                    Sent(k, true);
+                }
+
+                return;
+            }
+
+            int errno = Libc.Errno;
+            if (errno is Libc.ENoProtoOpt or Libc.EOpNotSupp or Libc.EIo)
+            {
+                // No UDP GSO here (an old kernel, or a device without it): never asked again.
+                s_segmentation = false;
+                break;
+            }
+
+            // An ICMP error for an earlier datagram is reported by whichever call comes next: once more.
+            if (!IsIcmpReport(errno))
+            {
+                break;
+            }
+        }
+
+        SendEach(fd, first, first + count);
+    }
+
+    /// <summary>Datagrams [first, end) to one socket with sendmmsg; one that cannot go is dropped and counted, the rest are tried.</summary>
+    private void SendEach(int fd, int first, int end)
+    {
+        int next = first;
+        bool retried = false;
+        while (next < end)
+        {
+            int sent = Libc.SendMMsg(fd, _send + next, (uint)(end - next), Libc.MsgDontWait);
+            if (sent <= 0)
+            {
+                // An ICMP error for an earlier datagram is reported by whichever call comes next: once more.
+                if (!retried && IsIcmpReport(Libc.Errno))
+                {
+                    retried = true;
+                    continue;
+                }
+
+                Sent(next, false);
+                next++;
+                retried = false;
+                continue;
+            }
+
+            for (int k = next; k < next + sent; k++)
+            {
+                Sent(k, true);
+            }
+
+            next += sent;
+            retried = false;
+        }
+    }
+
+    private static bool IsIcmpReport(int errno)
+        => errno is Libc.EConnRefused or Libc.EHostUnreach or Libc.ENetUnreach or Libc.EMsgSize or Libc.EConnReset;
+
+    /// <summary>Counts the datagram at <paramref name="position"/> of the send order once it went or was dropped.</summary>
+    private void Sent(int position, bool ok)
+    {
+        int k = _sendOrder[position];
+        if (_outRelay[k] is { } relay)
+        {
+            if (!ok)
+            {
+                _path.ToPeerFailed(TransportProtocol.Udp, _outPayload[k]);
+            }
+
+            relay.Release();
+            _outRelay[k] = null;
+        }
+        else if (_outAllocation[k] is { } allocation)
         {
             _path.Delivered(allocation, _outPayload[k], ok);
             _outAllocation[k] = null;

@@ -49,6 +49,7 @@ internal sealed unsafe partial class EpollWorker : IDisposable
 
     private readonly byte* _memory;
     private readonly byte* _slots;
+    private readonly byte* _slotsEnd;
     private readonly byte* _responses;
     private readonly byte* _events;
     private readonly Libc.MMsgHdr* _in;
@@ -57,10 +58,15 @@ internal sealed unsafe partial class EpollWorker : IDisposable
     private readonly Libc.MMsgHdr* _out;
     private readonly Libc.IoVec* _outIov;
     private readonly byte* _outNames;
+    private readonly Libc.MMsgHdr* _send;
+    private readonly Libc.IoVec* _sendIov;
 
     private readonly int[] _outFd = new int[Batch];
     private readonly Allocation?[] _outAllocation = new Allocation?[Batch];
     private readonly int[] _outPayload = new int[Batch];
+    private readonly FdHandle?[] _outRelay = new FdHandle?[Batch];
+    private readonly int[] _sendOrder = new int[Batch];
+    private readonly int[] _sendFd = new int[Batch];
     private readonly IBufferedClientSender?[] _dirty = new IBufferedClientSender?[Batch];
     private int _outCount;
     private int _dirtyCount;
@@ -88,19 +94,24 @@ internal sealed unsafe partial class EpollWorker : IDisposable
         nuint slots = (nuint)Batch * SlotStride;
         nuint responses = (nuint)Batch * PacketPath.ResponseLength;
         nuint events = (nuint)(EventCapacity * Libc.EpollEventSize);
-        nuint headers = (nuint)(2 * Batch * (Libc.MMsgHdrSize + sizeof(Libc.IoVec) + Libc.SockaddrSlot));
+        nuint headers = (nuint)(3 * Batch * (Libc.MMsgHdrSize + sizeof(Libc.IoVec))) + (nuint)(2 * Batch * Libc.SockaddrSlot);
         _memory = (byte*)NativeMemory.AlignedAlloc(slots + responses + events + headers + 64, 4096);
         _slots = _memory;
-        _responses = _slots + slots;
+        _slotsEnd = _slots + slots;
+        _responses = _slotsEnd;
         _events = _responses + responses;
         byte* next = _events + ((events + 63) & ~(nuint)63);
         _in = (Libc.MMsgHdr*)next;
         next += Batch * Libc.MMsgHdrSize;
         _out = (Libc.MMsgHdr*)next;
         next += Batch * Libc.MMsgHdrSize;
+        _send = (Libc.MMsgHdr*)next;
+        next += Batch * Libc.MMsgHdrSize;
         _inIov = (Libc.IoVec*)next;
         next += Batch * sizeof(Libc.IoVec);
         _outIov = (Libc.IoVec*)next;
+        next += Batch * sizeof(Libc.IoVec);
+        _sendIov = (Libc.IoVec*)next;
         next += Batch * sizeof(Libc.IoVec);
         _inNames = next;
         next += Batch * Libc.SockaddrSlot;
@@ -223,8 +234,7 @@ internal sealed unsafe partial class EpollWorker : IDisposable
                     }
                     catch (Exception ex) when (ex is not OutOfMemoryException)
                     {
-                        _outCount = 0;
-                        _dirtyCount = 0;
+                        DiscardBatch();
                         _path.Error(TransportProtocol.Udp);
                         TransportLog.HandlerFault(_logger, ex, "udp", $"data-plane thread #{Index}");
                     }
@@ -233,6 +243,22 @@ internal sealed unsafe partial class EpollWorker : IDisposable
 
             ReleaseRetired();
         }
+    }
+
+    /// <summary>After a fault: what was queued is dropped, and the relay sockets it held are let go.</summary>
+    private void DiscardBatch()
+    {
+        for (int k = 0; k < _outCount; k++)
+        {
+            _outRelay[k]?.Release();
+            _outRelay[k] = null;
+            _outAllocation[k] = null;
+        }
+
+        _outCount = 0;
+        Array.Clear(_dirty);
+        _dirtyCount = 0;
+        _inClientBatch = false;
     }
 
     /// <summary>Frees the tokens of sockets removed before this pass: no event of theirs can follow.</summary>

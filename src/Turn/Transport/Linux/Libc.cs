@@ -46,6 +46,9 @@ internal static unsafe partial class Libc
     public const int EfdCloExec = 0x80000;
 
     public const int EIntr = 4;
+    public const int EIo = 5;
+    public const int ENoProtoOpt = 92;
+    public const int EOpNotSupp = 95;
     public const int EAgain = 11;
     public const int EAddrInUse = 98;
     public const int EMsgSize = 90;

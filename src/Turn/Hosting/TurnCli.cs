@@ -101,6 +101,7 @@ internal static class TurnCli
 
     private static async Task<int> ServeAsync(string? configFile, CancellationToken cancellationToken)
     {
+        ExceptionCount.Install();
         ValidationResult result = TurnConfiguration.Load(configFile, out IConfigurationRoot? configuration);
         if (!result.IsValid)
         {

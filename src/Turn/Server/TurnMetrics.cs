@@ -80,6 +80,9 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
         _meter.CreateObservableCounter("turn_io_errors_total", () => Row(_errors, "transport", TransportNames), description: "Socket send or receive failures and handler faults, by transport.");
         _meter.CreateObservableCounter("turn_stream_connections_total", () => Grid(_connections, "transport", TransportNames, "result", ConnectionResults), description: "TCP and TLS connections, by transport and whether they were accepted, refused (Tcp:MaxConnections) or refused for their address (Tcp:MaxConnectionsPerAddress).");
         _meter.CreateObservableCounter("turn_relay_icmp_reported_total", () => Volatile.Read(ref _icmpReported), description: "ICMP errors about peers passed to clients as Data indications.");
+        _meter.CreateObservableCounter("turn_process_exceptions_total", () => ExceptionCount.Value, description: "Exceptions thrown in the process, caught or not; none is expected on a normal path.");
+        _meter.CreateObservableGauge("turn_gc_heap_bytes", static () => GC.GetTotalMemory(forceFullCollection: false), unit: "bytes", description: "Bytes the managed heap holds, garbage not yet collected included.");
+        _meter.CreateObservableGauge("turn_gc_committed_bytes", static () => GC.GetGCMemoryInfo().TotalCommittedBytes, unit: "bytes", description: "Bytes the garbage collector had committed from the operating system at the last collection.");
         _meter.CreateObservableGauge("turn_allocations", ObserveAllocations, description: "Allocations active, by the client's transport and the relayed address family (a dual-stack allocation counts in both).");
         _meter.CreateObservableGauge("turn_permissions", () => Sum(static a => a.PermissionCount), description: "Permissions held by active allocations.");
         _meter.CreateObservableGauge("turn_channels", () => Sum(static a => a.ChannelCount), description: "Channel bindings held by active allocations.");

@@ -13,6 +13,9 @@ namespace Turn.Transport.Linux;
 /// </summary>
 internal sealed unsafe class EpollRelayEndpoint : IRelayEndpoint, IEpollSource
 {
+    /// <summary>How long a TCP or TLS client's reader waits for room in a full relay socket before the datagram is dropped.</summary>
+    private const int SendWaitMs = 20;
+
     private readonly FdHandle _handle;
     private readonly EpollDataPlane _plane;
     private readonly Lock _registration = new();
@@ -98,7 +101,17 @@ internal sealed unsafe class EpollRelayEndpoint : IRelayEndpoint, IEpollSource
                         return true;
                     }
 
-                    if (!IsIcmpReport(Libc.Errno))
+                    int errno = Libc.Errno;
+                    if (errno == Libc.EAgain && EpollWorker.Current is null)
+                    {
+                        // A TCP or TLS client's own reader may wait a moment for room (its client then
+                        // waits too, as TCP does); a data-plane thread never waits, and drops instead.
+                        var poll = new Libc.PollFd { Fd = _handle.Fd, Events = Libc.PollOut };
+                        Libc.Poll(&poll, 1, SendWaitMs);
+                        continue;
+                    }
+
+                    if (!IsIcmpReport(errno))
                     {
                         break;
                     }

@@ -39,13 +39,10 @@ LOADS = {
 
 # turn variants: name -> environment for the daemon.
 TURN_VARIANTS = {
-    # Socket continuations run inline on the epoll thread(s), one per core by default.
-    "turn": {"DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS": "1"},
-    # The same with a single epoll thread (the DESIGN.md measurement's setting).
-    "turn-1thread": {"DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS": "1",
-                     "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT": "1"},
-    # .NET defaults: continuations handed to the thread pool.
-    "turn-noinline": {},
+    # The daemon as shipped: its defaults, no environment.
+    "turn": {},
+    # An experiment: .NET's socket continuations inline on its epoll threads (TCP and HTTP sockets).
+    "turn-inline": {"DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS": "1"},
 }
 
 # Relay port ranges, kept apart and below the kernel's ephemeral range.
@@ -286,7 +283,7 @@ class Server:
             lo, hi = TURN_RELAY_PORTS
             config = {
                 "Listen": {"Addresses": [HOST], "UdpPort": self.port, "TcpPort": self.port,
-                           "Transports": ["udp", "tcp"], "UdpThreads": 1},
+                           "Transports": ["udp", "tcp"]},
                 # All bench clients share 127.0.0.1: the per-source budget for
                 # unauthenticated answers (401s) would throttle the allocation test.
                 "Auth": {"Realm": REALM, "Users": [f"{USER}:{PASSWORD}"],
@@ -317,7 +314,7 @@ class Server:
                 "--log-file", "stdout", "--simple-log",
                 "--pidfile", os.path.join(tmp, "turnserver.pid"),
                 "--userdb", os.path.join(tmp, "turndb"),
-                "--relay-threads", str(self.args.coturn_relay_threads)]
+                ] + (["--relay-threads", str(self.args.coturn_relay_threads)] if self.args.coturn_relay_threads > 0 else [])
         return argv, env
 
     def start(self, tag):
@@ -728,9 +725,9 @@ def main():
     ap.add_argument("--warm-allocations", type=int, default=100, help="opened first, before the RSS baseline")
     ap.add_argument("--loads", default=",".join(LOADS), help="comma-separated: " + ", ".join(LOADS))
     ap.add_argument("--variants", default="turn",
-                    help="turn variants, comma-separated: turn (inline socket completions), turn-1thread "
-                         "(the same on one epoll thread), turn-noinline (.NET defaults)")
-    ap.add_argument("--coturn-relay-threads", type=int, default=1, help="turnserver --relay-threads (default 1)")
+                    help="turn variants, comma-separated: turn (the defaults), turn-inline "
+                         "(DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1, an experiment)")
+    ap.add_argument("--coturn-relay-threads", type=int, default=0, help="turnserver --relay-threads (default: coturn's own, one per core)")
     ap.add_argument("--turn-http", action="store_true",
                     help="also run turn's HTTP listener (signaling, API) on a loopback port")
     ap.add_argument("--uclient-timeout", type=float, default=90.0, help="seconds before a uclient run is killed")

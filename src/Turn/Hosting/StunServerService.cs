@@ -116,7 +116,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
         HostingLog.DataPlane(logger, plane.Name, plane.Threads);
         foreach (StreamListener listener in _streams)
         {
-            listener.Start(path, logger);
+            listener.Start(path, logger, plane);
         }
 
         Started = true;

@@ -24,6 +24,7 @@ internal sealed class StreamListener : IAsyncDisposable
     private readonly ConnectionSeats _seats;
     private int _open;
     private Task? _acceptLoop;
+    private Linux.EpollDataPlane? _epoll;
     private volatile bool _disposed;
 
     private StreamListener(ListenEndpoint endpoint, Socket socket, StreamLimits limits, CertificateHolder? certificate, RelayClock clock, ConnectionSeats seats)
@@ -66,8 +67,10 @@ internal sealed class StreamListener : IAsyncDisposable
         }
     }
 
-    public void Start(PacketPath path, ILogger logger)
+    /// <param name="plane">The data plane; on Linux's, plain TCP clients are served by its threads.</param>
+    public void Start(PacketPath path, ILogger logger, IDataPlane? plane = null)
     {
+        _epoll = _certificate is null ? plane as Linux.EpollDataPlane : null;
         _acceptLoop = AcceptLoop(path, path.Metrics, logger);
         TransportLog.Listening(logger, ProtocolName, LocalEndPoint);
     }
@@ -119,7 +122,36 @@ internal sealed class StreamListener : IAsyncDisposable
             }
 
             metrics.CountConnection(Endpoint.Protocol, accepted: true);
+            if (_epoll is not null)
+            {
+                Adopt(_epoll, client, source, logger);
+                continue;
+            }
+
             _ = RunConnection(client, source, path, metrics, logger);
+        }
+    }
+
+    /// <summary>A plain TCP client served by a data-plane thread; its seat is given back when it ends.</summary>
+    private void Adopt(Linux.EpollDataPlane plane, Socket client, UInt128 source, ILogger logger)
+    {
+        try
+        {
+            client.NoDelay = true;
+            plane.AdoptStream(client, Endpoint, _limits, (connection, reason) =>
+            {
+                TransportLog.ConnectionClosed(logger, ProtocolName, connection.Remote, reason);
+                _seats.Release(source);
+                Interlocked.Decrement(ref _open);
+            });
+        }
+        catch (SocketException e)
+        {
+            // The client left between accept and now.
+            TransportLog.ConnectionClosed(logger, ProtocolName, null, e.Message);
+            client.Dispose();
+            _seats.Release(source);
+            Interlocked.Decrement(ref _open);
         }
     }
 

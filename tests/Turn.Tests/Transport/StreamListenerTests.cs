@@ -12,10 +12,16 @@ using Xunit;
 
 namespace Turn.Tests.Transport;
 
-public sealed class StreamListenerTests : IAsyncDisposable
+public sealed class EpollStreamListenerTests() : StreamListenerTests("epoll");
+
+public sealed class SocketStreamListenerTests() : StreamListenerTests("sockets");
+
+/// <summary>TCP and TLS clients on real sockets: with the Linux data plane plain TCP clients are served by its threads, otherwise by async loops.</summary>
+public abstract class StreamListenerTests(string dataPlane) : IAsyncDisposable
 {
     private readonly List<StreamListener> _listeners = [];
     private readonly TurnMetrics _metrics = new();
+    private IDataPlane? _plane;
 
     [Fact]
     public async Task SeveralRequestsInOneWrite_AreEachAnsweredInOrder()
@@ -242,7 +248,14 @@ public sealed class StreamListenerTests : IAsyncDisposable
         };
         StreamListener listener = StreamListener.Bind(new ListenEndpoint(protocol, new IPEndPoint(IPAddress.Loopback, 0), -1), limits, certificate);
         _listeners.Add(listener);
-        listener.Start(new PacketPath(new StunRequestHandler(new StunServerSettings("turn", null)), _metrics), NullLogger.Instance);
+        var path = new PacketPath(new StunRequestHandler(new StunServerSettings("turn", null)), _metrics);
+        if (_plane is null)
+        {
+            _plane = TestDataPlanes.Create(dataPlane);
+            _plane.Start(path);
+        }
+
+        listener.Start(path, NullLogger.Instance, _plane);
         return listener.LocalEndPoint;
     }
 
@@ -272,6 +285,8 @@ public sealed class StreamListenerTests : IAsyncDisposable
             await listener.DisposeAsync();
         }
 
+        _plane?.Dispose();
         _metrics.Dispose();
+        GC.SuppressFinalize(this);
     }
 }

@@ -18,12 +18,15 @@ internal sealed class EpollDataPlane : IDataPlane
     private readonly EpollWorker[] _workers;
     private readonly List<EpollUdpListener> _listeners = [];
     private readonly ILogger _logger;
+    private readonly RelayClock _clock;
+    private PacketPath? _path;
     private bool _started;
     private int _disposed;
 
     public EpollDataPlane(int threads, RelayClock clock, ILogger logger)
     {
         _logger = logger;
+        _clock = clock;
         _workers = new EpollWorker[threads];
         try
         {
@@ -89,6 +92,7 @@ internal sealed class EpollDataPlane : IDataPlane
 
     public void Start(PacketPath path)
     {
+        _path = path;
         foreach (EpollUdpListener listener in _listeners)
         {
             Register(listener);
@@ -114,6 +118,24 @@ internal sealed class EpollDataPlane : IDataPlane
         }
 
         TransportLog.Listening(_logger, "udp", listener.LocalEndPoint);
+    }
+
+    /// <summary>
+    /// Takes a plain TCP client: it is served by the data-plane thread with the fewest TCP
+    /// clients, and <paramref name="closed"/> is called with the reason once it ends.
+    /// </summary>
+    public void AdoptStream(Socket client, ListenEndpoint endpoint, StreamLimits limits, Action<EpollStreamConnection, string> closed)
+    {
+        EpollWorker worker = _workers[0];
+        for (int i = 1; i < _workers.Length; i++)
+        {
+            if (_workers[i].Streams < worker.Streams)
+            {
+                worker = _workers[i];
+            }
+        }
+
+        worker.Adopt(new EpollStreamConnection(client, endpoint, _path!, _clock, limits, closed));
     }
 
     /// <summary>The thread with the fewest sockets, for a relay socket whose allocation came in elsewhere (over TCP or TLS).</summary>

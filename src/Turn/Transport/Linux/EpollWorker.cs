@@ -43,6 +43,9 @@ internal sealed unsafe partial class EpollWorker : IDisposable
     private readonly Lock _registry = new();
     private readonly Stack<int> _freeTokens = new();
     private readonly ConcurrentQueue<int> _retired = new();
+    private readonly ConcurrentQueue<EpollStreamConnection> _adopted = new();
+    private readonly List<EpollStreamConnection> _streams = [];
+    private long _nextDeadlineCheck;
     private IEpollSource?[] _sources = new IEpollSource?[64];
     private int _nextToken = WakeToken + 1;
     private int _registered;
@@ -76,6 +79,7 @@ internal sealed unsafe partial class EpollWorker : IDisposable
     private long _allocated;
     private volatile bool _stopping;
     private int _disposed;
+    private int _streamCount;
 
     public EpollWorker(int index, RelayClock clock, ILogger logger)
     {
@@ -89,7 +93,7 @@ internal sealed unsafe partial class EpollWorker : IDisposable
             throw new InvalidOperationException($"epoll for data-plane thread #{index}: errno {Libc.Errno}");
         }
 
-        Add(_wake, WakeToken);
+        Control(Libc.EpollCtlAdd, _wake, WakeToken, Libc.EpollIn);
 
         nuint slots = (nuint)Batch * SlotStride;
         nuint responses = (nuint)Batch * PacketPath.ResponseLength;
@@ -140,6 +144,39 @@ internal sealed unsafe partial class EpollWorker : IDisposable
     /// <summary>When the current batch started (a Stopwatch timestamp), 0 while waiting.</summary>
     public long BusySince => Volatile.Read(ref _busySince);
 
+    /// <summary>Where a TCP client's bytes are read to: the slots, one contiguous area, so that what it relays joins the batch.</summary>
+    public byte* ReadArea => _slots;
+
+    /// <summary>Where the answer to a TCP client's request is written before it is appended to the connection.</summary>
+    public Span<byte> ResponseArea => new(_responses, PacketPath.ResponseLength);
+
+    /// <summary>TCP clients this thread serves.</summary>
+    public int Streams => Volatile.Read(ref _streamCount);
+
+    /// <summary>Hands a TCP client to this thread; it joins the epoll set on the thread itself.</summary>
+    public void Adopt(EpollStreamConnection connection)
+    {
+        _adopted.Enqueue(connection);
+        Interlocked.Increment(ref _streamCount);
+        Wake();
+    }
+
+    /// <summary>Data relayed from a TCP client's frames joins the outgoing batch until <see cref="EndClientBatch"/>.</summary>
+    public void BeginClientBatch() => _inClientBatch = true;
+
+    public void EndClientBatch()
+    {
+        _inClientBatch = false;
+        FlushOut();
+        FlushDirty();
+    }
+
+    private void Wake()
+    {
+        ulong one = 1;
+        Libc.Write(_wake, &one, sizeof(ulong));
+    }
+
     public void Start(PacketPath path)
     {
         _path = path;
@@ -147,7 +184,7 @@ internal sealed unsafe partial class EpollWorker : IDisposable
     }
 
     /// <summary>Adds a socket to this thread's epoll set; returns the token to remove it with.</summary>
-    public int Register(int fd, IEpollSource source)
+    public int Register(int fd, IEpollSource source, uint events = Libc.EpollIn)
     {
         int token;
         lock (_registry)
@@ -163,7 +200,7 @@ internal sealed unsafe partial class EpollWorker : IDisposable
             Volatile.Write(ref _sources[token], source);
         }
 
-        if (!Add(fd, token))
+        if (!Control(Libc.EpollCtlAdd, fd, token, events))
         {
             Retire(token);
             return -1;
@@ -187,12 +224,15 @@ internal sealed unsafe partial class EpollWorker : IDisposable
 
     private void Retire(int token) => _retired.Enqueue(token);
 
-    private bool Add(int fd, int token)
+    /// <summary>Changes what a registered socket is watched for (a connection waiting for room to write adds EPOLLOUT).</summary>
+    public bool Modify(int fd, int token, uint events) => Control(Libc.EpollCtlMod, fd, token, events);
+
+    private bool Control(int operation, int fd, int token, uint events)
     {
         byte* ev = stackalloc byte[16];
-        *(uint*)ev = Libc.EpollIn;
+        *(uint*)ev = events;
         *(ulong*)(ev + (Libc.EpollEventSize == 12 ? 4 : 8)) = (ulong)token;
-        return Libc.EpollCtl(_epoll, Libc.EpollCtlAdd, fd, ev) == 0;
+        return Libc.EpollCtl(_epoll, operation, fd, ev) == 0;
     }
 
     // The loop never returns, so it would otherwise run unoptimised until on-stack replacement.
@@ -210,6 +250,7 @@ internal sealed unsafe partial class EpollWorker : IDisposable
             if (ready <= 0)
             {
                 ReleaseRetired();
+                Housekeeping();
                 continue;
             }
 
@@ -242,6 +283,41 @@ internal sealed unsafe partial class EpollWorker : IDisposable
             }
 
             ReleaseRetired();
+            Housekeeping();
+        }
+    }
+
+    /// <summary>Takes in adopted TCP clients, and about once a second closes those past their deadline.</summary>
+    private void Housekeeping()
+    {
+        while (_adopted.TryDequeue(out EpollStreamConnection? connection))
+        {
+            if (connection.Start(this))
+            {
+                _streams.Add(connection);
+            }
+            else
+            {
+                Interlocked.Decrement(ref _streamCount);
+                connection.Close("could not be watched");
+            }
+        }
+
+        long now = Environment.TickCount64;
+        if (now < _nextDeadlineCheck)
+        {
+            return;
+        }
+
+        _nextDeadlineCheck = now + 1000;
+        for (int i = _streams.Count - 1; i >= 0; i--)
+        {
+            if (_streams[i].CheckDeadline(now))
+            {
+                _streams[i] = _streams[^1];
+                _streams.RemoveAt(_streams.Count - 1);
+                Interlocked.Decrement(ref _streamCount);
+            }
         }
     }
 
@@ -324,11 +400,25 @@ internal sealed unsafe partial class EpollWorker : IDisposable
         }
 
         _stopping = true;
-        ulong one = 1;
-        Libc.Write(_wake, &one, sizeof(ulong));
+        Wake();
         if (_thread.IsAlive)
         {
             _thread.Join(TimeSpan.FromSeconds(2));
+        }
+
+        if (!_thread.IsAlive)
+        {
+            while (_adopted.TryDequeue(out EpollStreamConnection? adopted))
+            {
+                _streams.Add(adopted);
+            }
+
+            foreach (EpollStreamConnection connection in _streams)
+            {
+                connection.Close("server stopping");
+            }
+
+            _streams.Clear();
         }
 
         // A thread that did not stop in time still uses its buffers and descriptors: they are left to the process's end.

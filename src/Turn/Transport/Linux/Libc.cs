@@ -35,12 +35,17 @@ internal static unsafe partial class Libc
 
     public const int MsgTrunc = 0x20;
     public const int MsgDontWait = 0x40;
+    public const int MsgNoSignal = 0x4000;
 
     public const int EpollCloExec = 0x80000;
     public const int EpollCtlAdd = 1;
     public const int EpollCtlDel = 2;
+    public const int EpollCtlMod = 3;
     public const uint EpollIn = 0x001;
+    public const uint EpollOut = 0x004;
     public const uint EpollErr = 0x008;
+    public const uint EpollHup = 0x010;
+    public const uint EpollRdHup = 0x2000;
 
     public const int EfdNonBlock = 0x800;
     public const int EfdCloExec = 0x80000;
@@ -213,6 +218,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "sendto", SetLastError = true)]
     public static partial nint SendTo(int fd, byte* buffer, nuint length, int flags, byte* address, int addressLength);
+
+    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
+    public static partial nint Recv(int fd, byte* buffer, nuint length, int flags);
 
     [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
     public static partial nint Send(int fd, byte* buffer, nuint length, int flags);

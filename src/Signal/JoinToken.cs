@@ -13,7 +13,16 @@ public static class JoinToken
 {
     public static string Create(string secret, string room, long expiresUnixSeconds)
     {
-        string payload = Base64Url(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["room"] = room, ["exp"] = expiresUnixSeconds }));
+        var json = new System.Buffers.ArrayBufferWriter<byte>(64);
+        using (var writer = new Utf8JsonWriter(json))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("room", room);
+            writer.WriteNumber("exp", expiresUnixSeconds);
+            writer.WriteEndObject();
+        }
+
+        string payload = Base64Url(json.WrittenSpan);
         return payload + "." + Base64Url(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(payload)));
     }
 
@@ -82,7 +91,7 @@ public static class JoinToken
         return true;
     }
 
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string Base64Url(ReadOnlySpan<byte> bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     /// <summary>
     /// Canonical base64url only (RFC 4648 §5, no padding, unused bits zero): decoding and encoding

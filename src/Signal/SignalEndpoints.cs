@@ -19,11 +19,6 @@ namespace Turn.Signal;
 /// </summary>
 public static class SignalEndpoints
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public static IServiceCollection AddSignal(this IServiceCollection services, SignalOptions options)
     {
         services.AddSingleton(options);
@@ -106,7 +101,7 @@ public static class SignalEndpoints
             }
         }).AllowAnonymous();
 
-        app.MapGet("/api/ice-servers", () => Results.Json(new { iceServers = hub.IceServers.GetIceServers("api") }, Json))
+        app.MapGet("/api/ice-servers", () => JsonBody(SignalMessages.ApiIceServers(hub.IceServers.GetIceServers("api"))))
             .RequireAuthorization(SignalAccess.IceServersPolicy);
 
         app.MapPost("/api/rooms/{room}/messages", async (HttpContext context, string room) =>
@@ -125,17 +120,17 @@ public static class SignalEndpoints
             }
 
             int delivered = hub.Push(room, body.AsSpan(0, read));
-            return delivered < 0 ? Results.NotFound(new { error = $"no room \"{room}\"" }) : Results.Json(new { delivered }, Json);
+            return delivered < 0 ? JsonBody(SignalMessages.ApiError($"no room \"{room}\""), StatusCodes.Status404NotFound) : JsonBody(SignalMessages.Delivered(delivered));
         }).RequireAuthorization(SignalAccess.ApiKeyPolicy);
 
-        app.MapGet("/api/rooms", () => Results.Json(hub.Snapshot().Select(r => new { room = r.Room, peers = r.Peers.Count }), Json))
+        app.MapGet("/api/rooms", () => JsonBody(SignalMessages.Rooms(hub.Snapshot())))
             .RequireAuthorization(SignalAccess.ApiKeyPolicy);
 
         app.MapGet("/api/rooms/{room}", (string room) =>
         {
             IReadOnlyList<RoomSnapshot> found = hub.Snapshot(room);
             RoomSnapshot? snapshot = found.Count > 0 ? found[0] : null;
-            return snapshot is null ? Results.NotFound(new { error = $"no room \"{room}\"" }) : Results.Json(snapshot, Json);
+            return snapshot is null ? JsonBody(SignalMessages.ApiError($"no room \"{room}\""), StatusCodes.Status404NotFound) : JsonBody(SignalMessages.Room(snapshot));
         }).RequireAuthorization(SignalAccess.ApiKeyPolicy);
 
         app.MapGet("/signal.js", () => Asset("signal.js", "text/javascript; charset=utf-8")).AllowAnonymous();
@@ -172,6 +167,8 @@ public static class SignalEndpoints
             && hosts.IsAllowed(uri.Host)
             && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
     }
+
+    private static JsonBytesResult JsonBody(byte[] utf8, int statusCode = StatusCodes.Status200OK) => new(utf8, statusCode);
 
     private static bool IsJson(ReadOnlySpan<byte> utf8)
     {

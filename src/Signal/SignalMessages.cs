@@ -144,6 +144,57 @@ internal static class SignalMessages
         }
     });
 
+    /// <summary>GET /api/ice-servers: {"iceServers": [...]}.</summary>
+    public static byte[] ApiIceServers(IReadOnlyList<IceServer> iceServers) => Write(w => WriteIceServers(w, iceServers));
+
+    /// <summary>POST /api/rooms/{room}/messages: how many peers it reached.</summary>
+    public static byte[] Delivered(int delivered) => Write(w => w.WriteNumber("delivered", delivered));
+
+    /// <summary>An HTTP API error: {"error": "..."}.</summary>
+    public static byte[] ApiError(string error) => Write(w => w.WriteString("error", error));
+
+    /// <summary>GET /api/rooms: each room and how many peers it holds.</summary>
+    public static byte[] Rooms(IReadOnlyList<RoomSnapshot> rooms)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartArray();
+            foreach (RoomSnapshot room in rooms)
+            {
+                w.WriteStartObject();
+                w.WriteString("room", room.Room);
+                w.WriteNumber("peers", room.Peers.Count);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>GET /api/rooms/{room}: the room and its peers.</summary>
+    public static byte[] Room(RoomSnapshot room) => Write(w =>
+    {
+        w.WriteString("room", room.Room);
+        w.WriteStartArray("peers");
+        foreach (PeerSnapshot peer in room.Peers)
+        {
+            w.WriteStartObject();
+            w.WriteString("id", peer.Id);
+            if (peer.Name is not null)
+            {
+                w.WriteString("name", peer.Name);
+            }
+
+            w.WriteBoolean("connected", peer.Connected);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    });
+
     private static void WritePeer(Utf8JsonWriter w, Peer peer)
     {
         w.WriteStartObject();

@@ -4,31 +4,42 @@
 #   tests/bench/run.sh            # 3 rounds: about 4-5 minutes on 2 cores
 #   tests/bench/run.sh --quick    # 1 round, fewer messages: about 1-1.5 minutes
 #   tests/bench/run.sh --no-build --variants turn,turn-noinline --json out.json
+#   tests/bench/run.sh --floor    # floor.py instead: udp-floor fwd, coturn, turn (about 9-10 minutes)
+#   tests/bench/run.sh --floor --quick --loads window,paced
 #
 # Builds turn (Release), copies the build to a temporary directory (so a rebuild
-# elsewhere cannot change it mid-run), then runs bench.py. Everything started is
-# stopped by PID; only 127.0.0.1 is used. See tests/bench/README.md.
+# elsewhere cannot change it mid-run), then runs bench.py (uclient loads), or with
+# --floor floor.py (udp-floor loads; the other options are floor.py's). Everything
+# started is stopped by PID; only 127.0.0.1 is used. See tests/bench/README.md.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
 build=1
 keep=0
+floor=0
+help=0
 args=()
 for a in "$@"; do
   case "$a" in
     --no-build) build=0 ;;
     --keep) keep=1 ;;
-    -h|--help)
-      sed -n '2,10p' "$0"
-      echo
-      echo "run.sh options: --no-build (use the existing Release build), --keep (keep logs and configs)"
-      echo "bench.py options (--turn-dll and --workdir are set by run.sh):"
-      python3 "$here/bench.py" --help | sed -n '/^options:/,$p' | tail -n +2
-      exit 0 ;;
+    --floor) floor=1 ;;
+    -h|--help) help=1 ;;
     *) args+=("$a") ;;
   esac
 done
+script="$here/bench.py"
+if [ "$floor" = 1 ]; then script="$here/floor.py"; fi
+if [ "$help" = 1 ]; then
+  sed -n '2,13p' "$0"
+  echo
+  echo "run.sh options: --no-build (use the existing Release build), --keep (keep logs and configs),"
+  echo "  --floor (run floor.py instead of bench.py)"
+  echo "$(basename "$script") options (--turn-dll and --workdir are set by run.sh):"
+  python3 -B "$script" --turn-dll x --help | sed -n '/^options:/,$p' | tail -n +2
+  exit 0
+fi
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
@@ -60,8 +71,9 @@ cleanup() {
 trap cleanup EXIT
 cp -r "$out" "$work/turn-build"
 
-# bench.py stops what it started when it gets SIGTERM or SIGINT; pass ours on to it.
-python3 -B "$here/bench.py" --turn-dll "$work/turn-build/turn.dll" --workdir "$work" "${args[@]}" &
+# bench.py and floor.py stop what they started when they get SIGTERM or SIGINT; pass ours on.
+# (floor.py, as root, re-executes itself under `unshare -n`: same PID, own network namespace.)
+python3 -B "$script" --turn-dll "$work/turn-build/turn.dll" --workdir "$work" "${args[@]}" &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null || true' TERM INT
 status=0

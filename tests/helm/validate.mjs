@@ -270,7 +270,7 @@ function checkRelease(all) {
   same(w, "command", [...c.command, ...c.args], ["turn", "serve", "--config", "/etc/turn/turn.json"]);
 
   const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e]));
-  same(w, "env DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", env.DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS?.value, "1");
+  check(w, !Object.keys(env).some((name) => name.startsWith("DOTNET_SYSTEM_NET_SOCKETS_")), "the daemon needs no socket tuning in its environment");
   const secretName = values.auth.existingSecret || fullname;
   same(w, "env TURN_Auth__Secrets", env.TURN_Auth__Secrets?.valueFrom?.secretKeyRef, { name: secretName, key: values.auth.secretKeys.authSecret });
   same(w, "env TURN_Admin__ApiKey", env.TURN_Admin__ApiKey?.valueFrom?.secretKeyRef, { name: secretName, key: values.auth.secretKeys.adminApiKey });

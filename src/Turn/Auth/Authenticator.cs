@@ -30,7 +30,7 @@ internal sealed class Authenticator(CredentialStore credentials, NonceService no
             return AuthResult.Fail(AuthStatus.BadRequest, "REALM or NONCE missing");
         }
 
-        string? username = ReadUsername(request, out bool usernameMalformed);
+        string? username = ReadUsername(request, knownUsername, out bool usernameMalformed);
         if (usernameMalformed)
         {
             return AuthResult.Fail(AuthStatus.BadRequest, "USERNAME or USERHASH missing or malformed");
@@ -53,7 +53,7 @@ internal sealed class Authenticator(CredentialStore credentials, NonceService no
             return AuthResult.Fail(AuthStatus.Unauthorized, "unknown USERHASH");
         }
 
-        if (!Encoding.UTF8.GetString(realm).Equals(credentials.Realm, StringComparison.Ordinal))
+        if (!realm.SequenceEqual(credentials.RealmUtf8))
         {
             return AuthResult.Fail(AuthStatus.Unauthorized, "wrong realm");
         }
@@ -70,6 +70,13 @@ internal sealed class Authenticator(CredentialStore credentials, NonceService no
             return AuthResult.Fail(AuthStatus.Unauthorized, "expired username");
         }
 
+        if (credentials.StaticKey(username, algorithm) is { } staticKey)
+        {
+            return MessageIntegrity.Verify(request.Raw, integrity, sha256, staticKey.Key)
+                ? new AuthResult(AuthStatus.Ok, username, staticKey, sha256, "")
+                : AuthResult.Fail(AuthStatus.Unauthorized, "integrity check failed or unknown user");
+        }
+
         foreach (CredentialKey key in credentials.CandidateKeys(username, algorithm, nowUnixSeconds))
         {
             if (MessageIntegrity.Verify(request.Raw, integrity, sha256, key.Key))
@@ -81,7 +88,8 @@ internal sealed class Authenticator(CredentialStore credentials, NonceService no
         return AuthResult.Fail(AuthStatus.Unauthorized, "integrity check failed or unknown user");
     }
 
-    private string? ReadUsername(in StunMessage request, out bool malformed)
+    /// <summary>The request's username; the allocation's own string when it is the same, so requests on an allocation decode nothing.</summary>
+    private string? ReadUsername(in StunMessage request, string? knownUsername, out bool malformed)
     {
         malformed = false;
         if (request.TryGetAttribute(StunAttributeType.Username, out ReadOnlySpan<byte> username))
@@ -92,7 +100,7 @@ internal sealed class Authenticator(CredentialStore credentials, NonceService no
                 return null;
             }
 
-            return Encoding.UTF8.GetString(username);
+            return knownUsername is not null && IsSame(username, knownUsername) ? knownUsername : Encoding.UTF8.GetString(username);
         }
 
         if (request.TryGetAttribute(StunAttributeType.UserHash, out ReadOnlySpan<byte> hash))
@@ -103,6 +111,12 @@ internal sealed class Authenticator(CredentialStore credentials, NonceService no
 
         malformed = true;
         return null;
+    }
+
+    private static bool IsSame(ReadOnlySpan<byte> utf8, string known)
+    {
+        Span<char> decoded = stackalloc char[TextAttribute.MaxUsernameBytes];
+        return Encoding.UTF8.TryGetChars(utf8, decoded, out int length) && decoded[..length].SequenceEqual(known);
     }
 
     private static bool TryGetPasswordAlgorithm(in StunMessage request, out ushort algorithm)

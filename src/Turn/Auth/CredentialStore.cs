@@ -5,12 +5,14 @@ namespace Turn.Auth;
 
 /// <summary>
 /// Who may allocate: static users and TURN REST shared secrets (several at once, so a secret
-/// can be rotated). Keys are derived per request; nothing here is written after construction.
+/// can be rotated). A static user's keys are derived once at construction; a REST username's per
+/// request. Nothing here is written after construction.
 /// </summary>
 internal sealed class CredentialStore
 {
     private readonly FrozenDictionary<string, string> _users;
     private readonly FrozenDictionary<string, string> _usersByHash;
+    private readonly FrozenDictionary<string, CredentialKey?[]> _staticKeys;
     private readonly string[] _secrets;
 
     public CredentialStore(string realm, IReadOnlyDictionary<string, string> users, IReadOnlyList<string> secrets)
@@ -19,9 +21,19 @@ internal sealed class CredentialStore
         _users = users.ToFrozenDictionary(StringComparer.Ordinal);
         _usersByHash = users.Keys.ToFrozenDictionary(u => Convert.ToHexString(LongTermKey.UserHash(u, realm)), u => u, StringComparer.Ordinal);
         _secrets = [.. secrets];
+        RealmUtf8 = System.Text.Encoding.UTF8.GetBytes(realm);
+
+        // A static user's keys do not change: derived once, and shared by all its allocations.
+        _staticKeys = users.ToFrozenDictionary(
+            u => u.Key,
+            u => new[] { Key(PasswordAlgorithm.Md5, u.Key, realm, u.Value), Key(PasswordAlgorithm.Sha256, u.Key, realm, u.Value) },
+            StringComparer.Ordinal);
     }
 
     public string Realm { get; }
+
+    /// <summary>The realm as it appears in a request, to compare without decoding.</summary>
+    public byte[] RealmUtf8 { get; }
 
     public bool HasSecrets => _secrets.Length > 0;
 
@@ -40,9 +52,13 @@ internal sealed class CredentialStore
     public List<CredentialKey> CandidateKeys(string username, ushort passwordAlgorithm, long nowUnixSeconds)
     {
         var keys = new List<CredentialKey>(1);
-        if (_users.TryGetValue(username, out string? password))
+        if (_staticKeys.TryGetValue(username, out CredentialKey?[]? known))
         {
-            Add(keys, passwordAlgorithm, username, password);
+            if (StaticKey(known, passwordAlgorithm) is { } key)
+            {
+                keys.Add(key);
+            }
+
             return keys;
         }
 
@@ -63,14 +79,23 @@ internal sealed class CredentialStore
     public bool IsExpiredRestUsername(string username, long nowUnixSeconds)
         => !_users.ContainsKey(username) && RestCredentials.TryGetExpiry(username, out long expiry) && expiry <= nowUnixSeconds;
 
+    /// <summary>A static user's key for the algorithm, derived at start; null for other usernames.</summary>
+    public CredentialKey? StaticKey(string username, ushort passwordAlgorithm)
+        => _staticKeys.TryGetValue(username, out CredentialKey?[]? known) ? StaticKey(known, passwordAlgorithm) : null;
+
+    private static CredentialKey? StaticKey(CredentialKey?[] known, ushort passwordAlgorithm)
+        => passwordAlgorithm == PasswordAlgorithm.Sha256 ? known[1] : passwordAlgorithm == PasswordAlgorithm.Md5 ? known[0] : null;
+
     private void Add(List<CredentialKey> keys, ushort passwordAlgorithm, string username, string password)
     {
-        byte[]? key = LongTermKey.Derive(passwordAlgorithm, username, Realm, password);
-        if (key is not null)
+        if (Key(passwordAlgorithm, username, Realm, password) is { } key)
         {
-            keys.Add(new CredentialKey(passwordAlgorithm, key));
+            keys.Add(key);
         }
     }
+
+    private static CredentialKey? Key(ushort passwordAlgorithm, string username, string realm, string password)
+        => LongTermKey.Derive(passwordAlgorithm, username, realm, password) is { } key ? new CredentialKey(passwordAlgorithm, key) : null;
 
     /// <summary>Whether any user could sign with SHA-256 keys; always, since keys are derived on demand.</summary>
     public static ReadOnlySpan<ushort> Algorithms => [PasswordAlgorithm.Md5, PasswordAlgorithm.Sha256];

@@ -42,13 +42,14 @@ internal static class CredentialsCommand
             Console.Out.WriteLine($"username: {username}");
             Console.Out.WriteLine($"password: {password}");
             Console.Out.WriteLine($"expires:  {DateTimeOffset.FromUnixTimeSeconds(expiry):u}");
-            var entry = new Dictionary<string, object>
+            string[] listed = uris.Length > 0 ? uris : ["turn:HOST:3478?transport=udp", "turn:HOST:3478?transport=tcp"];
+            var entry = new System.Text.Json.Nodes.JsonObject
             {
-                ["urls"] = uris.Length > 0 ? uris : ["turn:HOST:3478?transport=udp", "turn:HOST:3478?transport=tcp"],
+                ["urls"] = new System.Text.Json.Nodes.JsonArray([.. listed.Select(u => (System.Text.Json.Nodes.JsonNode)u)]),
                 ["username"] = username,
                 ["credential"] = password,
             };
-            Console.Out.WriteLine(JsonSerializer.Serialize(entry));
+            Console.Out.WriteLine(entry.ToJsonString());
             return 0;
         });
         return command;

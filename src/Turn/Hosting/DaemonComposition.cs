@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.HttpOverrides;
@@ -158,22 +159,31 @@ internal static class DaemonComposition
         app.MapPost("/admin/reload", () =>
         {
             (bool ok, IReadOnlyList<string> problems) = operations.Reload("admin API");
-            return ok ? Results.Json(new { reloaded = true }) : Results.Json(new { reloaded = false, problems }, statusCode: StatusCodes.Status422UnprocessableEntity);
+            var body = new JsonObject { ["reloaded"] = ok };
+            if (!ok)
+            {
+                body["problems"] = new JsonArray([.. problems.Select(p => (JsonNode)p)]);
+            }
+
+            return JsonReply(body, ok ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity);
         }).RequireAuthorization(admin);
         app.MapPost("/admin/drain", () =>
         {
             operations.Drain("admin API");
-            return Results.Json(new { draining = true, allocations = operations.Allocations }, statusCode: StatusCodes.Status202Accepted);
+            return JsonReply(new JsonObject { ["draining"] = true, ["allocations"] = operations.Allocations }, StatusCodes.Status202Accepted);
         }).RequireAuthorization(admin);
-        app.MapGet("/admin/status", () => Results.Json(new
+        app.MapGet("/admin/status", () => JsonReply(new JsonObject
         {
-            version = TurnVersion.Current,
-            ready = operations.Ready,
-            draining = operations.Draining,
-            allocations = operations.Allocations,
-            signalPeers = operations.SignalPeers,
+            ["version"] = TurnVersion.Current,
+            ["ready"] = operations.Ready,
+            ["draining"] = operations.Draining,
+            ["allocations"] = operations.Allocations,
+            ["signalPeers"] = operations.SignalPeers,
         })).RequireAuthorization(admin);
     }
+
+    private static JsonBytesResult JsonReply(JsonObject body, int statusCode = StatusCodes.Status200OK)
+        => new(System.Text.Encoding.UTF8.GetBytes(body.ToJsonString()), statusCode);
 
     private static void Configure(ConfigurationManager config, ILoggingBuilder logging, IServiceCollection services, TurnOptions options, IConfiguration configuration, string? configFile)
     {

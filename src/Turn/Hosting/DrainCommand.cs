@@ -57,8 +57,9 @@ internal static class DrainCommand
         {
             try
             {
-                JsonElement status = await http.GetFromJsonAsync<JsonElement>(new Uri("/admin/status", UriKind.Relative), cancellationToken).ConfigureAwait(false);
-                int allocations = status.GetProperty("allocations").GetInt32();
+                string text = await http.GetStringAsync(new Uri("/admin/status", UriKind.Relative), cancellationToken).ConfigureAwait(false);
+                using JsonDocument status = JsonDocument.Parse(text);
+                int allocations = status.RootElement.GetProperty("allocations").GetInt32();
                 if (allocations == 0)
                 {
                     break;

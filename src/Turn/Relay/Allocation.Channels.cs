@@ -92,7 +92,7 @@ internal sealed partial class Allocation
                 return false;
             }
 
-            if (!_toClient.TryTake(bytes, nowMs))
+            if (_bandwidth is not null && !_bandwidth.ToClient.TryTake(bytes, nowMs))
             {
                 overQuota = true;
                 return false;

@@ -13,18 +13,21 @@ namespace Turn.Relay;
 /// </summary>
 internal sealed partial class Allocation
 {
-    /// <summary>Room in a new allocation's tables: a WebRTC call uses one or two peers.</summary>
-    private const int InitialTableLength = 2;
+    /// <summary>Room in a new allocation's tables: a WebRTC call usually talks to one peer address.</summary>
+    private const int InitialTableLength = 1;
 
     private readonly Lock _lock = new();
+    private const int StunHeaderTransactionIdLength = 12;
+
     private readonly ulong _dataTransactionPrefix;
+    private readonly ulong _allocateTransaction;
+    private readonly uint _allocateTransactionEnd;
     private Permission[] _permissions;
     private ChannelBinding[] _channels;
     private uint _dataSequence;
     private int _permissionCount;
     private int _channelCount;
-    private TokenBucket _toPeer;
-    private TokenBucket _toClient;
+    private readonly Bandwidth? _bandwidth;
     private long _expiresAt;
     private int _closed;
 
@@ -53,9 +56,9 @@ internal sealed partial class Allocation
         Span<byte> prefix = stackalloc byte[sizeof(ulong)];
         RandomNumberGenerator.Fill(prefix);
         _dataTransactionPrefix = BitConverter.ToUInt64(prefix);
-        _toPeer = new TokenBucket(limits.BandwidthBytesPerSecond);
-        _toClient = new TokenBucket(limits.BandwidthBytesPerSecond);
-        AllocateTransactionId = transactionId.ToArray();
+        _bandwidth = limits.BandwidthBytesPerSecond > 0 ? new Bandwidth(limits.BandwidthBytesPerSecond) : null;
+        _allocateTransaction = BinaryPrimitives.ReadUInt64LittleEndian(transactionId);
+        _allocateTransactionEnd = BinaryPrimitives.ReadUInt32LittleEndian(transactionId[sizeof(ulong)..]);
     }
 
     public FiveTuple FiveTuple { get; }
@@ -76,8 +79,11 @@ internal sealed partial class Allocation
 
     public RelayLimits Limits { get; }
 
-    /// <summary>Kept so that a retransmitted Allocate gets the same success again (RFC 8656 §7.2).</summary>
-    public byte[] AllocateTransactionId { get; }
+    /// <summary>Whether a request is the Allocate that made this allocation, retransmitted: it gets the same success again (RFC 8656 §7.2).</summary>
+    public bool IsAllocateTransaction(ReadOnlySpan<byte> transactionId)
+        => transactionId.Length == StunHeaderTransactionIdLength
+            && BinaryPrimitives.ReadUInt64LittleEndian(transactionId) == _allocateTransaction
+            && BinaryPrimitives.ReadUInt32LittleEndian(transactionId[sizeof(ulong)..]) == _allocateTransactionEnd;
 
     /// <summary>The RESERVATION-TOKEN the Allocate answered with, 0 when none; repeated to a retransmission.</summary>
     public ulong ReservationToken { get; init; }
@@ -105,12 +111,17 @@ internal sealed partial class Allocation
 
     public void Refresh(long expiresAt) => Volatile.Write(ref _expiresAt, expiresAt);
 
-    /// <summary>Spends the client-to-peer budget; false when the bandwidth cap is reached.</summary>
+    /// <summary>Spends the client-to-peer budget; false when the bandwidth cap is reached. Without a cap, nothing to take.</summary>
     public bool TakeToPeer(int bytes, long nowMs)
     {
+        if (_bandwidth is null)
+        {
+            return true;
+        }
+
         lock (_lock)
         {
-            return _toPeer.TryTake(bytes, nowMs);
+            return _bandwidth.ToPeer.TryTake(bytes, nowMs);
         }
     }
 
@@ -142,5 +153,12 @@ internal sealed partial class Allocation
         Relay4?.Dispose();
         Relay6?.Dispose();
         return true;
+    }
+
+    /// <summary>The two directions' budgets, kept only when a cap is configured.</summary>
+    private sealed class Bandwidth(long bytesPerSecond)
+    {
+        public TokenBucket ToPeer = new(bytesPerSecond);
+        public TokenBucket ToClient = new(bytesPerSecond);
     }
 }

@@ -113,21 +113,24 @@ internal sealed class AllocationTable(IAllocationEvents? events = null)
 
     private void IndexRelays(Allocation allocation, bool add)
     {
-        foreach (IRelayEndpoint? relay in new[] { allocation.Relay4, allocation.Relay6 })
-        {
-            if (relay is null)
-            {
-                continue;
-            }
+        IndexRelay(allocation, allocation.Relay4, add);
+        IndexRelay(allocation, allocation.Relay6, add);
+    }
 
-            if (add)
-            {
-                _byRelayAddress[relay.Local] = allocation;
-            }
-            else
-            {
-                _byRelayAddress.TryRemove(new KeyValuePair<StunAddress, Allocation>(relay.Local, allocation));
-            }
+    private void IndexRelay(Allocation allocation, IRelayEndpoint? relay, bool add)
+    {
+        if (relay is null)
+        {
+            return;
+        }
+
+        if (add)
+        {
+            _byRelayAddress[relay.Local] = allocation;
+        }
+        else
+        {
+            _byRelayAddress.TryRemove(new KeyValuePair<StunAddress, Allocation>(relay.Local, allocation));
         }
     }
 

@@ -32,7 +32,7 @@ internal sealed partial class StunRequestHandler
 
         if (existing is not null)
         {
-            return request.TransactionId.SequenceEqual(existing.AllocateTransactionId) && existing.Username == auth.Username
+            return existing.IsAllocateTransaction(request.TransactionId) && existing.Username == auth.Username
                 ? AllocateSuccess(request, context, relay, existing, response, auth)
                 : Error(request, context, response, StunErrors.AllocationMismatch, default, auth);
         }

@@ -6,12 +6,12 @@ namespace Turn.Transport;
 /// Grows the process's file descriptor table once at start-up. The kernel doubles the table
 /// when a descriptor number passes its size, and in a multi-threaded process each doubling
 /// waits for an RCU grace period; opening thousands of relay sockets under load would stall
-/// the receive threads each time (tens of milliseconds, with loss). Opening and closing that
-/// many descriptors first leaves the table at its final size.
+/// the receive threads each time (tens of milliseconds, with loss). Taking the highest
+/// descriptor number once at start (or opening that many) leaves the table at its final size.
 /// </summary>
 internal static class DescriptorTable
 {
-    /// <summary>Opens and closes up to <paramref name="count"/> sockets, staying under the soft descriptor limit; returns how many.</summary>
+    /// <summary>Grows the table to hold <paramref name="count"/> descriptors, staying under the soft descriptor limit; returns the size asked for.</summary>
     public static int Grow(int count)
     {
         int limit = SoftLimit();
@@ -19,6 +19,22 @@ internal static class DescriptorTable
         if (count <= 0)
         {
             return 0;
+        }
+
+        // On Linux one descriptor at the highest number grows the table in one step.
+        if (Linux.Libc.Available())
+        {
+            int probe = Linux.Libc.EventFd(0, Linux.Libc.EfdCloExec);
+            if (probe >= 0)
+            {
+                int high = Linux.Libc.Dup2(probe, count);
+                Linux.Libc.Close(probe);
+                if (high >= 0)
+                {
+                    Linux.Libc.Close(high);
+                    return count;
+                }
+            }
         }
 
         var sockets = new List<Socket>(count);

@@ -85,7 +85,7 @@ public sealed class ExpirySweeperTests
             template.Client,
             template.Limits,
             template.ExpiresAt,
-            template.AllocateTransactionId);
+            new byte[12]);
         Assert.Equal(QuotaResult.Reserved, table.TryReserve(allocation.Username, allocation.FiveTuple.Client, limits ?? template.Limits));
         table.Complete(allocation.Username, allocation.FiveTuple.Client, allocation);
         return allocation;

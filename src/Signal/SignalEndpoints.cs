@@ -111,12 +111,12 @@ public static class SignalEndpoints
             int read = await context.Request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false).ConfigureAwait(false);
             if (read > options.MaxMessageBytes)
             {
-                return Results.Problem($"messages are limited to {options.MaxMessageBytes} bytes", statusCode: StatusCodes.Status413PayloadTooLarge);
+                return JsonBytesResult.Problem(StatusCodes.Status413PayloadTooLarge, $"messages are limited to {options.MaxMessageBytes} bytes");
             }
 
             if (!IsJson(body.AsSpan(0, read)))
             {
-                return Results.Problem("the body must be JSON", statusCode: StatusCodes.Status400BadRequest);
+                return JsonBytesResult.Problem(StatusCodes.Status400BadRequest, "the body must be JSON");
             }
 
             int delivered = hub.Push(room, body.AsSpan(0, read));

@@ -153,6 +153,15 @@ internal static class SignalMessages
     /// <summary>An HTTP API error: {"error": "..."}.</summary>
     public static byte[] ApiError(string error) => Write(w => w.WriteString("error", error));
 
+    /// <summary>An RFC 9457 problem document (type about:blank) for a refused HTTP request.</summary>
+    public static byte[] Problem(int status, string detail)
+        => Write(w =>
+        {
+            w.WriteString("title", Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status));
+            w.WriteNumber("status", status);
+            w.WriteString("detail", detail);
+        });
+
     /// <summary>GET /api/rooms: each room and how many peers it holds.</summary>
     public static byte[] Rooms(IReadOnlyList<RoomSnapshot> rooms)
     {

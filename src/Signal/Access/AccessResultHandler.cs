@@ -30,6 +30,6 @@ internal sealed class AccessResultHandler : IAuthorizationMiddlewareResultHandle
             context.Response.Headers.RetryAfter = "60";
         }
 
-        await Results.Problem(refusal.Detail, statusCode: refusal.Status).ExecuteAsync(context).ConfigureAwait(false);
+        await JsonBytesResult.Problem(refusal.Status, refusal.Detail).ExecuteAsync(context).ConfigureAwait(false);
     }
 }

@@ -43,7 +43,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
         JsonNode node = JsonSerializer.SerializeToNode(config)!;
         node["Http"] ??= JsonNode.Parse("""{ "Urls": [] }""");
         string configFile = owned.Write("turn.json", node.ToJsonString());
-        string[] command = [.. launcher ?? [], ToolRunner.DotnetHost, ToolRunner.TurnDll, "serve", "--config", configFile];
+        string[] command = [.. launcher ?? [], .. ToolRunner.TurnCommand, "serve", "--config", configFile];
         ChildProcess process = ChildProcess.Start("`turn serve`", command[0], command[1..], owned.Path, environment);
         var daemon = new DaemonProcess(process, owned, configFile);
         try

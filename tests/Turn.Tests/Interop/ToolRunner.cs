@@ -30,13 +30,20 @@ internal static class ToolRunner
         }
     }
 
-    /// <summary>`turn ARGS...`, run as `dotnet turn.dll ARGS...`.</summary>
+    /// <summary>
+    /// The command that runs `turn`: `dotnet turn.dll`, or the executable named by TURN_TEST_EXE
+    /// (e.g. the Native AOT build, so the interop layer can run against what is shipped).
+    /// </summary>
+    public static string[] TurnCommand
+        => Environment.GetEnvironmentVariable("TURN_TEST_EXE") is { Length: > 0 } exe ? [exe] : [DotnetHost, TurnDll];
+
+    /// <summary>`turn ARGS...`, run as <see cref="TurnCommand"/>.</summary>
     public static Task<ToolResult> RunTurnAsync(params string[] arguments)
-        => RunAsync(DotnetHost, [TurnDll, .. arguments], DefaultTimeout);
+        => RunAsync(TurnCommand[0], [.. TurnCommand[1..], .. arguments], DefaultTimeout);
 
     /// <summary>`turn ARGS...` with these variables set (and no other TURN_* variable).</summary>
     public static Task<ToolResult> RunTurnAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
-        => RunAsync(DotnetHost, [TurnDll, .. arguments], DefaultTimeout, environment: environment);
+        => RunAsync(TurnCommand[0], [.. TurnCommand[1..], .. arguments], DefaultTimeout, environment: environment);
 
     public static Task<ToolResult> RunAsync(string tool, IReadOnlyList<string> arguments)
         => RunAsync(tool, arguments, DefaultTimeout);

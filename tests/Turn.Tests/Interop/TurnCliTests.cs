@@ -62,7 +62,7 @@ public sealed class TurnCliTests
             Listen = new { Addresses = new[] { "127.0.0.1" }, UdpPort = port, Transports = new[] { "udp" } },
         }));
 
-        ToolResult result = await ToolRunner.RunAsync(ToolRunner.DotnetHost, [ToolRunner.TurnDll, "serve", "--config", file], TimeSpan.FromSeconds(15));
+        ToolResult result = await ToolRunner.RunAsync(ToolRunner.TurnCommand[0], [.. ToolRunner.TurnCommand[1..], "serve", "--config", file], TimeSpan.FromSeconds(15));
 
         Assert.False(result.TimedOut, "turn serve kept running on a taken port\n" + result);
         Assert.NotEqual(0, result.ExitCode);

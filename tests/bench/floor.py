@@ -358,7 +358,8 @@ class Server:
         path = os.path.join(self.workdir, f"turn-{self.starts}.json")
         with open(path, "w") as f:
             json.dump(config, f, indent=1)
-        return ["dotnet", self.args.turn_dll, "serve", "--config", path], clean_env(self.args.turn_env)
+        turn = ["dotnet", self.args.turn_dll] if self.args.turn_dll.endswith(".dll") else [self.args.turn_dll]
+        return turn + ["serve", "--config", path], clean_env(self.args.turn_env)
 
     def start(self):
         self.starts += 1
@@ -769,7 +770,7 @@ def raise_nofile():
 
 def parse_args():
     ap = argparse.ArgumentParser(description="floor / coturn / turn relay benchmark (see tests/bench/README.md)")
-    ap.add_argument("--turn-dll", required=True, help="the built turn.dll")
+    ap.add_argument("--turn-dll", required=True, help="the built turn.dll, or a Native AOT turn executable")
     ap.add_argument("--workdir", help="logs, configs and the udp-floor binary (default: a temporary "
                                       "directory, removed at the end unless --keep)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory")

@@ -96,6 +96,9 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
     {
         _lifetime.ApplicationStarted.Register(() =>
         {
+            // Start-up (configuration, composition, the first listeners) leaves megabytes of
+            // garbage in a heap that a quiet relay may not collect for hours: give it back once.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             Notify("READY=1\nSTATUS=serving");
             _watchdog = WatchdogLoop(_stopping.Token);
         });

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests drive first (coturn's
 # client tools, Debian's stun-client, Chromium and Firefox ESR, playwright-core and ws from npm,
-# Go with sprig, yamllint and kubernetes-models for the Helm chart),
-# skipping whatever is already there.
+# Go with sprig, yamllint and kubernetes-models for the Helm chart, clang for the Native AOT
+# build), skipping whatever is already there.
+#
+# With no arguments it then runs the interop layer a second time against the Native AOT build
+# (what the package and the image ship). Arguments go to the first `dotnet test` and skip that
+# second run, e.g. tests/run.sh --filter "FullyQualifiedName~Relay".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +26,7 @@ command -v go >/dev/null 2>&1 || missing+=(golang-go)
 command -v yamllint >/dev/null 2>&1 || missing+=(yamllint)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v clang >/dev/null 2>&1 || missing+=(clang)
 [ -x /usr/bin/kill ] || [ -x /bin/kill ] || missing+=(procps)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing test dependencies: ${missing[*]}"
@@ -40,6 +45,24 @@ trap 'rm -f "$log"' EXIT
 set +e
 dotnet test turn.sln --nologo -c Release "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+aot_note=""
+if [ $# -eq 0 ]; then
+  aot=$(mktemp -d)
+  trap 'rm -f "$log"; rm -rf "$aot"' EXIT
+  echo
+  echo "publishing the Native AOT build ..."
+  if dotnet publish src/Turn -c Release -r linux-x64 -p:PublishAot=true --nologo -v q -o "$aot" >"$aot/publish.log" 2>&1; then
+    echo "the interop layer against the Native AOT build ($(du -m "$aot/turn" | cut -f1) MB):"
+    TURN_TEST_EXE="$aot/turn" dotnet test tests/Turn.Tests --nologo -c Release --no-build --filter "FullyQualifiedName~Interop" 2>&1 | tee -a "$log"
+    [ "${PIPESTATUS[0]}" = 0 ] || status=1
+    aot_note=" (the interop layer twice: dotnet turn.dll, then the Native AOT build)"
+  else
+    cat "$aot/publish.log"
+    echo "the Native AOT publish failed"
+    status=1
+    aot_note=", and the Native AOT publish FAILED"
+  fi
+fi
 set -e
 
 # dotnet test prints one "Failed: N, Passed: N, Skipped: N" line per test assembly; add them up.
@@ -47,5 +70,5 @@ summary=$(grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" |
   { failed += $2; passed += $4; skipped += $6 }
   END { printf "%d passed, %d failed, %d skipped\n", passed, failed, skipped }')
 echo
-echo "tests: ${summary:-0 passed, 0 failed}"
+echo "tests: ${summary:-0 passed, 0 failed}$aot_note"
 exit "$status"

@@ -28,6 +28,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     private readonly UInt128 _source;
     private int _queuedBytes;
     private readonly CancellationTokenSource _closing = new();
+    private volatile bool _disposed;
     private readonly TaskCompletionSource _receiving = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _writer = Task.CompletedTask;
     private volatile string? _closeReason;
@@ -135,7 +136,10 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                 await Task.WhenAny(_receiving.Task, Task.Delay(CloseWait)).ConfigureAwait(false);
             }
 
-            await _closing.CancelAsync().ConfigureAwait(false);
+            if (!_disposed)
+            {
+                await _closing.CancelAsync().ConfigureAwait(false);
+            }
         }
         catch (ObjectDisposedException)
         {
@@ -569,19 +573,30 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Writes queued messages until the queue is completed. It waits on the queue, not on a
+    /// token, and stops writing once the socket is no longer open, so that a connection that
+    /// ends (cleanly or not) does not make it throw.
+    /// </summary>
     private async Task WriteLoop(CancellationToken cancellationToken)
     {
         try
         {
-            await foreach (ReadOnlyMemory<byte> message in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            while (await _queue.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
-                try
+                while (_queue.Reader.TryRead(out ReadOnlyMemory<byte> message))
                 {
-                    await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    Dequeued(message.Length);
+                    try
+                    {
+                        if (!cancellationToken.IsCancellationRequested && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                        {
+                            await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+                    finally
+                    {
+                        Dequeued(message.Length);
+                    }
                 }
             }
         }
@@ -625,7 +640,11 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         _ => "error",
     };
 
-    public void Dispose() => _closing.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _closing.Dispose();
+    }
 
     private static string Truncate(string text) => text.Length > 64 ? text[..64] : text;
 }

@@ -302,22 +302,17 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
     private async Task DrainLoop(CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
-        try
+        using CancellationTokenRegistration stop = timer.StopOn(cancellationToken);
+        while (await timer.WaitForNextTickAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            int left = Allocations;
+            bool pastDeadline = Environment.TickCount64 >= Volatile.Read(ref _drainDeadline);
+            if (left == 0 || pastDeadline)
             {
-                int left = Allocations;
-                bool pastDeadline = Environment.TickCount64 >= Volatile.Read(ref _drainDeadline);
-                if (left == 0 || pastDeadline)
-                {
-                    HostingLog.Drained(_logger, left);
-                    _lifetime.StopApplication();
-                    return;
-                }
+                HostingLog.Drained(_logger, left);
+                _lifetime.StopApplication();
+                return;
             }
-        }
-        catch (OperationCanceledException)
-        {
         }
     }
 
@@ -331,27 +326,22 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
 
         // systemd expects a ping within WatchdogSec; twice as often leaves room for a slow tick.
         using var timer = new PeriodicTimer(interval.Value / 2);
-        try
+        using CancellationTokenRegistration stop = timer.StopOn(cancellationToken);
+        do
         {
-            do
+            string? stall = Unhealthy();
+            if (stall is null)
             {
-                string? stall = Unhealthy();
-                if (stall is null)
-                {
-                    Notify("WATCHDOG=1");
-                }
-                else if (_watchdogStall is null)
-                {
-                    HostingLog.WatchdogWithheld(_logger, stall);
-                }
-
-                _watchdogStall = stall;
+                Notify("WATCHDOG=1");
             }
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+            else if (_watchdogStall is null)
+            {
+                HostingLog.WatchdogWithheld(_logger, stall);
+            }
+
+            _watchdogStall = stall;
         }
-        catch (OperationCanceledException)
-        {
-        }
+        while (await timer.WaitForNextTickAsync(CancellationToken.None).ConfigureAwait(false));
     }
 
     /// <summary>WATCHDOG_USEC from systemd, when it is meant for this process (WATCHDOG_PID).</summary>

@@ -78,15 +78,10 @@ internal sealed class HostAddressMonitor(HostAddresses host, ILogger<HostAddress
     private async Task BackstopLoop(CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(Backstop);
-        try
+        using CancellationTokenRegistration stop = timer.StopOn(cancellationToken);
+        while (await timer.WaitForNextTickAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
-            {
-                Refresh("periodic re-read");
-            }
-        }
-        catch (OperationCanceledException)
-        {
+            Refresh("periodic re-read");
         }
     }
 

@@ -15,25 +15,13 @@ internal sealed class SweepService(ExpirySweeper sweeper, RelayClock clock, Sign
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), clock.TimeProvider);
-        while (await Tick(timer, stoppingToken).ConfigureAwait(false))
+        using CancellationTokenRegistration stop = timer.StopOn(stoppingToken);
+        while (await timer.WaitForNextTickAsync(CancellationToken.None).ConfigureAwait(false))
         {
             long now = clock.NowMs;
             sweeper.Sweep(now);
             hub?.Sweep(now);
             Volatile.Write(ref _lastSweep, System.Diagnostics.Stopwatch.GetTimestamp());
-        }
-    }
-
-    /// <summary>The next tick; false once stopping (also when the host is torn down before it was stopped).</summary>
-    private static async ValueTask<bool> Tick(PeriodicTimer timer, CancellationToken stoppingToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
         }
     }
 }

@@ -21,10 +21,6 @@ namespace Turn.Transport;
 internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
 {
     private const int InitialBufferLength = 4096;
-    private const int MsgNoSignal = 0x4000;
-
-    /// <summary>Bytes queued for one client at most: a reader slower than this loses packets, and large frames cannot pile up.</summary>
-    private const int QueueBytes = 1 << 20;
 
     private readonly Stream _stream;
     private readonly Socket? _direct;
@@ -37,8 +33,7 @@ internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
     private static byte[]? t_response;
 
     private Allocation? _allocation;
-    private byte[]? _pending;
-    private int _pendingLength;
+    private OutputBuffer _out;
     private byte[]? _spare;
     private bool _writing;
     private bool _closed;
@@ -63,7 +58,7 @@ internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
         {
             lock (_lock)
             {
-                return _pendingLength;
+                return _out.Length;
             }
         }
     }
@@ -85,19 +80,7 @@ internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
     {
         lock (_lock)
         {
-            if (_closed || _pendingLength + packet.Length > QueueBytes)
-            {
-                return false;
-            }
-
-            if (_pending is null || _pendingLength + packet.Length > _pending.Length)
-            {
-                Grow(_pendingLength + packet.Length);
-            }
-
-            packet.CopyTo(_pending.AsSpan(_pendingLength));
-            _pendingLength += packet.Length;
-            return true;
+            return !_closed && _out.TryAppend(packet);
         }
     }
 
@@ -109,12 +92,13 @@ internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
     {
         lock (_lock)
         {
-            if (_writing || _pendingLength == 0 || _closed)
+            if (_writing || _out.Length == 0 || _closed)
             {
                 return;
             }
 
-            if (_direct is not null && TrySendDirect())
+            // Would block, or broke: the writer loop waits for room, or meets the error and ends.
+            if (_direct is not null && _out.SendTo((int)_direct.Handle) == OutputBuffer.SendResult.All)
             {
                 return;
             }
@@ -123,52 +107,6 @@ internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
         }
 
         _wake.Writer.TryWrite(true);
-    }
-
-    /// <summary>A non-blocking send of the pending bytes; true when the kernel took them all. Called under the lock.</summary>
-    private unsafe bool TrySendDirect()
-    {
-        nint sent;
-        fixed (byte* data = _pending)
-        {
-            sent = Libc.Send((int)_direct!.Handle, data, (nuint)_pendingLength, Libc.MsgDontWait | MsgNoSignal);
-        }
-
-        if (sent == _pendingLength)
-        {
-            // An idle connection holds no buffer; the pool makes the next rent cheap.
-            _pendingLength = 0;
-            ArrayPool<byte>.Shared.Return(_pending!);
-            _pending = null;
-            return true;
-        }
-
-        if (sent > 0)
-        {
-            _pending.AsSpan((int)sent, _pendingLength - (int)sent).CopyTo(_pending);
-            _pendingLength -= (int)sent;
-        }
-
-        // Would block, or broke: the writer loop waits for room, or meets the error and ends.
-        return false;
-    }
-
-    private void Grow(int needed)
-    {
-        int length = Math.Max(InitialBufferLength, _pending?.Length ?? 0);
-        while (length < needed)
-        {
-            length *= 2;
-        }
-
-        byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(length, QueueBytes));
-        if (_pending is not null)
-        {
-            _pending.AsSpan(0, _pendingLength).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_pending);
-        }
-
-        _pending = larger;
     }
 
     /// <summary>Complete messages (STUN or ChannelData) read so far.</summary>
@@ -303,17 +241,14 @@ internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
                     int length;
                     lock (_lock)
                     {
-                        if (_pendingLength == 0 || _closed)
+                        if (_out.Length == 0 || _closed)
                         {
                             _writing = false;
                             break;
                         }
 
-                        buffer = _pending;
-                        length = _pendingLength;
-                        _pending = _spare;
+                        buffer = _out.Take(_spare, out length);
                         _spare = null;
-                        _pendingLength = 0;
                     }
 
                     await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
@@ -348,12 +283,7 @@ internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
             }
 
             _closed = true;
-            _pendingLength = 0;
-            if (_pending is not null)
-            {
-                ArrayPool<byte>.Shared.Return(_pending);
-                _pending = null;
-            }
+            _out.Release();
 
             if (_spare is not null)
             {

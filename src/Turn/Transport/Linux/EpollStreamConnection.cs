@@ -19,8 +19,7 @@ namespace Turn.Transport.Linux;
 /// </summary>
 internal sealed unsafe class EpollStreamConnection : IEpollSource, IClientTransport, IBufferedClientSender
 {
-    /// <summary>Bytes queued for one client at most, as for every stream client.</summary>
-    private const int QueueBytes = 1 << 20;
+    /// <summary>The first array a partial frame is kept in.</summary>
     private const int InitialBufferLength = 4096;
 
     /// <summary>Bytes one read takes at most: many frames, so that one call serves a burst.</summary>
@@ -43,8 +42,7 @@ internal sealed unsafe class EpollStreamConnection : IEpollSource, IClientTransp
     private Allocation? _allocation;
     private byte[]? _partial;
     private int _partialLength;
-    private byte[]? _pending;
-    private int _pendingLength;
+    private OutputBuffer _out;
     private bool _waitingForRoom;
     private bool _isClosed;
     private long _deadline;
@@ -245,19 +243,7 @@ internal sealed unsafe class EpollStreamConnection : IEpollSource, IClientTransp
     {
         lock (_lock)
         {
-            if (_isClosed || _pendingLength + packet.Length > QueueBytes)
-            {
-                return false;
-            }
-
-            if (_pending is null || _pendingLength + packet.Length > _pending.Length)
-            {
-                Grow(_pendingLength + packet.Length);
-            }
-
-            packet.CopyTo(_pending.AsSpan(_pendingLength));
-            _pendingLength += packet.Length;
-            return true;
+            return !_isClosed && _out.TryAppend(packet);
         }
     }
 
@@ -266,41 +252,25 @@ internal sealed unsafe class EpollStreamConnection : IEpollSource, IClientTransp
     {
         lock (_lock)
         {
-            if (_isClosed || _pendingLength == 0)
+            if (_isClosed || _out.Length == 0)
             {
                 return;
             }
 
-            nint sent;
-            fixed (byte* data = _pending)
+            switch (_out.SendTo(_fd))
             {
-                sent = Libc.Send(_fd, data, (nuint)_pendingLength, Libc.MsgDontWait | Libc.MsgNoSignal);
-            }
+                case OutputBuffer.SendResult.All:
+                    if (_waitingForRoom)
+                    {
+                        _waitingForRoom = false;
+                        _worker!.Modify(_fd, _token, ReadEvents);
+                    }
 
-            if (sent == _pendingLength)
-            {
-                _pendingLength = 0;
-                ArrayPool<byte>.Shared.Return(_pending!);
-                _pending = null;
-                if (_waitingForRoom)
-                {
-                    _waitingForRoom = false;
-                    _worker!.Modify(_fd, _token, ReadEvents);
-                }
-
-                return;
-            }
-
-            if (sent > 0)
-            {
-                _pending.AsSpan((int)sent, _pendingLength - (int)sent).CopyTo(_pending);
-                _pendingLength -= (int)sent;
-            }
-            else if (Libc.Errno is not (Libc.EAgain or Libc.EIntr))
-            {
-                // The connection broke: the read side sees it too and closes it.
-                _pendingLength = 0;
-                return;
+                    return;
+                case OutputBuffer.SendResult.Broken:
+                    // The connection broke: the read side sees it too and closes it.
+                    _out.Release();
+                    return;
             }
 
             if (!_waitingForRoom)
@@ -309,24 +279,6 @@ internal sealed unsafe class EpollStreamConnection : IEpollSource, IClientTransp
                 _worker!.Modify(_fd, _token, ReadEvents | Libc.EpollOut);
             }
         }
-    }
-
-    private void Grow(int needed)
-    {
-        int length = Math.Max(InitialBufferLength, _pending?.Length ?? 0);
-        while (length < needed)
-        {
-            length *= 2;
-        }
-
-        byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(length, QueueBytes));
-        if (_pending is not null)
-        {
-            _pending.AsSpan(0, _pendingLength).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_pending);
-        }
-
-        _pending = larger;
     }
 
     /// <summary>Ends the connection on its thread: leaves the epoll set, ends its allocation, closes the socket.</summary>
@@ -340,12 +292,7 @@ internal sealed unsafe class EpollStreamConnection : IEpollSource, IClientTransp
             }
 
             _isClosed = true;
-            _pendingLength = 0;
-            if (_pending is not null)
-            {
-                ArrayPool<byte>.Shared.Return(_pending);
-                _pending = null;
-            }
+            _out.Release();
 
             if (_token >= 0)
             {

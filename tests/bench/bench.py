@@ -10,11 +10,9 @@ import datetime
 import json
 import os
 import platform
-import random
 import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -22,11 +20,10 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the repo
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hold_allocations import AllocationHolder, build, parse  # noqa: E402
-
-HOST = "127.0.0.1"
-USER, PASSWORD, REALM = "bench", "benchpw", "bench"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+from benchlib import (HOST, PASSWORD, USER, clean_env, coturn_argv, cpu_model, free_port, loadavg,  # noqa: E402
+                      med, proc_cpu, proc_status_kb, start, stop, stop_all, stun_binding_ok, system_busy,
+                      tool_versions, turn_config)
+from hold_allocations import AllocationHolder  # noqa: E402
 
 # uclient loads: name -> extra flags. Every load: -m sessions, -n messages, 100-byte
 # messages, no pause between messages (-z 0), no RTCP companion allocation (-c).
@@ -48,24 +45,11 @@ TURN_VARIANTS = {
 # Relay port ranges, kept apart and below the kernel's ephemeral range.
 TURN_RELAY_PORTS = (20000, 25999)
 COTURN_RELAY_PORTS = (26000, 31999)
+# Servers' and the peer's ports: outside the relay and ephemeral ranges.
+SERVER_PORTS = (10000, 19999)
 
 
-# ---------------------------------------------------------------- /proc helpers
-
-def proc_cpu(pid):
-    """utime + stime of the whole process (all threads), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def proc_status_kb(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return None
-
+# ---------------------------------------------------------------- UDP drops
 
 def socket_inodes(pid):
     inodes = set()
@@ -104,14 +88,6 @@ def drops_delta(before, after, listen_port):
             old = before.get(name, {}).get(inode, (port, 0))[1]
             out[key] = out.get(key, 0) + n - old
     return out
-
-
-def system_busy():
-    """Busy CPU seconds of the whole machine (all cores) since boot."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + v[4]
-    return (sum(v[:8]) - idle) / CLK_TCK
 
 
 class UdpSampler(threading.Thread):
@@ -157,104 +133,7 @@ class UdpSampler(threading.Thread):
         return xs[-1][2] - xs[0][2] if len(xs) > 1 else None
 
 
-# ---------------------------------------------------------------- ports
-
-_used_ports = set()
-
-
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1, outside the relay and ephemeral ranges."""
-    for _ in range(500):
-        port = random.randint(10000, 19999)
-        if port in _used_ports:
-            continue
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            u.bind((HOST, port))
-            t.bind((HOST, port))
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
-        _used_ports.add(port)
-        return port
-    raise RuntimeError("no free port found in 10000-19999")
-
-
-# ---------------------------------------------------------------- processes
-
-class Proc:
-    """A process we started; stopped by its PID only."""
-
-    def __init__(self, name, argv, env, logpath, cwd):
-        self.name = name
-        self.argv = argv
-        self.logpath = logpath
-        self.log = open(logpath, "wb")
-        self.p = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                  stdout=self.log, stderr=subprocess.STDOUT)
-
-    @property
-    def pid(self):
-        return self.p.pid
-
-    def alive(self):
-        return self.p.poll() is None
-
-    def stop(self, grace=8.0):
-        if self.p.poll() is None:
-            try:
-                os.kill(self.p.pid, signal.SIGTERM)
-                self.p.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                os.kill(self.p.pid, signal.SIGKILL)
-                self.p.wait(timeout=5)
-            except ProcessLookupError:
-                pass
-        self.log.close()
-
-    def log_tail(self, n=15):
-        try:
-            with open(self.logpath, "rb") as f:
-                return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
-
-
-_started = []
-
-
-def start(name, argv, env, workdir):
-    proc = Proc(name, argv, env, os.path.join(workdir, f"{name}.log"), workdir)
-    _started.append(proc)
-    return proc
-
-
-def stop_all():
-    for proc in reversed(_started):
-        try:
-            proc.stop()
-        except Exception as e:  # keep stopping the others
-            print(f"warning: stopping {proc.name} (pid {proc.pid}): {e}", file=sys.stderr)
-    _started.clear()
-
-
-def stun_binding_ok(port, timeout=0.3):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.settimeout(timeout)
-        txid = os.urandom(12)
-        s.sendto(build(0x0001, txid, []), (HOST, port))
-        data, _ = s.recvfrom(2048)
-        msg = parse(data)
-        return msg is not None and msg[0] == 0x0101 and msg[1] == txid
-    except OSError:
-        return False
-    finally:
-        s.close()
-
+# ---------------------------------------------------------------- servers
 
 def tcp_ok(port):
     try:
@@ -264,7 +143,10 @@ def tcp_ok(port):
         return False
 
 
-# ---------------------------------------------------------------- servers
+def answering(port):
+    """STUN Binding over UDP answered and TCP connections accepted on 127.0.0.1:port."""
+    return stun_binding_ok(port) and tcp_ok(port)
+
 
 class Server:
     def __init__(self, name, kind, args, workdir):
@@ -276,63 +158,28 @@ class Server:
         self.port = None
 
     def _command(self, tag):
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("TURN_") and not k.startswith("DOTNET_SYSTEM_NET_SOCKETS_")}
+        self.port = free_port(*SERVER_PORTS)
         if self.kind == "turn":
-            lo, hi = TURN_RELAY_PORTS
-            config = {
-                "Listen": {"Addresses": [HOST], "UdpPort": self.port, "TcpPort": self.port,
-                           "Transports": ["udp", "tcp"]},
-                # All bench clients share 127.0.0.1: the per-source budget for
-                # unauthenticated answers (401s) would throttle the allocation test.
-                "Auth": {"Realm": REALM, "Users": [f"{USER}:{PASSWORD}"],
-                         "UnauthenticatedBytesPerSecond": 0},
-                "Relay": {"Addresses": [HOST], "UnsafeAllowLoopbackPeers": True,
-                          "MinPort": lo, "MaxPort": hi,
-                          "MaxAllocations": 20000, "MaxAllocationsPerUser": 20000,
-                          "MaxAllocationsPerAddress": 20000},
-                "Logging": {"LogLevel": {"Default": "Warning"}},
-                # No Kestrel (signaling, HTTP API) unless asked: coturn runs without
-                # its web admin too, and the default URL binds 0.0.0.0:8080.
-                "Http": {"Urls": [f"http://{HOST}:{free_port()}"] if self.args.turn_http else []},
-            }
+            # No Kestrel (signaling, HTTP API) unless asked.
+            http = [f"http://{HOST}:{free_port(*SERVER_PORTS)}"] if self.args.turn_http else []
+            config = turn_config(self.port, TURN_RELAY_PORTS, max_allocations=20000, http_urls=http)
             path = os.path.join(self.workdir, f"{self.name}-{tag}.json")
             with open(path, "w") as f:
                 json.dump(config, f, indent=1)
-            env.update(TURN_VARIANTS[self.name])
-            return ["dotnet", self.args.turn_dll, "serve", "--config", path], env
-        lo, hi = COTURN_RELAY_PORTS
-        tmp = os.path.join(self.workdir, f"{self.name}-{tag}")
-        os.makedirs(tmp, exist_ok=True)
-        argv = ["turnserver", "-n",
-                "--listening-port", str(self.port), "--listening-ip", HOST,
-                "--relay-ip", HOST, "--min-port", str(lo), "--max-port", str(hi),
-                "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
-                "--lt-cred-mech", "--user", f"{USER}:{PASSWORD}", "--realm", REALM,
-                "--total-quota", "0", "--user-quota", "0",
-                "--log-file", "stdout", "--simple-log",
-                "--pidfile", os.path.join(tmp, "turnserver.pid"),
-                "--userdb", os.path.join(tmp, "turndb"),
-                ] + (["--relay-threads", str(self.args.coturn_relay_threads)] if self.args.coturn_relay_threads > 0 else [])
-        return argv, env
+            return ["dotnet", self.args.turn_dll, "serve", "--config", path], clean_env(TURN_VARIANTS[self.name])
+        argv = coturn_argv(self.port, COTURN_RELAY_PORTS, os.path.join(self.workdir, f"{self.name}-{tag}"))
+        if self.args.coturn_relay_threads > 0:
+            argv += ["--relay-threads", str(self.args.coturn_relay_threads)]
+        return argv, clean_env()
 
     def start(self, tag):
         argv, env = self._command(tag)
         self.proc = start(f"{self.name}-{tag}", argv, env, self.workdir)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if not self.proc.alive():
-                raise RuntimeError(f"{self.name} exited at start:\n{self.proc.log_tail()}")
-            if stun_binding_ok(self.port) and tcp_ok(self.port):
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not answer on 127.0.0.1:{self.port} within 30 s:\n{self.proc.log_tail()}")
+        self.proc.wait_answering(self.name, self.port, answering, 30)
 
     def stop(self):
         if self.proc:
-            self.proc.stop()
-            _started.remove(self.proc)
+            stop(self.proc)
             self.proc = None
 
     @property
@@ -433,10 +280,7 @@ class UclientRun:
     def _settle(self, now):
         if not self._settled.is_set():
             self.t_settled = now
-            try:
-                self.rss_kb = proc_status_kb(self.server.pid, "VmRSS")
-            except OSError:
-                self.rss_kb = None
+            self.rss_kb = proc_status_kb(self.server.pid, "VmRSS")  # None once the server is gone
             self._settled.set()
 
     def wait_settled(self):
@@ -556,7 +400,7 @@ def rss_per_allocation(server, peer, count, warm, settle):
         # that the difference below is the marginal cost of an allocation.
         ok_warm = holder.open(warm)
         time.sleep(1.0)
-        base = proc_status_kb(server.pid, "VmRSS")
+        base = proc_status_kb(server.pid, "VmRSS", missing_ok=False)
         t0 = time.monotonic()
         ok = holder.open(count)
         took = time.monotonic() - t0
@@ -564,7 +408,7 @@ def rss_per_allocation(server, peer, count, warm, settle):
         end = time.monotonic() + settle
         while time.monotonic() < end:
             time.sleep(0.25)
-            samples.append(proc_status_kb(server.pid, "VmRSS"))
+            samples.append(proc_status_kb(server.pid, "VmRSS", missing_ok=False))
         held = samples[-1]
         return {"server": server.name, "warm_ok": ok_warm, "ok": ok, "requested": count,
                 "open_s": round(took, 3), "rss_base_kb": base, "rss_held_kb": held,
@@ -576,11 +420,6 @@ def rss_per_allocation(server, peer, count, warm, settle):
 
 
 # ---------------------------------------------------------------- report
-
-def med(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
 
 def fmt(v, digits=1):
     if v is None:
@@ -688,27 +527,14 @@ def machine():
     info = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
             "cores": os.cpu_count(), "kernel": platform.release()}
     try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    info["cpu"] = line.split(":", 1)[1].strip()
-                    break
+        if cpu := cpu_model():
+            info["cpu"] = cpu
         with open("/proc/meminfo") as f:
             info["mem_gb"] = round(int(f.readline().split()[1]) / 1024 / 1024, 1)
     except OSError:
         pass
-    for key, argv in (("dotnet", ["dotnet", "--version"]), ("coturn", ["turnserver", "--version"])):
-        try:
-            outp = subprocess.run(argv, capture_output=True, text=True, timeout=20).stdout.strip().splitlines()
-            info[key] = outp[-1] if outp else "?"
-        except (OSError, subprocess.TimeoutExpired):
-            info[key] = "?"
+    info.update(tool_versions(timeout=20))
     return info
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
 
 
 # ---------------------------------------------------------------- main
@@ -767,7 +593,8 @@ def main():
     status = 0
     pending = []
     try:
-        peer = start("peer", ["turnutils_peer", "-L", HOST, "-p", str(peer_port := free_port())], None, workdir)
+        peer = start("peer", ["turnutils_peer", "-L", HOST, "-p", str(peer_port := free_port(*SERVER_PORTS))],
+                     None, workdir)
         peer.port = peer_port
         time.sleep(0.3)
         if not peer.alive():
@@ -817,7 +644,7 @@ def main():
             collect(*pending.pop(0))
         sampler.stop()
         for s in servers.values():
-            results["peak_rss_kb"][s.name] = proc_status_kb(s.pid, "VmHWM")
+            results["peak_rss_kb"][s.name] = proc_status_kb(s.pid, "VmHWM", missing_ok=False)
             s.stop()
 
         # RSS per allocation: a fresh server each round.

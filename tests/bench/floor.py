@@ -20,26 +20,26 @@ import datetime
 import json
 import os
 import platform
-import random
 import resource
 import shlex
 import shutil
 import signal
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
-sys.dont_write_bytecode = True
+sys.dont_write_bytecode = True  # before importing benchlib: no __pycache__ in the repo
+from benchlib import (HOST, PASSWORD, USER, clean_env, coturn_argv, cpu_model, fd_count, free_port,  # noqa: E402
+                      loadavg, proc_cpu, proc_status_kb, start, stop, stop_all, stun_binding_ok, system_busy,
+                      tool_versions, turn_config, warn)
 
-HOST = "127.0.0.1"
-USER, PASSWORD, REALM = "bench", "benchpw", "bench"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 HERE = os.path.dirname(os.path.abspath(__file__))
 NETNS_MARK = "FLOOR_BENCH_NETNS"  # set for the copy of us that runs inside `unshare -n`
+PRIVATE_ENV = (NETNS_MARK,)  # ours: not passed on to what we start (nor TURN_*, see clean_env)
+SERVER_PORTS = (2000, 9999)  # servers' and the echo's ports: below the relay ranges
 SERVERS = ("floor", "coturn", "turn")
 TURN_SERVERS = ("coturn", "turn")
 
@@ -83,56 +83,10 @@ def log(msg=""):
     print(msg, flush=True)
 
 
-def warn(msg):
-    print(f"warning: {msg}", file=sys.stderr, flush=True)
-
-
-def proc_cpu(pid):
-    """utime + stime of the whole process (all threads), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def proc_status_kb(pid, key):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def system_busy():
-    """Busy CPU seconds of the whole machine (all cores, /proc/stat) since boot."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return (sum(v[:8]) - v[3] - v[4]) / CLK_TCK
-
-
-def fd_count(pid):
-    try:
-        return len(os.listdir(f"/proc/{pid}/fd"))
-    except OSError:
-        return None
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
 def net_interfaces():
     """Interfaces of our own network namespace (/proc/net/dev is per namespace)."""
     with open("/proc/net/dev") as f:
         return [line.split(":", 1)[0].strip() for line in f.readlines()[2:]]
-
-
-def med(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
 
 
 def deep_merge(base, extra):
@@ -144,30 +98,7 @@ def deep_merge(base, extra):
     return base
 
 
-def clean_env(extra=None):
-    """The caller's environment without TURN_* and DOTNET_SYSTEM_NET_SOCKETS_* (and our marker)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("TURN_") and not k.startswith("DOTNET_SYSTEM_NET_SOCKETS_") and k != NETNS_MARK}
-    env.update(extra or {})
-    return env
-
-
-# ---------------------------------------------------------------- STUN probe
-
-def stun_binding_ok(port, timeout=0.3):
-    """True if 127.0.0.1:port answers a STUN Binding request (a success response)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.settimeout(timeout)
-        txid = os.urandom(12)
-        s.sendto(struct.pack("!HHI", 0x0001, 0, 0x2112A442) + txid, (HOST, port))
-        data, _ = s.recvfrom(2048)
-        return len(data) >= 20 and struct.unpack_from("!H", data)[0] == 0x0101 and data[8:20] == txid
-    except OSError:
-        return False
-    finally:
-        s.close()
-
+# ---------------------------------------------------------------- probes and ports
 
 def echo_ok(port, timeout=0.3):
     """True if a datagram sent to 127.0.0.1:port comes back unchanged (the echo, or fwd -> echo)."""
@@ -182,32 +113,6 @@ def echo_ok(port, timeout=0.3):
         return False
     finally:
         s.close()
-
-
-# ---------------------------------------------------------------- ports
-
-_used_ports = set()
-
-
-def free_port():
-    """A port free for UDP and TCP on 127.0.0.1, below the relay ranges (2000-9999)."""
-    for _ in range(500):
-        port = random.randint(2000, 9999)
-        if port in _used_ports:
-            continue
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            u.bind((HOST, port))
-            t.bind((HOST, port))
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
-        _used_ports.add(port)
-        return port
-    raise RuntimeError("no free port found in 2000-9999")
 
 
 def relay_ranges(own_netns):
@@ -231,62 +136,6 @@ def relay_ranges(own_netns):
 
 
 # ---------------------------------------------------------------- processes
-
-class Proc:
-    """A process we started; stopped by its PID only."""
-
-    def __init__(self, name, argv, env, logpath, cwd):
-        self.name = name
-        self.argv = argv
-        self.logpath = logpath
-        self.log = open(logpath, "wb")
-        self.p = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                  stdout=self.log, stderr=subprocess.STDOUT)
-
-    @property
-    def pid(self):
-        return self.p.pid
-
-    def alive(self):
-        return self.p.poll() is None
-
-    def stop(self, grace=8.0):
-        if self.p.poll() is None:
-            try:
-                os.kill(self.p.pid, signal.SIGTERM)
-                self.p.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                os.kill(self.p.pid, signal.SIGKILL)
-                self.p.wait(timeout=5)
-            except ProcessLookupError:
-                pass
-        self.log.close()
-
-    def log_tail(self, n=15):
-        try:
-            with open(self.logpath, "rb") as f:
-                return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
-
-
-_started = []
-
-
-def start(name, argv, env, workdir, logname=None):
-    proc = Proc(name, argv, env, os.path.join(workdir, f"{logname or name}.log"), workdir)
-    _started.append(proc)
-    return proc
-
-
-def stop_all():
-    for proc in reversed(_started):
-        try:
-            proc.stop()
-        except Exception as e:  # keep stopping the others
-            warn(f"stopping {proc.name} (pid {proc.pid}): {e}")
-    _started.clear()
-
 
 def taskset_pid(pid, cpus):
     """Pins every thread of pid (taskset -a -p) to the CPU list cpus ("0", "0-1", ...)."""
@@ -320,46 +169,23 @@ class Server:
         return self.name in TURN_SERVERS
 
     def _command(self):
-        self.port = free_port()
+        self.port = free_port(*SERVER_PORTS)
         if self.name == "floor":
             return [self.uf, "fwd", "-l", f"{HOST}:{self.port}", "-p", f"{HOST}:{self.echo_port}",
-                    "-S", "65536", "-T", str(self.lifetime_s)], clean_env()
+                    "-S", "65536", "-T", str(self.lifetime_s)], clean_env(drop=PRIVATE_ENV)
         if self.name == "coturn":
-            lo, hi = self.ranges[1]
-            tmp = os.path.join(self.workdir, "coturn")
-            os.makedirs(tmp, exist_ok=True)
-            argv = ["turnserver", "-n",
-                    "--listening-port", str(self.port), "--listening-ip", HOST,
-                    "--relay-ip", HOST, "--min-port", str(lo), "--max-port", str(hi),
-                    "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
-                    "--lt-cred-mech", "--user", f"{USER}:{PASSWORD}", "--realm", REALM,
-                    "--total-quota", "0", "--user-quota", "0",
-                    "--log-file", "stdout", "--simple-log",
-                    "--pidfile", os.path.join(tmp, "turnserver.pid"),
-                    "--userdb", os.path.join(tmp, "turndb")]
+            argv = coturn_argv(self.port, self.ranges[1], os.path.join(self.workdir, "coturn"))
             if self.args.coturn_relay_threads:
                 argv += ["--relay-threads", str(self.args.coturn_relay_threads)]
-            return argv, clean_env()
-        lo, hi = self.ranges[0]
-        config = {
-            "Listen": {"Addresses": [HOST], "UdpPort": self.port, "TcpPort": self.port,
-                       "Transports": ["udp", "tcp"]},
-            # All bench clients share 127.0.0.1: the per-source budget for
-            # unauthenticated answers (401s) would throttle the set-up loads.
-            "Auth": {"Realm": REALM, "Users": [f"{USER}:{PASSWORD}"], "UnauthenticatedBytesPerSecond": 0},
-            "Relay": {"Addresses": [HOST], "UnsafeAllowLoopbackPeers": True, "MinPort": lo, "MaxPort": hi,
-                      "MaxAllocations": 100000, "MaxAllocationsPerUser": 100000,
-                      "MaxAllocationsPerAddress": 100000},
-            "Logging": {"LogLevel": {"Default": "Warning"}},
-            "Http": {"Urls": []},  # no Kestrel (signaling, HTTP API), like coturn without its web admin
-        }
+            return argv, clean_env(drop=PRIVATE_ENV)
+        config = turn_config(self.port, self.ranges[0], max_allocations=100000)
         if self.args.turn_config_json:
             deep_merge(config, json.loads(self.args.turn_config_json))
         path = os.path.join(self.workdir, f"turn-{self.starts}.json")
         with open(path, "w") as f:
             json.dump(config, f, indent=1)
         turn = ["dotnet", self.args.turn_dll] if self.args.turn_dll.endswith(".dll") else [self.args.turn_dll]
-        return turn + ["serve", "--config", path], clean_env(self.args.turn_env)
+        return turn + ["serve", "--config", path], clean_env(self.args.turn_env, drop=PRIVATE_ENV)
 
     def start(self):
         self.starts += 1
@@ -369,21 +195,11 @@ class Server:
 
     def stop(self):
         if self.proc:
-            self.proc.stop()
-            _started.remove(self.proc)
+            stop(self.proc)
             self.proc = None
 
     def wait_ready(self, timeout=40):
-        check = stun_binding_ok if self.is_turn else echo_ok
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.proc.alive():
-                raise RuntimeError(f"{self.name} exited at start:\n{self.proc.log_tail()}")
-            if check(self.port):
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not answer on {HOST}:{self.port} within {timeout} s:\n"
-                           f"{self.proc.log_tail()}")
+        self.proc.wait_answering(self.name, self.port, stun_binding_ok if self.is_turn else echo_ok, timeout)
 
     @property
     def pid(self):
@@ -434,8 +250,8 @@ class Bench:
             t0 = time.monotonic()
             rss_max = rss0 or 0
             with open(out_path, "wb") as out, open(err_path, "wb") as err:
-                p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=clean_env(),
-                                     cwd=self.workdir)
+                p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                     env=clean_env(drop=PRIVATE_ENV), cwd=self.workdir)
                 self.current = p
                 killed = False
                 while p.poll() is None:
@@ -683,19 +499,10 @@ def report(results, names, args):
 def machine(network):
     info = {"nproc": os.cpu_count(), "kernel": platform.release(), "cpu": "?", "network": network}
     try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    info["cpu"] = line.split(":", 1)[1].strip()
-                    break
+        info["cpu"] = cpu_model() or "?"
     except OSError:
         pass
-    for key, argv in (("dotnet", ["dotnet", "--version"]), ("coturn", ["turnserver", "--version"])):
-        try:
-            outp = subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout.strip().splitlines()
-            info[key] = outp[-1] if outp else "?"
-        except (OSError, subprocess.TimeoutExpired):
-            info[key] = "?"
+    info.update(tool_versions(timeout=30))
     return info
 
 
@@ -852,8 +659,8 @@ def main():
         uf = compile_floor(workdir)
         ranges = relay_ranges(own_netns)
         lifetime = int(args.max_minutes * 60 + 3 * args.load_timeout + 600)  # fwd/echo stop by themselves
-        echo = start("echo", [uf, "echo", "-l", f"{HOST}:{(echo_port := free_port())}", "-T", str(lifetime)],
-                     clean_env(), workdir)
+        echo = start("echo", [uf, "echo", "-l", f"{HOST}:{(echo_port := free_port(*SERVER_PORTS))}",
+                              "-T", str(lifetime)], clean_env(drop=PRIVATE_ENV), workdir)
         echo.port = echo_port
         for _ in range(50):
             if echo_ok(echo_port):

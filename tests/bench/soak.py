@@ -54,15 +54,14 @@ import time
 import urllib.error
 import urllib.request
 
-sys.dont_write_bytecode = True
+sys.dont_write_bytecode = True  # before importing benchlib: no __pycache__ in the repo
+from benchlib import HOST, fd_count, proc_cpu as read_proc_cpu  # noqa: E402
 
-HOST = "127.0.0.1"
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 USER, PASSWORD, REALM = "soak", "soakpw", "soak"
 SECRET = "soak-secret-0123456789-0123456789-abcdef"
 RELAY_PORTS = (30000, 39999)
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 MAGIC = 0x2112A442
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 LOADS = ("udp", "vanish", "uclient", "signal", "hostile")
@@ -196,18 +195,9 @@ def proc_status(pid):
     return out
 
 
-def proc_fds(pid):
-    try:
-        return len(os.listdir(f"/proc/{pid}/fd"))
-    except OSError:
-        return None
-
-
 def proc_cpu(pid):
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return read_proc_cpu(pid)
     except (OSError, IndexError, ValueError):
         return None
 
@@ -1103,7 +1093,7 @@ class Sampler:
         m = scrape(self.ctx.metrics_port) or {}
         row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "elapsed_s": round(time.monotonic() - self.t0, 1),
                "phase": self.phase, "vmrss_kb": st.get("VmRSS"), "rssanon_kb": st.get("RssAnon"),
-               "threads": st.get("Threads"), "fds": proc_fds(self.pid), "cpu_s": proc_cpu(self.pid),
+               "threads": st.get("Threads"), "fds": fd_count(self.pid), "cpu_s": proc_cpu(self.pid),
                "metrics_ok": bool(m)}
         for col, name in METRICS.items():
             row[col] = m.get(name)

@@ -162,7 +162,8 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         string reason = "closed by peer";
         try
         {
-            reason = await ReceiveLoop(linked.Token).ConfigureAwait(false);
+            // The receive waits on our own close only: a transport that goes away ends the read by itself.
+            reason = await ReceiveLoop(_closing.Token).ConfigureAwait(false);
             reason = _closeReason ?? reason;
         }
         catch (OperationCanceledException)
@@ -223,7 +224,13 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                     }
 
                     Memory<byte> space = tooLarge ? buffer : buffer.AsMemory(filled);
-                    result = await _socket.ReceiveAsync(space, cancellationToken).ConfigureAwait(false);
+                    ValueWebSocketReceiveResult? received = await Receive(space, cancellationToken).ConfigureAwait(false);
+                    if (received is not { } got)
+                    {
+                        return _closeReason ?? "connection lost";
+                    }
+
+                    result = got;
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         return "closed by peer";
@@ -288,6 +295,22 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             {
                 ReturnIfRented(buffer, small);
             }
+        }
+    }
+
+    /// <summary>
+    /// The next frame, or null when the transport went away (closed without a close frame, reset,
+    /// or cut): the reason is known, so the loop ends here instead of rethrowing up the chain.
+    /// </summary>
+    private async ValueTask<ValueWebSocketReceiveResult?> Receive(Memory<byte> space, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _socket.ReceiveAsync(space, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
+        {
+            return null;
         }
     }
 

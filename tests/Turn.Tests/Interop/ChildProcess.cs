@@ -56,6 +56,12 @@ internal sealed class ChildProcess : IAsyncDisposable
         {
             if (_process.HasExited || clock.Elapsed > StartTimeout)
             {
+                if (_process.HasExited)
+                {
+                    // The parameterless wait also drains the redirected streams, so the message shows why it ended.
+                    await _process.WaitForExitAsync();
+                }
+
                 string state = _process.HasExited ? $"exited with {_process.ExitCode}" : $"is still not ready after {StartTimeout.TotalSeconds} s";
                 Assert.Fail($"{Name} {state}; waiting for {waitingFor}\n{describe()}");
             }

@@ -151,6 +151,13 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         Started = false;
+
+        // Allocations end first, while the data plane that holds their relay sockets still runs.
+        foreach (Allocation allocation in handler.Relay?.Allocations.All ?? [])
+        {
+            handler.Relay!.Allocations.Remove(allocation, AllocationEnd.Shutdown, clock.NowMs);
+        }
+
         Close();
         foreach (StreamListener listener in _streams)
         {
@@ -158,10 +165,6 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
         }
 
         _streams.Clear();
-        foreach (Allocation allocation in handler.Relay?.Allocations.All ?? [])
-        {
-            handler.Relay!.Allocations.Remove(allocation, AllocationEnd.Shutdown, clock.NowMs);
-        }
 
         ports.Dispose();
         HostingLog.Stopped(logger);

@@ -84,7 +84,8 @@ internal sealed class PacketPath(StunRequestHandler handler, TurnMetrics metrics
             return 0;
         }
 
-        if (!PeerData.Fits(received, peer, channel, clientTransport, clientIsIPv4))
+        // A Data indication is larger than the ChannelData checked above.
+        if (channel == 0 && !PeerData.Fits(received, peer, channel, clientTransport, clientIsIPv4))
         {
             metrics.CountDrop(Outcome.DroppedTooBig);
             return 0;

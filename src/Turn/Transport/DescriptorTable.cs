@@ -27,7 +27,8 @@ internal static class DescriptorTable
             int probe = Linux.Libc.EventFd(0, Linux.Libc.EfdCloExec);
             if (probe >= 0)
             {
-                int high = Linux.Libc.Dup2(probe, count);
+                // At or above the number, never onto one: a descriptor already open there stays open.
+                int high = Linux.Libc.DupAtOrAbove(probe, count);
                 Linux.Libc.Close(probe);
                 if (high >= 0)
                 {

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Turn.Tests.Interop;
+using Turn.Tests.Server;
 using Turn.Wire;
 using Xunit;
 
@@ -94,6 +95,115 @@ public sealed class LargeDatagramTests
         Assert.Equal(100, first.Length);
         Assert.Null(await client.ReceiveDataAsync(TimeSpan.FromMilliseconds(200)));
         Assert.Equal(1, await daemon.MetricAsync("turn_dropped_packets_total", "reason=\"too_big\""));
+    }
+
+    [Fact]
+    public async Task TcpClient_FramesOfSeveralReadsInOneWrite_ReachThePeerUnchanged()
+    {
+        // A TCP client's ChannelData is relayed from where it was read; a burst longer than one
+        // read must not have a later read overwrite datagrams that have not left yet.
+        await using AttackDaemon daemon = await AttackDaemon.StartAsync(AllowLoopback);
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveBufferSize = 8 << 20 };
+        peer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        await using TurnTestClient client = await TurnTestClient.TcpAsync(daemon.Udp4, AttackDaemon.Alice);
+        await client.AllocateAsync();
+        Assert.True((await client.ChannelBindAsync(0x4001, PeerEncodings.Of((IPEndPoint)peer.LocalEndPoint!))).IsSuccess);
+        const int Frames = 1000;
+        const int Size = 1200;
+        var burst = new List<byte>();
+        for (int i = 0; i < Frames; i++)
+        {
+            burst.AddRange(TurnMessages.ChannelData(0x4001, Payload(i, Size)));
+        }
+
+        int intact = 0;
+        int damaged = 0;
+        for (int round = 0; round < 3; round++)
+        {
+            await client.SendRawAsync([.. burst]);
+            byte[] buffer = new byte[65536];
+            using var quiet = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            int seen = 0;
+            try
+            {
+                while (seen < Frames)
+                {
+                    int length = await peer.ReceiveAsync(buffer, SocketFlags.None, quiet.Token);
+                    seen++;
+                    bool whole = length == Size && Payload(BitConverter.ToInt32(buffer, 0), Size).AsSpan().SequenceEqual(buffer.AsSpan(0, length));
+                    intact += whole ? 1 : 0;
+                    damaged += whole ? 0 : 1;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Loopback may drop a few datagrams of a burst; only damaged ones fail the test.
+            }
+        }
+
+        Assert.Equal(0, damaged);
+        Assert.True(intact >= Frames, $"{intact} of {3 * Frames} datagrams arrived");
+    }
+
+    [Fact]
+    public async Task UdpClient_BurstsOfEqualSizedDatagrams_ArriveUnchangedBothWays()
+    {
+        // Runs of equal datagrams to one destination leave as one UDP GSO send, which the kernel
+        // cuts apart again: every datagram must come out as it went in, in both directions.
+        await using AttackDaemon daemon = await AttackDaemon.StartAsync(AllowLoopback);
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveBufferSize = 8 << 20 };
+        peer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        await using TurnTestClient client = TurnTestClient.Udp(daemon.Udp4, AttackDaemon.Alice);
+        IPEndPoint relay = (await client.AllocateAsync()).Single().ToIPEndPoint();
+        Assert.True((await client.ChannelBindAsync(0x4001, PeerEncodings.Of((IPEndPoint)peer.LocalEndPoint!))).IsSuccess);
+        const int Count = 48;
+        const int Size = 500;
+
+        for (int i = 0; i < Count; i++)
+        {
+            peer.SendTo(Payload(i, Size), relay);
+        }
+
+        int toClient = 0;
+        while (await client.ReceiveDataAsync(TimeSpan.FromSeconds(2)) is (_, ushort channel, byte[] data))
+        {
+            Assert.Equal(0x4001, channel);
+            Assert.Equal(Payload(BitConverter.ToInt32(data, 0), Size), data);
+            toClient++;
+        }
+
+        byte[][] burst = [.. Enumerable.Range(0, Count).Select(i => TurnMessages.ChannelData(0x4001, Payload(1000 + i, Size)))];
+        await Task.WhenAll(burst.Select(client.SendRawAsync));
+        int toPeer = 0;
+        byte[] buffer = new byte[65536];
+        using var quiet = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            while (toPeer < Count)
+            {
+                int length = await peer.ReceiveAsync(buffer, SocketFlags.None, quiet.Token);
+                Assert.Equal(Payload(BitConverter.ToInt32(buffer, 0), Size), buffer[..length]);
+                toPeer++;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        Assert.True(toClient >= Count / 2 && toPeer >= Count / 2, $"{toClient} and {toPeer} of {Count} datagrams arrived");
+    }
+
+    /// <summary>Payload number <paramref name="index"/>: the index, then bytes that depend on it.</summary>
+    private static byte[] Payload(int index, int size)
+    {
+        byte[] payload = new byte[size];
+        BitConverter.TryWriteBytes(payload, index);
+        for (int j = 4; j < size; j++)
+        {
+            payload[j] = (byte)((index * 31) + j);
+        }
+
+        return payload;
     }
 
     private static void AllowLoopback(JsonObject config) => config["Relay"]!["UnsafeAllowLoopbackPeers"] = true;

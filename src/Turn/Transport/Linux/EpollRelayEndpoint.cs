@@ -111,7 +111,7 @@ internal sealed unsafe class EpollRelayEndpoint : IRelayEndpoint, IEpollSource
                         continue;
                     }
 
-                    if (!IsIcmpReport(errno))
+                    if (!Libc.IsIcmpReport(errno))
                     {
                         break;
                     }
@@ -127,8 +127,6 @@ internal sealed unsafe class EpollRelayEndpoint : IRelayEndpoint, IEpollSource
         }
     }
 
-    private static bool IsIcmpReport(int errno)
-        => errno is Libc.EConnRefused or Libc.EHostUnreach or Libc.ENetUnreach or Libc.EMsgSize or Libc.EConnReset;
 
     /// <summary>Joins a data-plane thread's epoll set: the current thread's when it is one (the Allocate came in there), else the least loaded.</summary>
     public void Start(Allocation allocation)
@@ -146,6 +144,9 @@ internal sealed unsafe class EpollRelayEndpoint : IRelayEndpoint, IEpollSource
             _token = worker.Register(_handle.Fd, this);
         }
     }
+
+    /// <summary>The transport of the client whose allocation this socket relays for.</summary>
+    public TransportProtocol Transport => _allocation?.FiveTuple.Protocol ?? TransportProtocol.Udp;
 
     public void OnReady(EpollWorker worker, uint events)
     {

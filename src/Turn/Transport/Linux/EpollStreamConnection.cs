@@ -77,6 +77,8 @@ internal sealed unsafe class EpollStreamConnection : IEpollSource, IClientTransp
         return _token >= 0;
     }
 
+    public TransportProtocol Transport => TransportProtocol.Tcp;
+
     public void OnReady(EpollWorker worker, uint events)
     {
         if (IsClosed)
@@ -114,12 +116,12 @@ internal sealed unsafe class EpollStreamConnection : IEpollSource, IClientTransp
 
     private void Read(EpollWorker worker)
     {
-        byte* area = worker.ReadArea;
         worker.BeginClientBatch();
         try
         {
             for (int round = 0; round < ReadsPerEvent; round++)
             {
+                byte* area = worker.TakeReadArea();
                 // A partial frame from the last read goes first, then what has arrived since.
                 int filled = _partialLength;
                 if (filled > 0)
@@ -167,6 +169,8 @@ internal sealed unsafe class EpollStreamConnection : IEpollSource, IClientTransp
     /// <summary>Handles every complete frame in the area and keeps the rest; false when the connection was closed.</summary>
     private bool Frames(EpollWorker worker, byte* area, int filled)
     {
+        // One read's frames share one moment.
+        RequestContext context = _context with { NowMs = _clock.NowMs, UnixSeconds = _clock.UnixSeconds };
         int consumed = 0;
         while (true)
         {
@@ -186,8 +190,12 @@ internal sealed unsafe class EpollStreamConnection : IEpollSource, IClientTransp
             }
 
             _messages++;
-            _deadline = Environment.TickCount64 + (long)_limits.IdleTimeout.TotalMilliseconds;
-            RequestContext context = _context with { NowMs = _clock.NowMs, UnixSeconds = _clock.UnixSeconds };
+            if (consumed == 0)
+            {
+                // A complete message keeps the connection: once per read is enough.
+                _deadline = Environment.TickCount64 + (long)_limits.IdleTimeout.TotalMilliseconds;
+            }
+
             Span<byte> response = worker.ResponseArea;
             HandleResult result = _path.FromClient(rest[..frameLength], context, response);
             if (result.Length > 0 && !Append(response[..result.Length]))
@@ -226,17 +234,6 @@ internal sealed unsafe class EpollStreamConnection : IEpollSource, IClientTransp
 
         rest.CopyTo(_partial);
         _partialLength = rest.Length;
-    }
-
-    public bool Send(ReadOnlySpan<byte> packet)
-    {
-        if (!Append(packet))
-        {
-            return false;
-        }
-
-        Flush();
-        return true;
     }
 
     public bool Append(ReadOnlySpan<byte> packet)

@@ -1,3 +1,4 @@
+using Turn.Relay;
 using Turn.Wire;
 
 namespace Turn.Transport.Linux;
@@ -12,6 +13,8 @@ internal sealed class EpollUdpSocket(EpollUdpListener listener, int fd, StunAddr
     public int Fd { get; } = fd;
 
     public StunAddress Local { get; } = local;
+
+    public TransportProtocol Transport => TransportProtocol.Udp;
 
     public void OnReady(EpollWorker worker, uint events) => worker.ReceiveFromClients(this);
 }

@@ -15,8 +15,11 @@ internal sealed unsafe partial class EpollWorker
     /// <summary>Whether UDP GSO works here; cleared the first time the kernel says it does not.</summary>
     private static bool s_segmentation = true;
 
-    /// <summary>While a batch from clients is handled, relayed data for peers joins the outgoing batch.</summary>
-    private bool _inClientBatch;
+    /// <summary>
+    /// The client transport of the batch being handled (null outside one): while it lasts, relayed
+    /// data for peers joins the outgoing batch, and is counted under that transport.
+    /// </summary>
+    private TransportProtocol? _clientBatch;
 
     /// <summary>
     /// Datagrams from clients on a listening socket: each is answered (STUN) or relayed to its peer
@@ -24,14 +27,14 @@ internal sealed unsafe partial class EpollWorker
     /// </summary>
     public void ReceiveFromClients(EpollUdpSocket socket)
     {
-        _inClientBatch = true;
+        _clientBatch = TransportProtocol.Udp;
         try
         {
             ReceiveFromClientsRounds(socket);
         }
         finally
         {
-            _inClientBatch = false;
+            _clientBatch = null;
         }
     }
 
@@ -119,7 +122,11 @@ internal sealed unsafe partial class EpollWorker
             }
 
             long nowMs = _clock.NowMs;
+
+            // One client for the whole batch: how it takes data is decided once.
             IClientSender client = allocation.Client;
+            var udp = client as EpollClientSender;
+            IBufferedClientSender? stream = udp is null ? client as IBufferedClientSender : null;
             for (int i = 0; i < received; i++)
             {
                 if (!Libc.TryReadSockaddr(_inNames + (i * Libc.SockaddrSlot), (int)_in[i].Header.NameLength, out StunAddress peer))
@@ -134,11 +141,11 @@ internal sealed unsafe partial class EpollWorker
                     continue;
                 }
 
-                if (client is EpollClientSender udp)
+                if (udp is not null)
                 {
                     Queue(udp.Fd, Slot(i) + offset, length, udp.Client, allocation, payload);
                 }
-                else if (client is IBufferedClientSender stream)
+                else if (stream is not null)
                 {
                     bool appended = stream.Append(new ReadOnlySpan<byte>(Slot(i) + offset, length));
                     _path.Delivered(allocation, payload, appended);
@@ -171,25 +178,20 @@ internal sealed unsafe partial class EpollWorker
     {
         fixed (byte* bytes = data)
         {
-            if (!_inClientBatch || bytes < _slots || bytes + data.Length > _slotsEnd || !relay.TryAddRef())
+            if (_clientBatch is not { } transport || bytes < _slots || bytes + data.Length > _slotsEnd || !relay.TryAddRef())
             {
                 return false;
             }
 
-            if (_outCount == Batch)
-            {
-                FlushOut();
-            }
-
-            int k = _outCount;
-            Queue(relay.Fd, bytes, data.Length, peer, null, data.Length);
+            int k = Queue(relay.Fd, bytes, data.Length, peer, null, data.Length);
             _outRelay[k] = relay;
+            _outTransport[k] = transport;
             return true;
         }
     }
 
-    /// <summary>Adds one datagram to the outgoing batch; <paramref name="allocation"/> is set for relayed data, to count it once sent.</summary>
-    private void Queue(int fd, byte* data, int length, StunAddress to, Allocation? allocation, int payload)
+    /// <summary>Adds one datagram to the outgoing batch and returns its place; <paramref name="allocation"/> is set for relayed data, to count it once sent.</summary>
+    private int Queue(int fd, byte* data, int length, StunAddress to, Allocation? allocation, int payload)
     {
         if (_outCount == Batch)
         {
@@ -210,6 +212,7 @@ internal sealed unsafe partial class EpollWorker
             Iov = &_outIov[k],
             IovLength = 1,
         };
+        return k;
     }
 
     /// <summary>
@@ -355,7 +358,7 @@ internal sealed unsafe partial class EpollWorker
             }
 
             // An ICMP error for an earlier datagram is reported by whichever call comes next: once more.
-            if (!IsIcmpReport(errno))
+            if (!Libc.IsIcmpReport(errno))
             {
                 break;
             }
@@ -375,7 +378,7 @@ internal sealed unsafe partial class EpollWorker
             if (sent <= 0)
             {
                 // An ICMP error for an earlier datagram is reported by whichever call comes next: once more.
-                if (!retried && IsIcmpReport(Libc.Errno))
+                if (!retried && Libc.IsIcmpReport(Libc.Errno))
                 {
                     retried = true;
                     continue;
@@ -397,8 +400,6 @@ internal sealed unsafe partial class EpollWorker
         }
     }
 
-    private static bool IsIcmpReport(int errno)
-        => errno is Libc.EConnRefused or Libc.EHostUnreach or Libc.ENetUnreach or Libc.EMsgSize or Libc.EConnReset;
 
     /// <summary>Counts the datagram at <paramref name="position"/> of the send order once it went or was dropped.</summary>
     private void Sent(int position, bool ok)
@@ -408,7 +409,7 @@ internal sealed unsafe partial class EpollWorker
         {
             if (!ok)
             {
-                _path.ToPeerFailed(TransportProtocol.Udp, _outPayload[k]);
+                _path.ToPeerFailed(_outTransport[k], _outPayload[k]);
             }
 
             relay.Release();

@@ -67,6 +67,7 @@ internal sealed unsafe partial class EpollWorker : IDisposable
     private readonly int[] _outFd = new int[Batch];
     private readonly Allocation?[] _outAllocation = new Allocation?[Batch];
     private readonly int[] _outPayload = new int[Batch];
+    private readonly TransportProtocol[] _outTransport = new TransportProtocol[Batch];
     private readonly FdHandle?[] _outRelay = new FdHandle?[Batch];
     private readonly int[] _sendOrder = new int[Batch];
     private readonly int[] _sendFd = new int[Batch];
@@ -144,8 +145,16 @@ internal sealed unsafe partial class EpollWorker : IDisposable
     /// <summary>When the current batch started (a Stopwatch timestamp), 0 while waiting.</summary>
     public long BusySince => Volatile.Read(ref _busySince);
 
-    /// <summary>Where a TCP client's bytes are read to: the slots, one contiguous area, so that what it relays joins the batch.</summary>
-    public byte* ReadArea => _slots;
+    /// <summary>
+    /// Where a TCP client's bytes are read to: the slots, one contiguous area, so that what it
+    /// relays joins the batch. Datagrams queued from the last read point into it, so they leave
+    /// first: the area is only handed out again once nothing refers to it.
+    /// </summary>
+    public byte* TakeReadArea()
+    {
+        FlushOut();
+        return _slots;
+    }
 
     /// <summary>Where the answer to a TCP client's request is written before it is appended to the connection.</summary>
     public Span<byte> ResponseArea => new(_responses, PacketPath.ResponseLength);
@@ -162,11 +171,11 @@ internal sealed unsafe partial class EpollWorker : IDisposable
     }
 
     /// <summary>Data relayed from a TCP client's frames joins the outgoing batch until <see cref="EndClientBatch"/>.</summary>
-    public void BeginClientBatch() => _inClientBatch = true;
+    public void BeginClientBatch() => _clientBatch = TransportProtocol.Tcp;
 
     public void EndClientBatch()
     {
-        _inClientBatch = false;
+        _clientBatch = null;
         FlushOut();
         FlushDirty();
     }
@@ -217,7 +226,12 @@ internal sealed unsafe partial class EpollWorker : IDisposable
     /// </summary>
     public void Unregister(int fd, int token)
     {
-        Libc.EpollCtl(_epoll, Libc.EpollCtlDel, fd, null);
+        // After Dispose the set's descriptor is closed and its number may be another file's.
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            Libc.EpollCtl(_epoll, Libc.EpollCtlDel, fd, null);
+        }
+
         Interlocked.Decrement(ref _registered);
         Retire(token);
     }
@@ -229,6 +243,11 @@ internal sealed unsafe partial class EpollWorker : IDisposable
 
     private bool Control(int operation, int fd, int token, uint events)
     {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return false;
+        }
+
         byte* ev = stackalloc byte[16];
         *(uint*)ev = events;
         *(ulong*)(ev + (Libc.EpollEventSize == 12 ? 4 : 8)) = (ulong)token;
@@ -276,8 +295,8 @@ internal sealed unsafe partial class EpollWorker : IDisposable
                     catch (Exception ex) when (ex is not OutOfMemoryException)
                     {
                         DiscardBatch();
-                        _path.Error(TransportProtocol.Udp);
-                        TransportLog.HandlerFault(_logger, ex, "udp", $"data-plane thread #{Index}");
+                        _path.Error(source.Transport);
+                        TransportLog.HandlerFault(_logger, ex, source.Transport.ToString().ToLowerInvariant(), $"data-plane thread #{Index}");
                     }
                 }
             }
@@ -334,7 +353,7 @@ internal sealed unsafe partial class EpollWorker : IDisposable
         _outCount = 0;
         Array.Clear(_dirty);
         _dirtyCount = 0;
-        _inClientBatch = false;
+        _clientBatch = null;
     }
 
     /// <summary>Frees the tokens of sockets removed before this pass: no event of theirs can follow.</summary>

@@ -17,11 +17,6 @@ internal static unsafe partial class Libc
     public const int SockNonBlock = 0x800;
     public const int SockCloExec = 0x80000;
 
-    public const int SolSocket = 1;
-    public const int SoReuseAddr = 2;
-    public const int SoSndBuf = 7;
-    public const int SoRcvBuf = 8;
-    public const int SoReusePort = 15;
     public const int SolIp = 0;
     public const int IpMtuDiscover = 10;
     public const int IpRecvErr = 11;
@@ -33,7 +28,6 @@ internal static unsafe partial class Libc
     public const int SolUdp = 17;
     public const int UdpSegment = 103;
 
-    public const int MsgTrunc = 0x20;
     public const int MsgDontWait = 0x40;
     public const int MsgNoSignal = 0x4000;
 
@@ -55,11 +49,9 @@ internal static unsafe partial class Libc
     public const int ENoProtoOpt = 92;
     public const int EOpNotSupp = 95;
     public const int EAgain = 11;
-    public const int EAddrInUse = 98;
     public const int EMsgSize = 90;
     public const int ENetUnreach = 101;
     public const int EConnReset = 104;
-    public const int ENoBufs = 105;
     public const int EConnRefused = 111;
     public const int EHostUnreach = 113;
 
@@ -101,8 +93,12 @@ internal static unsafe partial class Libc
         public uint Length;
     }
 
-    /// <summary>Whether the calls this data plane needs work here (Linux, 64-bit, an epoll that opens).</summary>
-    public static bool Available()
+    private static readonly Lazy<bool> s_available = new(Probe);
+
+    /// <summary>Whether the calls this data plane needs work here (Linux, 64-bit, an epoll that opens); probed once.</summary>
+    public static bool Available() => s_available.Value;
+
+    private static bool Probe()
     {
         if (!OperatingSystem.IsLinux() || IntPtr.Size != 8
             || RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.Arm64))
@@ -171,14 +167,18 @@ internal static unsafe partial class Libc
 
     public static int SetOption(int fd, int level, int name, int value) => SetSockOpt(fd, level, name, &value, sizeof(int));
 
+    /// <summary>
+    /// A send failed with the error an ICMP report for an earlier datagram left on the socket
+    /// (the kernel reports it to whichever call comes next): worth one more try.
+    /// </summary>
+    public static bool IsIcmpReport(int errno)
+        => errno is EConnRefused or EHostUnreach or ENetUnreach or EMsgSize or EConnReset;
+
     [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);
 
     [LibraryImport("libc", EntryPoint = "bind", SetLastError = true)]
     public static partial int Bind(int fd, byte* address, int length);
-
-    [LibraryImport("libc", EntryPoint = "getsockname", SetLastError = true)]
-    public static partial int GetSockName(int fd, byte* address, int* length);
 
     [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
     public static partial int SetSockOpt(int fd, int level, int name, void* value, int length);
@@ -186,8 +186,11 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
-    [LibraryImport("libc", EntryPoint = "dup2", SetLastError = true)]
-    public static partial int Dup2(int fd, int target);
+    /// <summary>fcntl(F_DUPFD): a copy of the descriptor at the lowest free number at or above <paramref name="lowest"/>; closes nothing.</summary>
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int FcntlDupFd(int fd, int command, int lowest);
+
+    public static int DupAtOrAbove(int fd, int lowest) => FcntlDupFd(fd, 0, lowest);
 
     [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
     public static partial int EpollCreate1(int flags);

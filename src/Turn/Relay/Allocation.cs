@@ -17,7 +17,6 @@ internal sealed partial class Allocation
     private const int InitialTableLength = 1;
 
     private readonly Lock _lock = new();
-    private const int StunHeaderTransactionIdLength = 12;
 
     private readonly ulong _dataTransactionPrefix;
     private readonly ulong _allocateTransaction;
@@ -81,7 +80,7 @@ internal sealed partial class Allocation
 
     /// <summary>Whether a request is the Allocate that made this allocation, retransmitted: it gets the same success again (RFC 8656 §7.2).</summary>
     public bool IsAllocateTransaction(ReadOnlySpan<byte> transactionId)
-        => transactionId.Length == StunHeaderTransactionIdLength
+        => transactionId.Length == Wire.StunHeader.TransactionIdLength
             && BinaryPrimitives.ReadUInt64LittleEndian(transactionId) == _allocateTransaction
             && BinaryPrimitives.ReadUInt32LittleEndian(transactionId[sizeof(ulong)..]) == _allocateTransactionEnd;
 

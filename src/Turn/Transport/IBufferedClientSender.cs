@@ -10,4 +10,16 @@ internal interface IBufferedClientSender : IClientSender
 
     /// <summary>Sends what was appended, or leaves it to the connection's own writer; never blocks.</summary>
     void Flush();
+
+    /// <summary>One packet on its own: appended, then flushed; false when it was dropped (the buffer is full, or the connection closed).</summary>
+    bool IClientSender.Send(ReadOnlySpan<byte> packet)
+    {
+        if (!Append(packet))
+        {
+            return false;
+        }
+
+        Flush();
+        return true;
+    }
 }

@@ -14,7 +14,6 @@ internal struct OutputBuffer
     public const int Limit = 1 << 20;
 
     private const int InitialLength = 4096;
-    private const int MsgNoSignal = 0x4000;
 
     private byte[]? _buffer;
 
@@ -56,7 +55,7 @@ internal struct OutputBuffer
         nint sent;
         fixed (byte* data = _buffer)
         {
-            sent = Libc.Send(fd, data, (nuint)Length, Libc.MsgDontWait | MsgNoSignal);
+            sent = Libc.Send(fd, data, (nuint)Length, Libc.MsgDontWait | Libc.MsgNoSignal);
         }
 
         if (sent == Length)

@@ -12,8 +12,6 @@ namespace Turn.Transport;
 /// </summary>
 internal sealed class SocketDataPlane(int threads, RelayClock clock, ILogger logger) : IDataPlane
 {
-    private const int IPv6DontFragment = 62;
-
     private readonly UdpListenerSet _set = new();
     private readonly List<IUdpEndpoint> _listeners = [];
     private PacketPath? _path;
@@ -50,7 +48,7 @@ internal sealed class SocketDataPlane(int threads, RelayClock clock, ILogger log
                 }
                 else
                 {
-                    socket.SetSocketOption(SocketOptionLevel.IPv6, (SocketOptionName)IPv6DontFragment, 1);
+                    socket.SetSocketOption(SocketOptionLevel.IPv6, (SocketOptionName)Linux.Libc.Ipv6DontFrag, 1);
                 }
             }
 

@@ -1,6 +1,5 @@
-using System.Buffers.Binary;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
+using Turn.Transport.Linux;
 using Turn.Wire;
 
 namespace Turn.Transport;
@@ -8,16 +7,11 @@ namespace Turn.Transport;
 /// <summary>
 /// Reads ICMP errors a UDP socket received for datagrams it sent (Linux IP_RECVERR /
 /// IPV6_RECVERR and recvmsg with MSG_ERRQUEUE), so a relay can tell its client that a peer is
-/// unreachable (RFC 8656 §11.5). .NET exposes neither, hence the P/Invoke.
+/// unreachable (RFC 8656 §11.5). .NET exposes neither, hence the calls through <see cref="Libc"/>.
 /// </summary>
-internal static unsafe partial class SocketErrorQueue
+internal static unsafe class SocketErrorQueue
 {
-    private const int SolIp = 0;
-    private const int SolIpv6 = 41;
-    private const int IpRecvErr = 11;
-    private const int Ipv6RecvErr = 25;
     private const int MsgErrQueue = 0x2000;
-    private const int MsgDontWait = 0x40;
     private const byte OriginIcmp = 2;
     private const byte OriginIcmp6 = 3;
 
@@ -33,11 +27,11 @@ internal static unsafe partial class SocketErrorQueue
         {
             if (socket.AddressFamily == AddressFamily.InterNetwork)
             {
-                socket.SetRawSocketOption(SolIp, IpRecvErr, BitConverter.GetBytes(1));
+                socket.SetRawSocketOption(Libc.SolIp, Libc.IpRecvErr, BitConverter.GetBytes(1));
             }
             else
             {
-                socket.SetRawSocketOption(SolIpv6, Ipv6RecvErr, BitConverter.GetBytes(1));
+                socket.SetRawSocketOption(Libc.SolIpv6, Libc.Ipv6RecvErr, BitConverter.GetBytes(1));
             }
 
             return true;
@@ -76,14 +70,14 @@ internal static unsafe partial class SocketErrorQueue
         type = 0;
         code = 0;
         info = 0;
-        byte* name = stackalloc byte[32];
+        byte* name = stackalloc byte[Libc.SockaddrSlot];
         byte* control = stackalloc byte[256];
         byte* payload = stackalloc byte[16];
-        var iov = new IoVec { Base = payload, Length = 16 };
-        var header = new MsgHdr
+        var iov = new Libc.IoVec { Base = payload, Length = 16 };
+        var header = new Libc.MsgHdr
         {
             Name = name,
-            NameLength = 32,
+            NameLength = Libc.SockaddrSlot,
             Iov = &iov,
             IovLength = 1,
             Control = control,
@@ -92,9 +86,9 @@ internal static unsafe partial class SocketErrorQueue
 
         while (true)
         {
-            header.NameLength = 32;
+            header.NameLength = Libc.SockaddrSlot;
             header.ControlLength = 256;
-            if (RecvMsg(fd, &header, MsgErrQueue | MsgDontWait) < 0)
+            if (Libc.RecvMsg(fd, &header, MsgErrQueue | Libc.MsgDontWait) < 0)
             {
                 return false;
             }
@@ -108,20 +102,10 @@ internal static unsafe partial class SocketErrorQueue
 
     private static bool TryRead(byte* name, int nameLength, byte* control, int controlLength, out StunAddress peer, out byte type, out byte code, out uint info)
     {
-        peer = default;
         type = 0;
         code = 0;
         info = 0;
-        var sockaddr = new ReadOnlySpan<byte>(name, nameLength);
-        if (nameLength >= 16 && BitConverter.ToUInt16(sockaddr) == (ushort)AddressFamily.InterNetwork)
-        {
-            peer = StunAddress.FromBytes(sockaddr.Slice(4, 4), BinaryPrimitives.ReadUInt16BigEndian(sockaddr[2..]));
-        }
-        else if (nameLength >= 24 && BitConverter.ToUInt16(sockaddr) == 10)
-        {
-            peer = StunAddress.FromBytes(sockaddr.Slice(8, 16), BinaryPrimitives.ReadUInt16BigEndian(sockaddr[2..]));
-        }
-        else
+        if (!Libc.TryReadSockaddr(name, nameLength, out peer))
         {
             return false;
         }
@@ -139,7 +123,7 @@ internal static unsafe partial class SocketErrorQueue
                 return false;
             }
 
-            if (((level == SolIp && kind == IpRecvErr) || (level == SolIpv6 && kind == Ipv6RecvErr)) && length >= 16 + 16)
+            if (((level == Libc.SolIp && kind == Libc.IpRecvErr) || (level == Libc.SolIpv6 && kind == Libc.Ipv6RecvErr)) && length >= 16 + 16)
             {
                 ReadOnlySpan<byte> error = cmsg.Slice(16, 16);
                 byte origin = error[4];
@@ -156,27 +140,5 @@ internal static unsafe partial class SocketErrorQueue
         }
 
         return false;
-    }
-
-    [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
-    private static partial nint RecvMsg(int socket, MsgHdr* message, int flags);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
-    {
-        public void* Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
-    {
-        public void* Name;
-        public uint NameLength;
-        public IoVec* Iov;
-        public nuint IovLength;
-        public void* Control;
-        public nuint ControlLength;
-        public int Flags;
     }
 }

@@ -51,30 +51,6 @@ internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
 
     public void Attach(Allocation allocation) => _allocation = allocation;
 
-    /// <summary>Bytes waiting to be written.</summary>
-    public int QueuedBytes
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _out.Length;
-            }
-        }
-    }
-
-    /// <summary>Appends and flushes one packet; false when it was dropped (the buffer is full, or the connection closed).</summary>
-    public bool Send(ReadOnlySpan<byte> packet)
-    {
-        if (!Append(packet))
-        {
-            return false;
-        }
-
-        Flush();
-        return true;
-    }
-
     /// <summary>Appends one packet for the next <see cref="Flush"/>; false when it was dropped.</summary>
     public bool Append(ReadOnlySpan<byte> packet)
     {
@@ -221,7 +197,7 @@ internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
         RequestContext context = _context with { NowMs = clock.NowMs, UnixSeconds = clock.UnixSeconds };
         byte[] response = t_response ??= new byte[PacketPath.ResponseLength];
         HandleResult result = _path.FromClient(frame, context, response);
-        return result.Length == 0 || Send(response.AsSpan(0, result.Length));
+        return result.Length == 0 || ((IClientSender)this).Send(response.AsSpan(0, result.Length));
     }
 
     /// <summary>
@@ -251,16 +227,23 @@ internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
                         _spare = null;
                     }
 
-                    await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                    lock (_lock)
+                    try
                     {
-                        if (_spare is null && !_closed)
+                        await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        // Kept as the spare, or back to the pool, also when the write failed.
+                        lock (_lock)
                         {
-                            _spare = buffer;
-                        }
-                        else
-                        {
-                            ArrayPool<byte>.Shared.Return(buffer!);
+                            if (_spare is null && !_closed)
+                            {
+                                _spare = buffer;
+                            }
+                            else
+                            {
+                                ArrayPool<byte>.Shared.Return(buffer!);
+                            }
                         }
                     }
                 }

@@ -15,9 +15,6 @@ namespace Turn.Transport;
 internal sealed class UdpListener : IClientTransport, IUdpEndpoint, IDisposable
 {
     private const int ReceiveBufferLength = 65536;
-    
-    /// <summary>Every client's packets queue in this socket: 4 MiB, as far as the kernel allows.</summary>
-    private const int SocketBufferBytes = 4 << 20;
 
     private readonly Socket[] _sockets;
     private readonly Thread[] _threads;
@@ -83,39 +80,7 @@ internal sealed class UdpListener : IClientTransport, IUdpEndpoint, IDisposable
 
     /// <summary>Binds <paramref name="shards"/> sockets to the endpoint; throws <see cref="SocketException"/> if it is taken.</summary>
     public static UdpListener Bind(ListenEndpoint endpoint, int shards)
-    {
-        var sockets = new Socket[shards];
-        try
-        {
-            IPEndPoint bindTo = endpoint.EndPoint;
-            for (int i = 0; i < shards; i++)
-            {
-                Socket socket = SocketOptions.Create(bindTo.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-                sockets[i] = socket;
-                SocketOptions.GrowBuffers(socket, SocketBufferBytes);
-                if (shards > 1)
-                {
-                    SocketOptions.EnableReusePort(socket);
-                }
-
-                socket.Bind(bindTo);
-
-                // With port 0 the first socket picks the port, and the others join it.
-                bindTo = (IPEndPoint)socket.LocalEndPoint!;
-            }
-
-            return new UdpListener(endpoint, sockets);
-        }
-        catch
-        {
-            foreach (Socket? socket in sockets)
-            {
-                socket?.Dispose();
-            }
-
-            throw;
-        }
-    }
+        => new(endpoint, SocketOptions.BindUdpShards(endpoint.EndPoint, shards));
 
     public void Start(PacketPath path, UdpListenerSet set, ILogger logger, RelayClock? clock = null)
     {

@@ -48,43 +48,20 @@ internal sealed class EpollDataPlane : IDataPlane
 
     public IReadOnlyList<IUdpEndpoint> Listeners => _listeners;
 
-    public long Packets
-    {
-        get
-        {
-            long sum = 0;
-            foreach (EpollWorker worker in _workers)
-            {
-                sum += worker.Packets;
-            }
+    public long Packets => _workers.Sum(static w => w.Packets);
 
-            return sum;
-        }
-    }
-
-    public long AllocatedBytes
-    {
-        get
-        {
-            long sum = 0;
-            foreach (EpollWorker worker in _workers)
-            {
-                sum += worker.AllocatedBytes;
-            }
-
-            return sum;
-        }
-    }
+    public long AllocatedBytes => _workers.Sum(static w => w.AllocatedBytes);
 
     public IUdpEndpoint BindUdp(ListenEndpoint endpoint)
     {
-        EpollUdpListener listener = EpollUdpListener.Bind(this, endpoint, _workers.Length);
-        _listeners.Add(listener);
+        // The threads read the listener list without a lock: it is complete before they start.
         if (_started)
         {
-            Register(listener);
+            throw new InvalidOperationException("UDP addresses are bound before the data plane starts");
         }
 
+        EpollUdpListener listener = EpollUdpListener.Bind(this, endpoint, _workers.Length);
+        _listeners.Add(listener);
         return listener;
     }
 

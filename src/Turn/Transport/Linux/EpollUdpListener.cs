@@ -13,9 +13,6 @@ namespace Turn.Transport.Linux;
 /// </summary>
 internal sealed class EpollUdpListener : IClientTransport, IUdpEndpoint, IDisposable
 {
-    /// <summary>Every client's packets queue in these sockets: 4 MiB, as far as the kernel allows.</summary>
-    private const int SocketBufferBytes = 4 << 20;
-
     private readonly Socket[] _sockets;
 
     private EpollUdpListener(EpollDataPlane plane, ListenEndpoint endpoint, Socket[] sockets)
@@ -45,42 +42,13 @@ internal sealed class EpollUdpListener : IClientTransport, IUdpEndpoint, IDispos
 
     /// <summary>Binds one socket per thread to the endpoint; throws <see cref="SocketException"/> if it is taken.</summary>
     public static EpollUdpListener Bind(EpollDataPlane plane, ListenEndpoint endpoint, int shards)
-    {
-        var sockets = new Socket[shards];
-        try
-        {
-            IPEndPoint bindTo = endpoint.EndPoint;
-            for (int i = 0; i < shards; i++)
-            {
-                Socket socket = SocketOptions.Create(bindTo.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-                sockets[i] = socket;
-                SocketOptions.GrowBuffers(socket, SocketBufferBytes);
-                SocketOptions.EnableReusePort(socket);
-                socket.Bind(bindTo);
-
-                // With port 0 the first socket picks the port, and the others join it.
-                bindTo = (IPEndPoint)socket.LocalEndPoint!;
-            }
-
-            return new EpollUdpListener(plane, endpoint, sockets);
-        }
-        catch
-        {
-            foreach (Socket? socket in sockets)
-            {
-                socket?.Dispose();
-            }
-
-            throw;
-        }
-    }
+        => new(plane, endpoint, SocketOptions.BindUdpShards(endpoint.EndPoint, shards));
 
     /// <summary>Relayed data for an allocation made here leaves from this address, as the client expects.</summary>
     public IClientSender SenderFor(StunAddress client)
     {
-        EpollWorker? current = EpollWorker.Current;
-        int shard = current is not null && current.Index < Shards.Length ? current.Index : 0;
-        return new EpollClientSender(Shards[shard].Fd, client);
+        // The thread handling the Allocate is one of this plane's, with its own shard; elsewhere the first.
+        return new EpollClientSender(Shards[EpollWorker.Current?.Index ?? 0].Fd, client);
     }
 
     /// <summary>UDP has no connection whose end would end the allocation; its lifetime does.</summary>

@@ -166,14 +166,6 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             reason = await ReceiveLoop(_closing.Token).ConfigureAwait(false);
             reason = _closeReason ?? reason;
         }
-        catch (OperationCanceledException)
-        {
-            reason = _closeReason ?? "connection lost";
-        }
-        catch (WebSocketException e)
-        {
-            reason = e.WebSocketErrorCode == WebSocketError.ConnectionClosedPrematurely ? "connection lost" : e.Message;
-        }
         finally
         {
             _receiving.TrySetResult();
@@ -224,13 +216,12 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                     }
 
                     Memory<byte> space = tooLarge ? buffer : buffer.AsMemory(filled);
-                    ValueWebSocketReceiveResult? received = await Receive(space, cancellationToken).ConfigureAwait(false);
-                    if (received is not { } got)
+                    (result, string? lost) = await Receive(space, cancellationToken).ConfigureAwait(false);
+                    if (lost is not null)
                     {
-                        return _closeReason ?? "connection lost";
+                        return _closeReason ?? lost;
                     }
 
-                    result = got;
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         return "closed by peer";
@@ -299,18 +290,23 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     }
 
     /// <summary>
-    /// The next frame, or null when the transport went away (closed without a close frame, reset,
-    /// or cut): the reason is known, so the loop ends here instead of rethrowing up the chain.
+    /// The next frame, or why the connection ended (closed without a close frame, reset, cut, or
+    /// a protocol violation): the reason is known where the read fails, so the loop ends there
+    /// instead of rethrowing up the chain.
     /// </summary>
-    private async ValueTask<ValueWebSocketReceiveResult?> Receive(Memory<byte> space, CancellationToken cancellationToken)
+    private async ValueTask<(ValueWebSocketReceiveResult Frame, string? Lost)> Receive(Memory<byte> space, CancellationToken cancellationToken)
     {
         try
         {
-            return await _socket.ReceiveAsync(space, cancellationToken).ConfigureAwait(false);
+            return (await _socket.ReceiveAsync(space, cancellationToken).ConfigureAwait(false), null);
         }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
+        catch (WebSocketException e)
         {
-            return null;
+            return (default, e.WebSocketErrorCode == WebSocketError.ConnectionClosedPrematurely ? "connection lost" : e.Message);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            return (default, "connection lost");
         }
     }
 

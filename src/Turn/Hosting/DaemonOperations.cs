@@ -96,10 +96,12 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
     {
         _lifetime.ApplicationStarted.Register(() =>
         {
-            // Start-up (configuration, composition, the first listeners) leaves megabytes of
-            // garbage in a heap that a quiet relay may not collect for hours: give it back once.
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             Notify("READY=1\nSTATUS=serving");
+
+            // Start-up (configuration, composition, the first listeners) leaves megabytes of
+            // garbage in a heap that a quiet relay may not collect for hours: give it back once,
+            // after readiness is told, while the relay is still quiet.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             _watchdog = WatchdogLoop(_stopping.Token);
         });
         _lifetime.ApplicationStopping.Register(() => Notify("STOPPING=1\nSTATUS=stopping"));

@@ -32,6 +32,8 @@ public class TurnOptionsReaderTests
 
         Assert.True(result.IsValid, string.Join("\n", result.Errors));
         Assert.Equal(new TurnOptions().Listen.UdpPort, result.Options.Listen.UdpPort);
+        Assert.Equal(new TurnOptions().Listen.UdpThreads, result.Options.Listen.UdpThreads);
+        Assert.Equal(new TurnOptions().Listen.DataPlane, result.Options.Listen.DataPlane);
         Assert.Equal(new TurnOptions().Tcp, result.Options.Tcp);
         Assert.Equal(new TurnOptions().Software, result.Options.Software);
     }
@@ -55,6 +57,8 @@ public class TurnOptionsReaderTests
     [InlineData("Listen:TcpPort", "0")]
     [InlineData("Listen:TlsPort", "port")]
     [InlineData("Listen:UdpThreads", "-1")]
+    [InlineData("Listen:UdpThreads", "65")]
+    [InlineData("Listen:DataPlane", "io_uring")]
     [InlineData("Listen:Addresses:0", "300.1.1.1")]
     [InlineData("Tcp:MaxConnections", "-5")]
     [InlineData("Tcp:IdleTimeoutSeconds", "1.5")]

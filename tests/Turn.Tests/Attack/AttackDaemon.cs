@@ -139,6 +139,26 @@ internal sealed class AttackDaemon : IAsyncDisposable
         return 0;
     }
 
+    /// <summary>The sum over every series of a metric; fails the test when the daemon exports none of it.</summary>
+    public async Task<double> MetricSumAsync(string name)
+    {
+        using var http = new HttpClient();
+        string text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{HttpPort}/metrics"));
+        double sum = 0;
+        int series = 0;
+        foreach (string line in text.Split('\n'))
+        {
+            if (line.StartsWith(name + " ", StringComparison.Ordinal) || line.StartsWith(name + "{", StringComparison.Ordinal))
+            {
+                sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+                series++;
+            }
+        }
+
+        Xunit.Assert.True(series > 0, $"/metrics exports no {name}");
+        return sum;
+    }
+
     /// <summary>The daemon's resident memory (VmRSS), in bytes.</summary>
     public long Rss()
     {

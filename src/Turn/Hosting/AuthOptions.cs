@@ -11,6 +11,9 @@ internal sealed record AuthOptions
     /// <summary>TURN REST shared secrets, as coturn's static-auth-secret; all are accepted, so one can be rotated in.</summary>
     public IReadOnlyList<string> Secrets { get; init; } = [];
 
+    /// <summary>True when <see cref="Secrets"/> holds only the secret <see cref="LocalDefault"/> generated because none was configured.</summary>
+    public bool SecretGenerated { get; init; }
+
     /// <summary>How long a nonce is good for before the client gets 438 and a fresh one.</summary>
     public int NonceLifetimeSeconds { get; init; } = 600;
 

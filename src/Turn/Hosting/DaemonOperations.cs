@@ -248,7 +248,10 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
         Metrics = current.Metrics,
         Rfc5780 = current.Rfc5780,
         Tls = (current.Tls.CertificateFile is null) == (next.Tls.CertificateFile is null) ? next.Tls : current.Tls,
-        Auth = next.Auth with { Realm = current.Auth.Realm, NonceLifetimeSeconds = current.Auth.NonceLifetimeSeconds },
+        // Into or out of the local default takes a restart: the HTTP side's reach goes with it.
+        Auth = current.Auth.SecretGenerated != next.Auth.SecretGenerated
+            ? current.Auth
+            : next.Auth with { Realm = current.Auth.Realm, NonceLifetimeSeconds = current.Auth.NonceLifetimeSeconds },
         Relay = next.Relay with { Addresses = current.Relay.Addresses, MinPort = current.Relay.MinPort, MaxPort = current.Relay.MaxPort },
         Signal = next.Signal with { Path = current.Signal.Path },
     };
@@ -293,6 +296,11 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
         if (current.Auth.Realm != next.Auth.Realm || current.Auth.NonceLifetimeSeconds != next.Auth.NonceLifetimeSeconds)
         {
             yield return "Auth:Realm/NonceLifetimeSeconds";
+        }
+
+        if (current.Auth.SecretGenerated != next.Auth.SecretGenerated)
+        {
+            yield return "Auth:Secrets/Users (into or out of the local default)";
         }
 
         if (current.Software != next.Software || current.Tcp != next.Tcp || current.Rfc5780 != next.Rfc5780)

@@ -23,8 +23,8 @@ internal static partial class HostingLog
     [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "turn stopped")]
     public static partial void Stopped(ILogger logger);
 
-    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "No Auth:Users and no Auth:Secrets: every TURN Allocate will be refused (STUN Binding works)")]
-    public static partial void NoCredentials(ILogger logger);
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Running the {Mode}")]
+    public static partial void LocalDefault(ILogger logger, string mode);
 
     [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Relaying from {Address}, ports {MinPort}-{MaxPort}")]
     public static partial void RelayAddress(ILogger logger, string address, int minPort, int maxPort);

@@ -60,9 +60,9 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
             HostingLog.TlsWithoutCertificate(logger);
         }
 
-        if (options.Auth.Users.Count == 0 && options.Auth.Secrets.Count == 0)
+        if (options.Auth.SecretGenerated)
         {
-            HostingLog.NoCredentials(logger);
+            HostingLog.LocalDefault(logger, LocalDefault.Describe(options));
         }
 
         foreach (System.Net.Sockets.AddressFamily family in new[] { System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.AddressFamily.InterNetworkV6 })

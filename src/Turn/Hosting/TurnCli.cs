@@ -61,6 +61,7 @@ internal static class TurnCli
             if (result.IsValid)
             {
                 Console.Out.WriteLine($"{name}: configuration is valid");
+                Console.Out.WriteLine($"mode: {LocalDefault.Describe(result.Options)}");
                 return 0;
             }
 

@@ -51,7 +51,7 @@ internal static class TurnOptionsReader
             HandshakeTimeoutSeconds = r.Int("Tcp:HandshakeTimeoutSeconds", defaults.Tcp.HandshakeTimeoutSeconds, 1, 600),
             FirstMessageSeconds = r.Int("Tcp:FirstMessageSeconds", defaults.Tcp.FirstMessageSeconds, 1, 600),
         };
-        var options = new TurnOptions
+        TurnOptions options = new()
         {
             Software = r.Text("Software", defaults.Software, 127),
             Listen = listen,
@@ -87,6 +87,7 @@ internal static class TurnOptionsReader
             },
         };
 
+        options = LocalDefault.Apply(options, r);
         CheckAdmission(r, options.Signal);
         CheckPorts(r, listen);
         CheckTls(r, tls);

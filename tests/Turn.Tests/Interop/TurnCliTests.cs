@@ -41,6 +41,7 @@ public sealed class TurnCliTests
             Tls = new { CertificateFile = certificate, PrivateKeyFile = key },
             Rfc5780 = new { AlternateAddress = "127.0.0.2", AlternatePort = 3479 },
             Tcp = new { MaxConnections = 10000, IdleTimeoutSeconds = 300, HandshakeTimeoutSeconds = 10 },
+            Auth = new { Secrets = new[] { "check-config-secret-0123456789" }, Users = new[] { "alice:pw" } },
             Logging = new { LogLevel = new { Default = "Information" } },
         }));
 
@@ -48,6 +49,21 @@ public sealed class TurnCliTests
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("", result.StandardError);
+        Assert.Contains("mode: serving: 1 shared secret(s) and 1 static user(s)", result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CheckConfig_WithoutCredentials_NamesTheLocalDefault_AndServesHttpOnLoopback()
+    {
+        using var directory = new TempDirectory();
+        string file = directory.Write("local.json", """{ "Http": { "Urls": [ "http://0.0.0.0:8080", "http://[::]:8081", "http://turn.example.org:8082" ] } }""");
+
+        ToolResult result = await ToolRunner.RunTurnAsync("check-config", file);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("mode: local default (no Auth:Secrets or Auth:Users)", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("HTTP on http://127.0.0.1:8080, http://[::1]:8081, http://localhost:8082", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("warning: Http:Urls: \"http://0.0.0.0:8080\" is served as \"http://127.0.0.1:8080\"", result.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]

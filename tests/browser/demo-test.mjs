@@ -19,13 +19,16 @@
 // Usage:
 //   node demo-test.mjs --base http://127.0.0.1:8080 [--api-key KEY] [--join-token-secret SECRET]
 //       [--timeout-ms 60000] [--hold-ms 1500] [--chromium /usr/bin/chromium | --firefox /usr/bin/firefox-esr] [--headed]
+//       [--call-only]
 // --api-key is Signal:ApiKey (the test reads /api/ice-servers and /api/rooms/{room});
 // --join-token-secret is Signal:JoinTokenSecret (the test mints a join token for the pages).
+// --call-only ends after the relayed call (steps 1 and 2) and hangs up: no /api/rooms needed.
 // Or from the environment: DEMO_TEST_BASE, DEMO_TEST_API_KEY, DEMO_TEST_JOIN_TOKEN_SECRET,
 // DEMO_TEST_TIMEOUT_MS, DEMO_TEST_CHROMIUM.
 //
-// The daemon needs TURN REST credentials (Auth:Secrets) so the iceServers it hands out
-// include turn: URLs, and, when it relays on loopback, Relay:UnsafeAllowLoopbackPeers.
+// The daemon needs TURN REST credentials (Auth:Secrets, or the secret it generates without
+// configured credentials) so the iceServers it hands out include turn: URLs, and, when it relays
+// on loopback, Relay:UnsafeAllowLoopbackPeers.
 // Needs Debian's chromium (apt-get install -y chromium) or firefox-esr and this folder's packages
 // (npm ci --prefix tests/browser). It never downloads a browser.
 
@@ -51,6 +54,7 @@ try {
       chromium: { type: 'string' },
       firefox: { type: 'string' },
       headed: { type: 'boolean' },
+      'call-only': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -60,7 +64,7 @@ try {
   fail(`${error.message}; see the usage at the top of demo-test.mjs`);
 }
 if (parsed.help) {
-  process.stdout.write('node demo-test.mjs --base http://HOST:PORT [--api-key KEY] [--join-token-secret SECRET] [--timeout-ms MS] [--hold-ms MS] [--chromium PATH | --firefox PATH] [--headed]\n');
+  process.stdout.write('node demo-test.mjs --base http://HOST:PORT [--api-key KEY] [--join-token-secret SECRET] [--timeout-ms MS] [--hold-ms MS] [--chromium PATH | --firefox PATH] [--headed] [--call-only]\n');
   process.exit(0);
 }
 
@@ -68,6 +72,7 @@ const env = process.env;
 const base = (parsed.base ?? env.DEMO_TEST_BASE ?? '').replace(/\/+$/, '');
 const apiKey = parsed['api-key'] ?? env.DEMO_TEST_API_KEY;
 const joinTokenSecret = parsed['join-token-secret'] ?? env.DEMO_TEST_JOIN_TOKEN_SECRET;
+const callOnly = parsed['call-only'] === true;
 const timeoutMs = Number(parsed['timeout-ms'] ?? env.DEMO_TEST_TIMEOUT_MS ?? 60000);
 const holdMs = Number(parsed['hold-ms'] ?? 1500);
 // --firefox drives Firefox (Debian's firefox-esr) over WebDriver BiDi instead of Chromium.
@@ -238,54 +243,57 @@ try {
   }
   step('media relayed', { framesDecoded: frames, pairs });
 
-  // 3. Alice's signaling connection drops; bob writes to her while she is away.
-  const bobEventsBefore = await bob.evaluate(() => window.demo.peerEvents.length);
-  await alice.evaluate(() => {
-    window.addressedToMe = [];
-    window.demo.client.on('message', (m) => window.addressedToMe.push(m));
-  });
-  await alice.evaluate((hold) => window.demo.dropSignaling(hold), holdMs);
-  let sawAway = null;
-  try {
-    await until('the server to see alice away', async () => {
-      const snapshot = await api(`/api/rooms/${encodeURIComponent(room)}`);
-      return snapshot.peers.some((p) => p.id === aliceJoined.id && p.connected === false);
-    }, Math.max(holdMs - 200, 200), 50);
-    sawAway = true;
-  } catch (error) {
-    if (holdMs > 0) throw error;  // with no hold she may well be back already
-    sawAway = false;
+  // --call-only stops after the call: a daemon without Signal:ApiKey has no /api/rooms to watch the resume with.
+  if (!callOnly) {
+    // 3. Alice's signaling connection drops; bob writes to her while she is away.
+    const bobEventsBefore = await bob.evaluate(() => window.demo.peerEvents.length);
+    await alice.evaluate(() => {
+      window.addressedToMe = [];
+      window.demo.client.on('message', (m) => window.addressedToMe.push(m));
+    });
+    await alice.evaluate((hold) => window.demo.dropSignaling(hold), holdMs);
+    let sawAway = null;
+    try {
+      await until('the server to see alice away', async () => {
+        const snapshot = await api(`/api/rooms/${encodeURIComponent(room)}`);
+        return snapshot.peers.some((p) => p.id === aliceJoined.id && p.connected === false);
+      }, Math.max(holdMs - 200, 200), 50);
+      sawAway = true;
+    } catch (error) {
+      if (holdMs > 0) throw error;  // with no hold she may well be back already
+      sawAway = false;
+    }
+    await bob.evaluate(() => window.demo.chat('while you were away'));
+    await bob.evaluate((to) => window.demo.client.message(to, { note: 'kept for you' }), aliceJoined.id);
+    step('alice dropped', { serverSawAway: sawAway });
+
+    await until('alice to resume', async () => {
+      const s = await state(alice);
+      return s.resumes >= 1 && s.connection === 'joined';
+    });
+    const resumed = await state(alice);
+    if (resumed.id !== aliceJoined.id) throw new Error(`alice resumed as ${resumed.id}, not ${aliceJoined.id}`);
+    await until('alice to get what bob sent while she was away', () => alice.evaluate((from) =>
+      window.demo.chatMessages.some((m) => m.from === from && m.text === 'while you were away'), bobJoined.id));
+    await until('alice to get the message bob addressed to her while she was away', () => alice.evaluate((from) =>
+      window.addressedToMe.some((m) => m.from === from && m.data?.note === 'kept for you'), bobJoined.id));
+    const bobEvents = await bob.evaluate((n) => window.demo.peerEvents.slice(n), bobEventsBefore);
+    if (bobEvents.length > 0) throw new Error(`bob saw ${JSON.stringify(bobEvents)} while alice resumed`);
+    const roomAfter = await api(`/api/rooms/${encodeURIComponent(room)}`);
+    if (!roomAfter.peers.some((p) => p.id === aliceJoined.id && p.connected)) throw new Error(`after the resume the server shows ${JSON.stringify(roomAfter)}`);
+    step('alice resumed', { id: resumed.id, keptMessages: 2, bobPeerEvents: bobEvents.length });
+
+    // The call never depended on the signaling socket.
+    await sendBatch(alice, 'after', 10);
+    await expectBatch(bob, 'after', 10);
+    const framesBefore = frames.bob;
+    const framesLater = await until('bob to keep decoding video', async () => {
+      const n = await bob.evaluate(() => window.demo.framesDecoded());
+      return n > framesBefore ? n : false;
+    }, timeoutMs, 250);
+    if ((await state(alice)).call?.connectionState !== 'connected') throw new Error('the call did not survive the signaling drop');
+    step('call survived', { bobFramesDecoded: framesLater });
   }
-  await bob.evaluate(() => window.demo.chat('while you were away'));
-  await bob.evaluate((to) => window.demo.client.message(to, { note: 'kept for you' }), aliceJoined.id);
-  step('alice dropped', { serverSawAway: sawAway });
-
-  await until('alice to resume', async () => {
-    const s = await state(alice);
-    return s.resumes >= 1 && s.connection === 'joined';
-  });
-  const resumed = await state(alice);
-  if (resumed.id !== aliceJoined.id) throw new Error(`alice resumed as ${resumed.id}, not ${aliceJoined.id}`);
-  await until('alice to get what bob sent while she was away', () => alice.evaluate((from) =>
-    window.demo.chatMessages.some((m) => m.from === from && m.text === 'while you were away'), bobJoined.id));
-  await until('alice to get the message bob addressed to her while she was away', () => alice.evaluate((from) =>
-    window.addressedToMe.some((m) => m.from === from && m.data?.note === 'kept for you'), bobJoined.id));
-  const bobEvents = await bob.evaluate((n) => window.demo.peerEvents.slice(n), bobEventsBefore);
-  if (bobEvents.length > 0) throw new Error(`bob saw ${JSON.stringify(bobEvents)} while alice resumed`);
-  const roomAfter = await api(`/api/rooms/${encodeURIComponent(room)}`);
-  if (!roomAfter.peers.some((p) => p.id === aliceJoined.id && p.connected)) throw new Error(`after the resume the server shows ${JSON.stringify(roomAfter)}`);
-  step('alice resumed', { id: resumed.id, keptMessages: 2, bobPeerEvents: bobEvents.length });
-
-  // The call never depended on the signaling socket.
-  await sendBatch(alice, 'after', 10);
-  await expectBatch(bob, 'after', 10);
-  const framesBefore = frames.bob;
-  const framesLater = await until('bob to keep decoding video', async () => {
-    const n = await bob.evaluate(() => window.demo.framesDecoded());
-    return n > framesBefore ? n : false;
-  }, timeoutMs, 250);
-  if ((await state(alice)).call?.connectionState !== 'connected') throw new Error('the call did not survive the signaling drop');
-  step('call survived', { bobFramesDecoded: framesLater });
 
   // Hang up; bob's side ends too.
   await alice.evaluate(() => window.demo.hangup());

@@ -21,6 +21,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
         ConfigFile = configFile;
     }
 
+    /// <summary>The configuration file; empty when the daemon runs on its built-in defaults.</summary>
     public string ConfigFile { get; }
 
     public int ProcessId => _process.Id;
@@ -35,15 +36,23 @@ internal sealed class DaemonProcess : IAsyncDisposable
     /// (holding certificates, say) belongs to the daemon from then on and goes with it.
     /// </summary>
     /// <param name="launcher">A command the daemon runs under, e.g. `ip netns exec NAME`; it must exec the daemon, so the PID is the daemon's.</param>
-    public static async Task<DaemonProcess> StartAsync(object config, IEnumerable<string> listening, TempDirectory? directory = null, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? launcher = null)
+    /// <param name="config">Null: no --config at all, the built-in defaults (with their fixed ports: only in a namespace of the test's own).</param>
+    public static async Task<DaemonProcess> StartAsync(object? config, IEnumerable<string> listening, TempDirectory? directory = null, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? launcher = null)
     {
         TempDirectory owned = directory ?? new TempDirectory();
-        // The HTTP side (signaling, metrics) listens on a fixed port by default; tests that do not
-        // configure it leave it off, so that daemons of several tests never collide on it.
-        JsonNode node = JsonSerializer.SerializeToNode(config)!;
-        node["Http"] ??= JsonNode.Parse("""{ "Urls": [] }""");
-        string configFile = owned.Write("turn.json", node.ToJsonString());
-        string[] command = [.. launcher ?? [], .. ToolRunner.TurnCommand, "serve", "--config", configFile];
+        string configFile = "";
+        string[] configArguments = [];
+        if (config is not null)
+        {
+            // The HTTP side (signaling, metrics) listens on a fixed port by default; tests that do not
+            // configure it leave it off, so that daemons of several tests never collide on it.
+            JsonNode node = JsonSerializer.SerializeToNode(config)!;
+            node["Http"] ??= JsonNode.Parse("""{ "Urls": [] }""");
+            configFile = owned.Write("turn.json", node.ToJsonString());
+            configArguments = ["--config", configFile];
+        }
+
+        string[] command = [.. launcher ?? [], .. ToolRunner.TurnCommand, "serve", .. configArguments];
         ChildProcess process = ChildProcess.Start("`turn serve`", command[0], command[1..], owned.Path, environment);
         var daemon = new DaemonProcess(process, owned, configFile);
         try
@@ -104,7 +113,8 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     /// <summary>For assertion messages: the configuration and all the daemon printed so far.</summary>
     public string Describe()
-        => $"--- config {ConfigFile} ---\n{File.ReadAllText(ConfigFile)}\n--- stdout ---\n{StandardOutput}\n--- stderr ---\n{StandardError}";
+        => (ConfigFile.Length == 0 ? "--- no config file ---" : $"--- config {ConfigFile} ---\n{File.ReadAllText(ConfigFile)}")
+            + $"\n--- stdout ---\n{StandardOutput}\n--- stderr ---\n{StandardError}";
 
     public async ValueTask DisposeAsync()
     {

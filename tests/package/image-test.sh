@@ -82,7 +82,8 @@ check "the daemon runs as uid 65532 with no capabilities" \
 check "STUN over UDP answers Debian's stun client" sh -c "ip netns exec $ns stun 127.0.0.1:3478 2>&1 | grep -q 'Primary: Open'"
 check "STUN answers turnutils_stunclient" sh -c "ip netns exec $ns timeout 10 turnutils_stunclient -p 3478 127.0.0.1 | grep -q 'reflexive addr'"
 
-in_ns turnutils_peer -p 3480 -L 127.0.0.1 >"$work/peer.log" 2>&1 & peer_pid=$!
+# Not through in_ns: a backgrounded function is a subshell, and killing it would leave the peer running.
+ip netns exec "$ns" turnutils_peer -p 3480 -L 127.0.0.1 >"$work/peer.log" 2>&1 & peer_pid=$!
 sleep 0.3
 for transport in udp tcp; do
     flag=""; [ $transport = tcp ] && flag=-t

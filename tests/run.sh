@@ -56,7 +56,7 @@ if [ $# -eq 0 ]; then
   # One Native AOT publish serves the image and package tests and the second interop run.
   echo "publishing the Native AOT build ..."
   if dotnet publish src/Turn -c Release -r linux-x64 -p:PublishAot=true --nologo -v q -o "$aot/publish" >"$aot/publish.log" 2>&1; then
-    export TURN_TEST_AOT_DIR="$aot/publish"
+    export AOT_PUBLISH_DIR="$aot/publish"
   else
     cat "$aot/publish.log"
     echo "the Native AOT publish failed"
@@ -66,10 +66,10 @@ if [ $# -eq 0 ]; then
 fi
 dotnet test turn.sln --nologo -c Release "$@" 2>&1 | tee "$log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
-if [ -n "${TURN_TEST_AOT_DIR:-}" ]; then
+if [ -n "${AOT_PUBLISH_DIR:-}" ]; then
   echo
-  echo "the interop layer against the Native AOT build ($(du -m "$TURN_TEST_AOT_DIR/turn" | cut -f1) MB):"
-  TURN_TEST_EXE="$TURN_TEST_AOT_DIR/turn" dotnet test tests/Turn.Tests --nologo -c Release --no-build --filter "FullyQualifiedName~Interop" 2>&1 | tee -a "$log"
+  echo "the interop layer against the Native AOT build ($(du -m "$AOT_PUBLISH_DIR/turn" | cut -f1) MB):"
+  TURN_TEST_EXE="$AOT_PUBLISH_DIR/turn" dotnet test tests/Turn.Tests --nologo -c Release --no-build --filter "FullyQualifiedName~Interop" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
   aot_note=" (the interop layer twice: dotnet turn.dll, then the Native AOT build)"
 fi

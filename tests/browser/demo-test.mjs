@@ -19,10 +19,12 @@
 // Usage:
 //   node demo-test.mjs --base http://127.0.0.1:8080 [--api-key KEY] [--join-token-secret SECRET]
 //       [--timeout-ms 60000] [--hold-ms 1500] [--chromium /usr/bin/chromium | --firefox /usr/bin/firefox-esr] [--headed]
-//       [--call-only]
+//       [--call-only] [--ignore-certificate-errors]
 // --api-key is Signal:ApiKey (the test reads /api/ice-servers and /api/rooms/{room});
 // --join-token-secret is Signal:JoinTokenSecret (the test mints a join token for the pages).
 // --call-only ends after the relayed call (steps 1 and 2) and hangs up: no /api/rooms needed.
+// --ignore-certificate-errors lets Chromium take a self-signed certificate for the page and for
+// turns: (Node's own requests trust one named by NODE_EXTRA_CA_CERTS).
 // Or from the environment: DEMO_TEST_BASE, DEMO_TEST_API_KEY, DEMO_TEST_JOIN_TOKEN_SECRET,
 // DEMO_TEST_TIMEOUT_MS, DEMO_TEST_CHROMIUM.
 //
@@ -55,6 +57,7 @@ try {
       firefox: { type: 'string' },
       headed: { type: 'boolean' },
       'call-only': { type: 'boolean' },
+      'ignore-certificate-errors': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -64,7 +67,7 @@ try {
   fail(`${error.message}; see the usage at the top of demo-test.mjs`);
 }
 if (parsed.help) {
-  process.stdout.write('node demo-test.mjs --base http://HOST:PORT [--api-key KEY] [--join-token-secret SECRET] [--timeout-ms MS] [--hold-ms MS] [--chromium PATH | --firefox PATH] [--headed] [--call-only]\n');
+  process.stdout.write('node demo-test.mjs --base http://HOST:PORT [--api-key KEY] [--join-token-secret SECRET] [--timeout-ms MS] [--hold-ms MS] [--chromium PATH | --firefox PATH] [--headed] [--call-only] [--ignore-certificate-errors]\n');
   process.exit(0);
 }
 
@@ -73,6 +76,7 @@ const base = (parsed.base ?? env.DEMO_TEST_BASE ?? '').replace(/\/+$/, '');
 const apiKey = parsed['api-key'] ?? env.DEMO_TEST_API_KEY;
 const joinTokenSecret = parsed['join-token-secret'] ?? env.DEMO_TEST_JOIN_TOKEN_SECRET;
 const callOnly = parsed['call-only'] === true;
+const ignoreCertificateErrors = parsed['ignore-certificate-errors'] === true;
 const timeoutMs = Number(parsed['timeout-ms'] ?? env.DEMO_TEST_TIMEOUT_MS ?? 60000);
 const holdMs = Number(parsed['hold-ms'] ?? 1500);
 // --firefox drives Firefox (Debian's firefox-esr) over WebDriver BiDi instead of Chromium.
@@ -165,6 +169,7 @@ try {
       '--use-fake-ui-for-media-stream',
       '--autoplay-policy=no-user-gesture-required',
       `--host-resolver-rules=${resolverRules}`,
+      ...(ignoreCertificateErrors ? ['--ignore-certificate-errors'] : []),
     ],
   });
   result.browser = browser.version();
@@ -172,7 +177,7 @@ try {
   // Two contexts: two people with nothing shared.
   const pages = {};
   for (const name of ['alice', 'bob']) {
-    const context = await browser.newContext();
+    const context = await browser.newContext({ ignoreHTTPSErrors: ignoreCertificateErrors });
     const page = await context.newPage();
     page.on('pageerror', (error) => process.stderr.write(`demo-test: ${name}: page error: ${error.message}\n`));
     await page.goto(pageUrl, { timeout: 15000 });

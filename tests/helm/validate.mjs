@@ -362,6 +362,10 @@ function checkConfig(configMaps, workload) {
   }
   if (values.tls.enabled) {
     expected.Tls = { CertificateFile: "/etc/ssl/turn/tls.crt", PrivateKeyFile: "/etc/ssl/turn/tls.key" };
+    if (values.tls.https) {
+      // HTTPS shares the TLS port with TURN over TLS.
+      expected.Http.Urls.push(`https://${values.httpAddress.includes(":") ? `[${values.httpAddress}]` : values.httpAddress}:${values.ports.tls}`);
+    }
   }
   same(where, "turn.json", sortKeys(config), sortKeys(mergeConfig(expected, values.config ?? {})));
   check(where, values.config?.Auth?.Secrets !== undefined || config.Auth?.Secrets === undefined, "turn.json carries Auth:Secrets: secrets belong in the Secret");
@@ -504,6 +508,10 @@ function checkCase(name, all) {
       break;
     case "tls":
       same(where, "Tls", config.Tls, { CertificateFile: "/etc/ssl/turn/tls.crt", PrivateKeyFile: "/etc/ssl/turn/tls.key" });
+      same(where, "Listen:TlsPort", config.Listen?.TlsPort, 443);
+      break;
+    case "shared-tls-port":
+      same(where, "Http:Urls", config.Http?.Urls, ["http://0.0.0.0:8080", "https://0.0.0.0:443"]);
       same(where, "Listen:TlsPort", config.Listen?.TlsPort, 443);
       break;
     case "service-monitor":

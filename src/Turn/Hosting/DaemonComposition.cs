@@ -38,7 +38,8 @@ internal static class DaemonComposition
 
         WebApplicationBuilder web = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         Configure(web.Configuration, web.Logging, web.Services, options, configuration, configFile);
-        web.WebHost.UseKestrelCore().UseUrls([.. options.Http.Urls, .. metricsPort ? options.Metrics.Urls : []]);
+        web.WebHost.UseKestrelCore();
+
         if (options.Http.Urls.Concat(options.Metrics.Urls).Any(u => u.StartsWith("https:", StringComparison.OrdinalIgnoreCase)))
         {
             // The slim Kestrel core leaves HTTPS out unless asked for.
@@ -53,6 +54,18 @@ internal static class DaemonComposition
                 X509Certificate2 initial = CertificateHolder.Load(options.Tls.CertificateFile, options.Tls.PrivateKeyFile);
                 https.ServerCertificateSelector = (_, _) => kestrel.ApplicationServices.GetRequiredService<StunServerService>().Certificate?.Current ?? initial;
             }));
+        }
+
+        string[] urls = [.. options.Http.Urls, .. metricsPort ? options.Metrics.Urls : []];
+        if (SharedTlsPort.Port(options) is { } sharedPort)
+        {
+            // Endpoints of our own, so the shared one can route connections after TLS (after the
+            // HTTPS defaults above, which its UseHttps takes).
+            web.WebHost.ConfigureKestrel(kestrel => SharedTlsPort.Listen(kestrel, urls, sharedPort));
+        }
+        else
+        {
+            web.WebHost.UseUrls(urls);
         }
 
         web.Services.AddRouting();

@@ -26,6 +26,9 @@ internal static partial class HostingLog
     [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Running the {Mode}")]
     public static partial void LocalDefault(ILogger logger, string mode);
 
+    [LoggerMessage(EventId = 1015, Level = LogLevel.Information, Message = "TURN over TLS shares port {Port} with HTTPS: connections that negotiate ALPN stun.turn or open with a STUN message are TURN, the rest HTTP")]
+    public static partial void SharedTlsPort(ILogger logger, int port);
+
     [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Relaying from {Address}, ports {MinPort}-{MaxPort}")]
     public static partial void RelayAddress(ILogger logger, string address, int minPort, int maxPort);
 

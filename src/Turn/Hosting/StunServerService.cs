@@ -12,6 +12,7 @@ namespace Turn.Hosting;
 internal sealed class StunServerService(TurnOptions options, StunRequestHandler handler, PacketPath path, IDataPlane plane, RelayClock clock, UdpRelayPorts ports, ILogger<StunServerService> logger) : IHostedService, IDisposable
 {
     private readonly List<StreamListener> _streams = [];
+    private readonly CancellationTokenSource _stopping = new();
     private ConnectionSeats? _seats;
 
     public IReadOnlyList<IUdpEndpoint> UdpListeners => plane.Listeners;
@@ -23,6 +24,15 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
 
     /// <summary>The TLS certificate in use, swapped on reload; null without TLS.</summary>
     public CertificateHolder? Certificate { get; private set; }
+
+    /// <summary>TURN over TLS arriving on the port it shares with HTTPS (<see cref="SharedTlsPort"/>); null when it does not share one.</summary>
+    public SharedTlsSessions? SharedTls { get; private set; }
+
+    /// <summary>How long a new TCP or TLS connection has for its first message (Tcp:FirstMessageSeconds).</summary>
+    public TimeSpan FirstMessageTimeout => TimeSpan.FromSeconds(options.Tcp.FirstMessageSeconds);
+
+    /// <summary>Cancelled when the server stops.</summary>
+    public CancellationToken Stopping => _stopping.Token;
 
     /// <summary>True once every listener is bound and its loop runs.</summary>
     public bool Started { get; private set; }
@@ -96,11 +106,16 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
             MaxConnectionsPerAddress = options.Tcp.MaxConnectionsPerAddress,
             FirstMessageTimeout = TimeSpan.FromSeconds(options.Tcp.FirstMessageSeconds),
         };
+        int? sharedPort = certificate is null ? null : SharedTlsPort.Port(options);
         try
         {
             foreach (ListenEndpoint endpoint in ListenPlan.Endpoints(options, certificate is not null))
             {
-                Open(endpoint, limits, certificate);
+                // The HTTPS listener on that port takes TURN over TLS in.
+                if (endpoint.Protocol != TransportProtocol.Tls || endpoint.EndPoint.Port != sharedPort)
+                {
+                    Open(endpoint, limits, certificate);
+                }
             }
         }
         catch
@@ -111,6 +126,12 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
 
         // Each allocation holds one relay socket (two when dual); grow the descriptor table for them before traffic starts.
         DescriptorTable.Grow(Math.Min(options.Relay.Limits.MaxAllocations, 100_000) + 512);
+
+        if (sharedPort is { } port)
+        {
+            SharedTls = new SharedTlsSessions(limits, _seats ??= new ConnectionSeats(limits.MaxConnectionsPerAddress), clock, path, logger);
+            HostingLog.SharedTlsPort(logger, port);
+        }
 
         plane.Start(path);
         HostingLog.DataPlane(logger, plane.Name, plane.Threads);
@@ -151,6 +172,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         Started = false;
+        await _stopping.CancelAsync().ConfigureAwait(false);
 
         // Allocations end first, while the data plane that holds their relay sockets still runs.
         foreach (Allocation allocation in handler.Relay?.Allocations.All ?? [])
@@ -172,7 +194,11 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
 
     private void Close() => plane.Dispose();
 
-    public void Dispose() => Close();
+    public void Dispose()
+    {
+        Close();
+        _stopping.Dispose();
+    }
 
     private static bool IsDefaultTransports(IReadOnlyList<string> transports)
         => ReferenceEquals(transports, new ListenOptions().Transports) || transports.SequenceEqual(new ListenOptions().Transports);

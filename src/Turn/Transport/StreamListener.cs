@@ -177,21 +177,9 @@ internal sealed class StreamListener : IAsyncDisposable
             connection = new StreamConnection(stream, _certificate is null ? client : null, Endpoint.Protocol, remote!, client.LocalEndPoint!, Endpoint.Role, path);
             reason = await connection.RunAsync(_clock, firstMessageLeft, _limits.IdleTimeout, idle).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
-        {
-            reason = _stop.IsCancellationRequested ? "server stopping"
-                : connection is { MessagesRead: > 0 } ? "idle (no complete message)"
-                : "no complete first message in time";
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or AuthenticationException)
-        {
-            reason = e.Message;
-        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            reason = "handler fault";
-            metrics.CountError(Endpoint.Protocol);
-            TransportLog.HandlerFault(logger, e, ProtocolName, remote?.ToString() ?? "?");
+            reason = EndReason(e, _stop.IsCancellationRequested, connection, Endpoint.Protocol, metrics, logger, remote);
         }
         finally
         {
@@ -207,6 +195,24 @@ internal sealed class StreamListener : IAsyncDisposable
 
             _seats.Release(source);
             Interlocked.Decrement(ref _open);
+        }
+    }
+
+    /// <summary>Why a connection's session ended, from what it threw; a fault of ours is counted and logged.</summary>
+    internal static string EndReason(Exception e, bool stopping, StreamConnection? connection, TransportProtocol protocol, TurnMetrics metrics, ILogger logger, EndPoint? remote)
+    {
+        switch (e)
+        {
+            case OperationCanceledException:
+                return stopping ? "server stopping"
+                    : connection is { MessagesRead: > 0 } ? "idle (no complete message)"
+                    : "no complete first message in time";
+            case IOException or SocketException or ObjectDisposedException or AuthenticationException:
+                return e.Message;
+            default:
+                metrics.CountError(protocol);
+                TransportLog.HandlerFault(logger, e, protocol.ToString().ToLowerInvariant(), remote?.ToString() ?? "?");
+                return "handler fault";
         }
     }
 

@@ -9,7 +9,7 @@ namespace Turn.Tests.Deploy;
 /// The install paths, built and then run: deploy/image/build.sh makes the OCI image and
 /// tests/package/image-test.sh runs it with podman; deploy/debian/build.sh makes the .deb and
 /// tests/package/deb-test.sh installs it into a fresh Debian root. Both build from one Native AOT
-/// publish: the one TURN_TEST_AOT_DIR names (tests/run.sh makes it), else a publish of their own.
+/// publish: the one AOT_PUBLISH_DIR names (tests/run.sh makes it), else a publish of their own.
 /// </summary>
 public sealed class PackageTests(PackageBuilds builds, ITestOutputHelper output) : IClassFixture<PackageBuilds>
 {
@@ -75,7 +75,7 @@ public sealed class PackageBuilds : IAsyncLifetime
             Assert.True(ToolRunner.Find(tool) is not null, $"{tool} is missing (tests/run.sh installs it)");
         }
 
-        if (Environment.GetEnvironmentVariable("TURN_TEST_AOT_DIR") is { Length: > 0 } given)
+        if (Environment.GetEnvironmentVariable("AOT_PUBLISH_DIR") is { Length: > 0 } given)
         {
             aot = given;
         }

@@ -370,14 +370,14 @@ public sealed class OperationsTests
         Assert.True(still.ExitCode == 0, still.ToString());
     }
 
-    private static string Thumbprint(string pemFile)
+    internal static string Thumbprint(string pemFile)
     {
         using var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(pemFile));
         return certificate.Thumbprint;
     }
 
     /// <summary>The thumbprint of the certificate the HTTPS listener presents now (a new connection each time).</summary>
-    private static async Task<string> HttpsThumbprint(int port)
+    internal static async Task<string> HttpsThumbprint(int port)
     {
         string? seen = null;
         using var handler = new HttpClientHandler

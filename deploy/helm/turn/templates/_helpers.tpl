@@ -157,6 +157,9 @@ override too.
 {{- end -}}
 {{- if $v.tls.enabled -}}
 {{- $_ := set $config "Tls" (dict "CertificateFile" "/etc/ssl/turn/tls.crt" "PrivateKeyFile" "/etc/ssl/turn/tls.key") -}}
+{{- if $v.tls.https -}}
+{{- $_ := set $config "Http" (dict "Urls" (append $config.Http.Urls (printf "https://%s:%d" (include "turn.urlHost" $v.httpAddress) (int $v.ports.tls)))) -}}
+{{- end -}}
 {{- end -}}
 {{- include "turn.mergeInto" (list $config (deepCopy ($v.config | default dict))) -}}
 {{- toPrettyJson $config -}}

@@ -1,0 +1,70 @@
+using System.IO.Pipelines;
+
+namespace Turn.Transport;
+
+/// <summary>
+/// A connection's <see cref="IDuplexPipe"/> (as Kestrel hands one to connection middleware) as the
+/// one read-write <see cref="Stream"/> a <see cref="StreamConnection"/> works on. Disposing it
+/// completes both pipes, which closes the connection.
+/// </summary>
+internal sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
+{
+    private readonly Stream _input = pipe.Input.AsStream();
+    private readonly Stream _output = pipe.Output.AsStream();
+
+    public override bool CanRead => true;
+
+    public override bool CanWrite => true;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        => _input.ReadAsync(buffer, cancellationToken);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => _input.ReadAsync(buffer, offset, count, cancellationToken);
+
+    public override int Read(byte[] buffer, int offset, int count) => _input.Read(buffer, offset, count);
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        => _output.WriteAsync(buffer, cancellationToken);
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => _output.WriteAsync(buffer, offset, count, cancellationToken);
+
+    public override void Write(byte[] buffer, int offset, int count) => _output.Write(buffer, offset, count);
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => _output.FlushAsync(cancellationToken);
+
+    public override void Flush() => _output.Flush();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _input.DisposeAsync().ConfigureAwait(false);
+        await _output.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _input.Dispose();
+            _output.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

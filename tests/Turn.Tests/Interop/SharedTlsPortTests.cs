@@ -1,0 +1,133 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Turn.Tests.Interop;
+
+/// <summary>
+/// TURN over TLS and HTTPS on one port (Listen:TlsPort equal to the port of an https Http:Urls
+/// entry): `turn probe stuns:`, turnutils_uclient over TLS and an HTTPS client all reach the daemon
+/// on that port, a reloaded certificate reaches both, and a relay-only demo call in Chromium whose
+/// page, WebSocket and turns: server are all on that port goes through over TLS.
+/// </summary>
+[Collection(InteropCollectionDefinition.Name)]
+public sealed class SharedTlsPortTests(ITestOutputHelper output)
+{
+    private const string Secret = "shared-port-secret-0123456789";
+
+    [Fact]
+    public async Task TurnOverTlsAndHttps_OnOnePort_BothAnswer_AndAReloadedCertificateReachesBoth()
+    {
+        var directory = new TempDirectory();
+        (string firstCertificate, string firstKey) = TestCertificate.WritePem(directory);
+        using var next = new TempDirectory();
+        (string secondCertificate, string secondKey) = TestCertificate.WritePem(next);
+        (int stunPort, int sharedPort) = Ports();
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync(Config(stunPort, sharedPort, firstCertificate, firstKey), [$"udp 127.0.0.1:{stunPort}", $"tcp 127.0.0.1:{stunPort}"], directory);
+        string target = $"stuns:127.0.0.1:{sharedPort}";
+
+        ToolResult probe = await RetryProbe(target, firstCertificate);
+        Assert.True(probe.ExitCode == 0, probe + "\n" + daemon.Describe());
+        Assert.Contains($"TURN over TLS shares port {sharedPort} with HTTPS", daemon.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(OperationsTests.Thumbprint(firstCertificate), await OperationsTests.HttpsThumbprint(sharedPort));
+
+        await using (PeerProcess peer = await PeerProcess.StartAsync(new IPEndPoint(IPAddress.Loopback, LoopbackPorts.TakeOne())))
+        {
+            ToolResult relayed = await ToolRunner.RunAsync(
+                "turnutils_uclient",
+                ["-t", "-S", "-u", "shared", "-w", "sharedpw", "-e", "127.0.0.1", "-r", peer.Endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-p", sharedPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "-m", "2", "-n", "50", "-l", "200", "-c", "127.0.0.1"],
+                TimeSpan.FromSeconds(60));
+            output.WriteLine(relayed.ToString());
+            Assert.True(relayed.ExitCode == 0, relayed + "\n" + daemon.Describe());
+            Assert.Equal(0, UclientOutput.LostPackets(relayed.StandardOutput));
+            Assert.Equal((100L, 100L), UclientOutput.Totals(relayed.StandardOutput));
+        }
+
+        JsonNode config = JsonNode.Parse(await File.ReadAllTextAsync(daemon.ConfigFile))!;
+        config["Tls"] = new JsonObject { ["CertificateFile"] = secondCertificate, ["PrivateKeyFile"] = secondKey };
+        await File.WriteAllTextAsync(daemon.ConfigFile, config.ToJsonString());
+        await daemon.SignalAsync("HUP");
+        for (int i = 0; i < 100 && !daemon.StandardOutput.Contains("Configuration reloaded", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        ToolResult withNew = await ToolRunner.RunTurnAsync("probe", target, "--ca-file", secondCertificate, "--timeout", "5");
+        Assert.True(withNew.ExitCode == 0, withNew + "\n" + daemon.Describe());
+        Assert.Equal(OperationsTests.Thumbprint(secondCertificate), await OperationsTests.HttpsThumbprint(sharedPort));
+    }
+
+    [Fact]
+    public async Task DemoPageOverHttps_CallsRelayOnlyThroughTurnsOnTheSamePort()
+    {
+        string browserDirectory = BrowserPrerequisites.Require();
+        var directory = new TempDirectory();
+        (string certificate, string key) = TestCertificate.WritePem(directory);
+        (int stunPort, int sharedPort) = Ports();
+        JsonObject config = Config(stunPort, sharedPort, certificate, key);
+        config["Ice"] = new JsonObject { ["Urls"] = new JsonArray($"stun:127.0.0.1:{stunPort}", $"turns:127.0.0.1:{sharedPort}?transport=tcp") };
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync(config, [$"udp 127.0.0.1:{stunPort}", $"tcp 127.0.0.1:{stunPort}"], directory);
+        ToolResult probe = await RetryProbe($"stuns:127.0.0.1:{sharedPort}", certificate);
+        Assert.True(probe.ExitCode == 0, probe + "\n" + daemon.Describe());
+
+        ToolResult call = await ToolRunner.RunAsync(
+            BrowserPrerequisites.Node,
+            [Path.Combine(browserDirectory, "demo-test.mjs"), "--base", $"https://127.0.0.1:{sharedPort}", "--call-only", "--ignore-certificate-errors", "--timeout-ms", "45000"],
+            TimeSpan.FromSeconds(60),
+            browserDirectory,
+            new Dictionary<string, string> { ["NODE_EXTRA_CA_CERTS"] = certificate });
+        output.WriteLine(call.ToString());
+
+        string context = call + "\n" + daemon.Describe();
+        string? json = call.StandardOutput.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
+        Assert.True(json is not null, "demo-test.mjs printed no JSON result\n" + context);
+        using JsonDocument document = JsonDocument.Parse(json);
+        JsonElement result = document.RootElement;
+        Assert.True(call.ExitCode == 0 && result.GetProperty("ok").GetBoolean(), context);
+        foreach (string side in new[] { "alice", "bob" })
+        {
+            Assert.Equal("tls", result.GetProperty("pairs").GetProperty(side).GetProperty("relayProtocol").GetString());
+        }
+    }
+
+    private static (int Stun, int Shared) Ports()
+    {
+        int[] ports = LoopbackPorts.Take(2);
+        return (ports[0], ports[1]);
+    }
+
+    private static JsonObject Config(int stunPort, int sharedPort, string certificate, string key)
+    {
+        int relayMin = 61000 + (Random.Shared.Next(0, 22) * 200);
+        return new JsonObject
+        {
+            ["Listen"] = new JsonObject
+            {
+                ["Addresses"] = new JsonArray("127.0.0.1"),
+                ["UdpPort"] = stunPort,
+                ["TcpPort"] = stunPort,
+                ["TlsPort"] = sharedPort,
+                ["Transports"] = new JsonArray("udp", "tcp", "tls"),
+            },
+            ["Tls"] = new JsonObject { ["CertificateFile"] = certificate, ["PrivateKeyFile"] = key },
+            ["Http"] = new JsonObject { ["Urls"] = new JsonArray($"https://127.0.0.1:{sharedPort}") },
+            ["Auth"] = new JsonObject { ["Realm"] = "shared", ["Secrets"] = new JsonArray(Secret), ["Users"] = new JsonArray("shared:sharedpw") },
+            ["Relay"] = new JsonObject { ["Addresses"] = new JsonArray("127.0.0.1"), ["UnsafeAllowLoopbackPeers"] = true, ["MinPort"] = relayMin, ["MaxPort"] = relayMin + 199 },
+        };
+    }
+
+    /// <summary>The HTTPS listener comes up a moment after the STUN ones: probe until it answers.</summary>
+    private static async Task<ToolResult> RetryProbe(string target, string certificate)
+    {
+        ToolResult probe = await ToolRunner.RunTurnAsync("probe", target, "--ca-file", certificate, "--timeout", "2");
+        for (int i = 0; i < 20 && probe.ExitCode != 0; i++)
+        {
+            await Task.Delay(250);
+            probe = await ToolRunner.RunTurnAsync("probe", target, "--ca-file", certificate, "--timeout", "2");
+        }
+
+        return probe;
+    }
+}

@@ -31,6 +31,13 @@ internal sealed class DaemonLifetime(IHostApplicationLifetime lifetime, IService
 
             operations.Shutdown();
         });
+        // Started under nohup, SIGHUP arrives ignored, and .NET leaves an inherited SIG_IGN alone:
+        // take it back first, so a reload by signal works however the daemon was started.
+        if (Transport.Linux.Libc.Available())
+        {
+            Transport.Linux.Libc.DefaultSignal(1);
+        }
+
         Register(PosixSignal.SIGHUP, () => _ = Task.Run(() =>
         {
             try

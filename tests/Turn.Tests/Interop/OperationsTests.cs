@@ -325,6 +325,24 @@ public sealed class OperationsTests
     }
 
     [Fact]
+    public async Task Sighup_ReloadsADaemonStartedUnderNohup()
+    {
+        // nohup starts the daemon with SIGHUP ignored; it must still reload on it.
+        int port = LoopbackPorts.TakeOne();
+        var config = new { Listen = new { Addresses = new[] { "127.0.0.1" }, UdpPort = port, Transports = new[] { "udp" } }, Auth = new { Secrets = new[] { "nohup-secret-0123456789" } } };
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync(config, [$"udp 127.0.0.1:{port}"], launcher: ["nohup"]);
+
+        await daemon.SignalAsync("HUP");
+        for (int i = 0; i < 100 && !daemon.StandardOutput.Contains("Configuration reloaded (SIGHUP)", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Contains("Configuration reloaded (SIGHUP)", daemon.StandardOutput, StringComparison.Ordinal);
+        Assert.False(daemon.HasExited, daemon.Describe());
+    }
+
+    [Fact]
     public async Task Reload_WithANewCertificate_ServesItOnTheNextHandshake()
     {
         var first = new TempDirectory();

@@ -174,6 +174,12 @@ internal static unsafe partial class Libc
     public static bool IsIcmpReport(int errno)
         => errno is EConnRefused or EHostUnreach or ENetUnreach or EMsgSize or EConnReset;
 
+    /// <summary>signal(2) with SIG_DFL: gives <paramref name="signal"/> its default disposition again.</summary>
+    [LibraryImport("libc", EntryPoint = "signal")]
+    private static partial nint SetSignal(int signal, nint handler);
+
+    public static void DefaultSignal(int signal) => SetSignal(signal, 0);
+
     [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);
 

@@ -51,7 +51,7 @@ internal static class LocalDefault
         if (options.Auth.SecretGenerated)
         {
             string http = options.Http.Urls.Count == 0 ? "no HTTP listener" : "HTTP on " + string.Join(", ", options.Http.Urls);
-            return "local default (no Auth:Secrets or Auth:Users): TURN credentials from a secret generated at start, for clients on this host only; "
+            return "local default, for development on this host (no Auth:Secrets or Auth:Users): TURN credentials from a secret generated at start, for clients on this host only; "
                 + http + ". To serve other machines, set Auth:Secrets (a long random string, e.g. from `openssl rand -base64 32`).";
         }
 

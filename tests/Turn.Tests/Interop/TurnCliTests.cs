@@ -61,7 +61,7 @@ public sealed class TurnCliTests
         ToolResult result = await ToolRunner.RunTurnAsync("check-config", file);
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("mode: local default (no Auth:Secrets or Auth:Users)", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("mode: local default, for development on this host (no Auth:Secrets or Auth:Users)", result.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("HTTP on http://127.0.0.1:8080, http://[::1]:8081, http://localhost:8082", result.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("warning: Http:Urls: \"http://0.0.0.0:8080\" is served as \"http://127.0.0.1:8080\"", result.StandardError, StringComparison.Ordinal);
     }

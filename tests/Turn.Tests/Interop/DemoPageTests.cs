@@ -34,26 +34,17 @@ public sealed class DemoPageTests(ITestOutputHelper output)
         await using DaemonProcess daemon = await DaemonProcess.StartAsync(config, [$"udp 127.0.0.1:{stunPort}", $"tcp 127.0.0.1:{stunPort}"]);
         await WaitForHttp(httpPort);
 
-        ToolResult result = await ToolRunner.RunAsync(
-            BrowserPrerequisites.Node,
+        JsonElement line = await DemoPageRun.RunAsync(
+            output,
+            browserDirectory,
             [
-                Path.Combine(browserDirectory, "demo-test.mjs"),
                 "--base", $"http://127.0.0.1:{httpPort}",
                 "--api-key", "demo-api-key-0123456789-0123456789",
                 "--join-token-secret", "demo-join-secret-0123456789-012345678",
                 "--timeout-ms", "45000",
                 .. browser == "firefox" ? new[] { "--firefox", BrowserPrerequisites.Firefox } : [],
             ],
-            TimeSpan.FromSeconds(60),
-            browserDirectory);
-        output.WriteLine(result.ToString());
-
-        string context = result + "\n" + daemon.Describe();
-        string? json = result.StandardOutput.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
-        Assert.True(json is not null, "demo-test.mjs printed no JSON result\n" + context);
-        using JsonDocument document = JsonDocument.Parse(json);
-        JsonElement line = document.RootElement;
-        Assert.True(result.ExitCode == 0 && line.GetProperty("ok").GetBoolean(), context);
+            daemon.Describe);
         string steps = line.GetProperty("steps").GetRawText();
         Assert.Contains("alice resumed", steps, StringComparison.Ordinal);
         Assert.Contains("call survived", steps, StringComparison.Ordinal);

@@ -36,19 +36,13 @@ public sealed class FreshServeTests(ITestOutputHelper output)
             Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
         }
 
-        ToolResult call = await ToolRunner.RunAsync(
-            "ip",
-            ["netns", "exec", ns.Name, BrowserPrerequisites.Node, Path.Combine(browserDirectory, "demo-test.mjs"), "--base", "http://127.0.0.1:8080", "--call-only", "--timeout-ms", "45000"],
-            TimeSpan.FromSeconds(60),
-            browserDirectory);
-        output.WriteLine(call.ToString());
-
-        string context = call + "\n" + daemon.Describe();
-        string? json = call.StandardOutput.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
-        Assert.True(json is not null, "demo-test.mjs printed no JSON result\n" + context);
-        using JsonDocument document = JsonDocument.Parse(json);
-        Assert.True(call.ExitCode == 0 && document.RootElement.GetProperty("ok").GetBoolean(), context);
-        Assert.Contains("media relayed", document.RootElement.GetProperty("steps").GetRawText(), StringComparison.Ordinal);
+        JsonElement result = await DemoPageRun.RunAsync(
+            output,
+            browserDirectory,
+            ["--base", "http://127.0.0.1:8080", "--call-only", "--timeout-ms", "45000"],
+            daemon.Describe,
+            launcher: ["ip", "netns", "exec", ns.Name]);
+        Assert.Contains("media relayed", result.GetProperty("steps").GetRawText(), StringComparison.Ordinal);
     }
 
     private static Task<ToolResult> InNamespace(TestNamespace ns, params string[] command)

@@ -72,20 +72,12 @@ public sealed class SharedTlsPortTests(ITestOutputHelper output)
         ToolResult probe = await RetryProbe($"stuns:127.0.0.1:{sharedPort}", certificate);
         Assert.True(probe.ExitCode == 0, probe + "\n" + daemon.Describe());
 
-        ToolResult call = await ToolRunner.RunAsync(
-            BrowserPrerequisites.Node,
-            [Path.Combine(browserDirectory, "demo-test.mjs"), "--base", $"https://127.0.0.1:{sharedPort}", "--call-only", "--ignore-certificate-errors", "--timeout-ms", "45000"],
-            TimeSpan.FromSeconds(60),
+        JsonElement result = await DemoPageRun.RunAsync(
+            output,
             browserDirectory,
-            new Dictionary<string, string> { ["NODE_EXTRA_CA_CERTS"] = certificate });
-        output.WriteLine(call.ToString());
-
-        string context = call + "\n" + daemon.Describe();
-        string? json = call.StandardOutput.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
-        Assert.True(json is not null, "demo-test.mjs printed no JSON result\n" + context);
-        using JsonDocument document = JsonDocument.Parse(json);
-        JsonElement result = document.RootElement;
-        Assert.True(call.ExitCode == 0 && result.GetProperty("ok").GetBoolean(), context);
+            ["--base", $"https://127.0.0.1:{sharedPort}", "--call-only", "--ignore-certificate-errors", "--timeout-ms", "45000"],
+            daemon.Describe,
+            environment: new Dictionary<string, string> { ["NODE_EXTRA_CA_CERTS"] = certificate });
         foreach (string side in new[] { "alice", "bob" })
         {
             Assert.Equal("tls", result.GetProperty("pairs").GetProperty(side).GetProperty("relayProtocol").GetString());

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -7,16 +9,21 @@ using System.Text.Json;
 // A bounded signaling load on loopback: N WebSocket peers in rooms of R, each sending addressed
 // ~300-byte messages to a random roommate for D seconds at a total target rate; prints
 // connections held, messages per second, delivery latency percentiles, and the server's memory
-// per connection when its PID is given.
+// per connection when its PID is given. --sources K spreads the client sockets over the
+// source addresses 127.0.1.1 .. 127.0.1.K (each address has its own ephemeral ports); --seconds 0
+// only connects, joins and measures the memory of the idle connections.
 var arguments = ParseArguments(args);
 Uri url = new(arguments.GetValueOrDefault("url", "ws://127.0.0.1:8080/signal"));
 int peers = int.Parse(arguments.GetValueOrDefault("peers", "1000"), CultureInfo.InvariantCulture);
 int roomSize = int.Parse(arguments.GetValueOrDefault("room-size", "10"), CultureInfo.InvariantCulture);
 int seconds = Math.Min(120, int.Parse(arguments.GetValueOrDefault("seconds", "10"), CultureInfo.InvariantCulture));
+int sources = Math.Clamp(int.Parse(arguments.GetValueOrDefault("sources", "1"), CultureInfo.InvariantCulture), 1, 250);
+HttpMessageInvoker?[] invokers = [.. Enumerable.Range(1, sources).Select(i => sources == 1 ? null : FromSource(IPAddress.Parse($"127.0.1.{i}")))];
 int rate = int.Parse(arguments.GetValueOrDefault("rate", "10000"), CultureInfo.InvariantCulture);
 int? serverPid = arguments.TryGetValue("server-pid", out string? pid) ? int.Parse(pid, CultureInfo.InvariantCulture) : null;
 
 long rssBefore = Rss(serverPid);
+double cpuBefore = CpuMs(serverPid);
 long rssHalf = 0;
 var clients = new Client[peers];
 var connect = Stopwatch.StartNew();
@@ -33,13 +40,14 @@ for (int start = 0; start < peers; start += 100)
     for (int i = start; i < Math.Min(peers, start + 100); i++)
     {
         clients[i] = new Client(i, $"room-{i / roomSize}");
-        batch.Add(clients[i].ConnectAndJoin(url));
+        batch.Add(clients[i].ConnectAndJoin(url, invokers[i % sources]));
     }
 
     await Task.WhenAll(batch).WaitAsync(TimeSpan.FromSeconds(60));
 }
 
 connect.Stop();
+double cpuConnected = CpuMs(serverPid);
 await Task.Delay(1000);
 long rssConnected = Rss(serverPid);
 Console.WriteLine($"connections held: {peers} (joined in {connect.Elapsed.TotalSeconds:0.0} s, rooms of {roomSize})");
@@ -48,6 +56,17 @@ if (serverPid is not null)
     int half = peers / 2 / 100 * 100;
     Console.WriteLine($"server RSS: {rssBefore / 1024.0 / 1024:0.0} MiB idle, {rssHalf / 1024.0 / 1024:0.0} MiB with {half} peers, {rssConnected / 1024.0 / 1024:0.0} MiB with {peers}");
     Console.WriteLine($"memory per connection: {(rssConnected - rssHalf) / 1024.0 / (peers - half):0.0} KiB (RSS slope from {half} to {peers} peers; {(rssConnected - rssBefore) / 1024.0 / peers:0.0} KiB counting from idle)");
+    Console.WriteLine($"server CPU: {cpuConnected - cpuBefore:0} ms for the connects and joins, {(cpuConnected - cpuBefore) * 1000 / peers:0} ms per 1,000");
+}
+
+if (seconds == 0)
+{
+    foreach (Client client in clients)
+    {
+        client.Dispose();
+    }
+
+    return 0;
 }
 
 // Each peer learns its roommates from joined and peer-joined.
@@ -57,6 +76,7 @@ foreach (Client client in clients)
 }
 
 string padding = new('x', 240);
+double cpuRunStart = CpuMs(serverPid);
 var run = Stopwatch.StartNew();
 long sent = 0;
 long interval = Stopwatch.Frequency / Math.Max(1, rate);
@@ -83,6 +103,7 @@ while (run.Elapsed < TimeSpan.FromSeconds(seconds))
 
 await Task.Delay(2000);
 run.Stop();
+double cpuRun = CpuMs(serverPid) - cpuRunStart;
 var latencies = new List<double>();
 long received = 0;
 long errors = 0;
@@ -97,12 +118,29 @@ latencies.Sort();
 double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)(latencies.Count * p))];
 Console.WriteLine($"messages: {sent} sent, {received} delivered, {errors} errors, {received / (double)seconds:0} msg/s delivered over {seconds} s (target {rate}/s)");
 Console.WriteLine($"delivery latency: p50 {Percentile(0.50):0.00} ms, p99 {Percentile(0.99):0.00} ms, max {Percentile(1):0.00} ms");
+if (serverPid is not null && received > 0)
+{
+    Console.WriteLine($"server CPU: {cpuRun:0} ms for the messages, {cpuRun * 1000 / received:0.0} ms per 1,000 delivered");
+}
 foreach (Client client in clients)
 {
     client.Dispose();
 }
 
 return received >= sent * 0.99 ? 0 : 1;
+
+// utime + stime of the server, from /proc/PID/stat (clock ticks of 10 ms).
+static double CpuMs(int? pid)
+{
+    if (pid is null)
+    {
+        return 0;
+    }
+
+    string stat = File.ReadAllText($"/proc/{pid}/stat");
+    string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10.0;
+}
 
 static long Rss(int? pid)
 {
@@ -121,6 +159,27 @@ static long Rss(int? pid)
 
     return 0;
 }
+
+// Connections made from one local address: the server sees them coming from it.
+static HttpMessageInvoker FromSource(IPAddress local)
+    => new(new SocketsHttpHandler
+    {
+        ConnectCallback = async (context, cancellationToken) =>
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                socket.Bind(new IPEndPoint(local, 0));
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    });
 
 static Dictionary<string, string> ParseArguments(string[] args)
 {
@@ -147,9 +206,9 @@ internal sealed class Client(int index, string room) : IDisposable
 
     public long Errors { get; private set; }
 
-    public async Task ConnectAndJoin(Uri url)
+    public async Task ConnectAndJoin(Uri url, HttpMessageInvoker? invoker)
     {
-        await _socket.ConnectAsync(url, CancellationToken.None);
+        await _socket.ConnectAsync(url, invoker, CancellationToken.None);
         _ = ReceiveLoop();
         await Send($"{{\"type\":\"join\",\"room\":\"{room}\",\"name\":\"load-{index}\"}}");
         await _joined.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -193,7 +252,7 @@ internal sealed class Client(int index, string room) : IDisposable
 
     private async Task ReceiveLoop()
     {
-        byte[] buffer = new byte[64 * 1024];
+        byte[] buffer = new byte[4096];
         try
         {
             while (_socket.State == WebSocketState.Open)
@@ -202,6 +261,11 @@ internal sealed class Client(int index, string room) : IDisposable
                 ValueWebSocketReceiveResult result;
                 do
                 {
+                    if (filled == buffer.Length)
+                    {
+                        Array.Resize(ref buffer, buffer.Length * 2);
+                    }
+
                     result = await _socket.ReceiveAsync(buffer.AsMemory(filled), CancellationToken.None);
                     filled += result.Count;
                 }

@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# Signaling load on loopback: starts `turn serve` (Release) with HTTP on a free port, holds
-# PEERS WebSocket peers in rooms of ROOM_SIZE, relays ~300-byte addressed messages among them
-# at RATE per second for SECONDS, and prints connections held, messages per second, delivery
-# latency percentiles and the server's memory per connection. Bounded in count and time; only
-# 127.0.0.1 is used; the daemon it starts is stopped by its PID.
+# Signaling load on loopback, turn and a minimal Node `ws` room relay (tests/bench/signal-node)
+# side by side under the same load generator (tests/SignalLoad): PEERS WebSocket peers joined
+# in rooms of ROOM_SIZE, then ~300-byte addressed messages among them at RATE per second for
+# SECONDS (0: connect, join and measure the idle connections only). Prints, per server,
+# connections held, the server's RSS per connection (slope from half to all peers), its CPU
+# per 1,000 connects and joins and per 1,000 delivered messages, messages per second and
+# delivery latency percentiles.
+#
+#   tests/bench/signal-load.sh                       # both servers, 2,000 peers, 5,000 msg/s, 10 s
+#   PEERS=10000 SECONDS_RUN=0 SOURCES=8 tests/bench/signal-load.sh   # idle memory per connection
+#   SERVERS=turn TURN_EXE=/path/to/aot/turn tests/bench/signal-load.sh
+#
+# SOURCES spreads the client sockets over 127.0.1.1 .. 127.0.1.N. Every process it starts is
+# stopped by its PID; only loopback is used; bounded in count (PEERS) and time (timeouts).
+# A server holds one descriptor per connection: PEERS is capped by the hard RLIMIT_NOFILE.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -11,34 +21,73 @@ PEERS=${PEERS:-2000}
 ROOM_SIZE=${ROOM_SIZE:-10}
 SECONDS_RUN=${SECONDS_RUN:-10}
 RATE=${RATE:-5000}
+SOURCES=${SOURCES:-1}
+SERVERS=${SERVERS:-turn,node}
+
+limit=$(ulimit -Hn)
+ulimit -n "$limit"
+if [ "$PEERS" -gt $((limit - 200)) ]; then
+  echo "PEERS=$PEERS does not fit the descriptor limit $limit of this machine (each server holds one per connection)" >&2
+  exit 2
+fi
 
 dotnet build -c Release src/Turn -v q -nologo >/dev/null
 dotnet build -c Release tests/SignalLoad -v q -nologo >/dev/null
+[ -f tests/bench/signal-node/node_modules/ws/package.json ] || npm ci --prefix tests/bench/signal-node --no-audit --no-fund >/dev/null
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-stun=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
 dir=$(mktemp -d)
-cat > "$dir/turn.json" <<JSON
+server=""
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+
+start_turn() {
+  local port=$1 stun
+  stun=$(free_port udp)
+  cat > "$dir/turn.json" <<JSON
 {
   "Listen": { "Addresses": [ "127.0.0.1" ], "UdpPort": $stun, "Transports": [ "udp" ] },
   "Http": { "Urls": [ "http://127.0.0.1:$port" ] },
-  "Signal": { "MessagesPerSecond": 1000, "MaxPeersPerRoom": 1000, "SendQueueLength": 1024,
+  "Signal": { "MessagesPerSecond": 1000, "MaxPeersPerRoom": 1000, "SendQueueLength": 1024, "MaxConnections": 1000000,
               "MaxConnectionsPerAddress": 100000, "MaxPeersPerAddress": 100000, "MaxPeersPerRoomPerAddress": 1000,
               "MaxRoomsPerAddress": 100000, "JoinsPerSecond": 0, "CredentialsPerMinute": 0 },
   "Auth": { "Realm": "load", "Secrets": [ "load-test-secret-0123456789" ] },
   "Logging": { "LogLevel": { "Default": "Warning" } }
 }
 JSON
+  if [ -n "${TURN_EXE:-}" ]; then
+    "$TURN_EXE" serve --config "$dir/turn.json" > "$dir/server.log" 2>&1 &
+  else
+    dotnet src/Turn/bin/Release/net10.0/turn.dll serve --config "$dir/turn.json" > "$dir/server.log" 2>&1 &
+  fi
+  server=$!
+}
 
-dotnet src/Turn/bin/Release/net10.0/turn.dll serve --config "$dir/turn.json" > "$dir/turn.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$dir"' EXIT
-for _ in $(seq 50); do
-  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
-  sleep 0.2
+start_node() {
+  node tests/bench/signal-node/relay.mjs --port "$1" > "$dir/server.log" 2>&1 &
+  server=$!
+}
+
+echo "signaling load: $PEERS peers, rooms of $ROOM_SIZE, $RATE msg/s for $SECONDS_RUN s, $SOURCES source address(es), $(nproc) cores, $(date -u +%FT%TZ)"
+IFS=, read -r -a servers <<< "$SERVERS"
+for name in "${servers[@]}"; do
+  port=$(free_port tcp)
+  case $name in
+    turn) start_turn "$port" ;;
+    node) start_node "$port" ;;
+    *) echo "unknown server $name (turn, node)" >&2; exit 2 ;;
+  esac
+  for _ in $(seq 100); do
+    python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' "$port" 2>/dev/null && break
+    sleep 0.1
+  done
+  echo
+  echo "== $name (pid $server)"
+  set +e
+  timeout 600 dotnet tests/SignalLoad/bin/Release/net10.0/SignalLoad.dll \
+    --url "ws://127.0.0.1:$port/signal" --peers "$PEERS" --room-size "$ROOM_SIZE" \
+    --seconds "$SECONDS_RUN" --rate "$RATE" --sources "$SOURCES" --server-pid "$server"
+  set -e
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  server=""
 done
-
-echo "signaling load: $PEERS peers, rooms of $ROOM_SIZE, $RATE msg/s target for $SECONDS_RUN s ($(nproc) cores)"
-timeout 300 dotnet tests/SignalLoad/bin/Release/net10.0/SignalLoad.dll \
-  --url "ws://127.0.0.1:$port/signal" --peers "$PEERS" --room-size "$ROOM_SIZE" \
-  --seconds "$SECONDS_RUN" --rate "$RATE" --server-pid "$server"

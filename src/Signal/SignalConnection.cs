@@ -194,29 +194,38 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     {
         int max = _hub.Options.MaxMessageBytes;
 
-        // Signaling messages are small; a connection keeps a small buffer and borrows a larger one
-        // only while a larger message is being read, so idle peers cost little memory.
-        byte[] small = new byte[Math.Min(max + 1, SmallBufferLength)];
         while (true)
         {
-            byte[] buffer = small;
+            // An idle connection holds no buffer: a zero-byte read waits for the next frame, and
+            // only then is a small pooled buffer borrowed (a larger one while a larger message is read).
+            (ValueWebSocketReceiveResult result, string? lost) = await Receive(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            if (lost is not null)
+            {
+                return _closeReason ?? lost;
+            }
+
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return "closed by peer";
+            }
+
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Min(max + 1, SmallBufferLength));
             int filled = 0;
             bool tooLarge = false;
             try
             {
-                ValueWebSocketReceiveResult result;
-                do
+                while (!result.EndOfMessage)
                 {
                     if (!tooLarge && filled == buffer.Length && buffer.Length <= max)
                     {
                         byte[] larger = ArrayPool<byte>.Shared.Rent(max + 1);
                         buffer.AsSpan(0, filled).CopyTo(larger);
-                        ReturnIfRented(buffer, small);
+                        ArrayPool<byte>.Shared.Return(buffer);
                         buffer = larger;
                     }
 
                     Memory<byte> space = tooLarge ? buffer : buffer.AsMemory(filled);
-                    (result, string? lost) = await Receive(space, cancellationToken).ConfigureAwait(false);
+                    (result, lost) = await Receive(space, cancellationToken).ConfigureAwait(false);
                     if (lost is not null)
                     {
                         return _closeReason ?? lost;
@@ -233,7 +242,6 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                         tooLarge = filled > max;
                     }
                 }
-                while (!result.EndOfMessage);
 
                 // Every message counts against the rate, a too-large one too: it cost reading.
                 if (!TakeToken())
@@ -284,7 +292,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             }
             finally
             {
-                ReturnIfRented(buffer, small);
+                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
     }
@@ -307,14 +315,6 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         catch (Exception e) when (e is OperationCanceledException or IOException)
         {
             return (default, "connection lost");
-        }
-    }
-
-    private static void ReturnIfRented(byte[] buffer, byte[] small)
-    {
-        if (buffer != small)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -10,13 +10,16 @@
 # Environment: DEB_REVISION (default 1), DEB_VERSION (the whole Debian version),
 #              MAINTAINER, DISTRIBUTION (default bookworm), SOURCE_DATE_EPOCH (default: the
 #              commit's time, so two builds of one commit give the same bytes).
-# Needs: dpkg-deb and dpkg-shlibdeps (dpkg-dev), objcopy (binutils), gzip.
+# Needs: dpkg-deb and dpkg-shlibdeps (dpkg-dev), objcopy (binutils), gzip; installs dpkg-dev
+# and binutils when missing and run as root.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 # shellcheck source=../build-args.sh
 . "$repo/deploy/build-args.sh"
+need dpkg-shlibdeps dpkg-dev
+need objcopy binutils
 
 # `turn --version` prints 0.1.0+<commit>. The commit goes into the changelog, not the version:
 # a hash does not sort, so versions with it would upgrade in random order.

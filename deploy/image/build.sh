@@ -11,7 +11,7 @@
 #   --out DIR  where turn-<version>.oci.tar goes (default: artifacts/)
 # Environment: SUITE (default bookworm), MIRROR, SECURITY_MIRROR, SOURCE_DATE_EPOCH (default:
 #              the commit's time: two builds of one commit on one day give the same digest).
-# Needs: root (mmdebstrap --mode=root), mmdebstrap, umoci, skopeo.
+# Needs: root (mmdebstrap --mode=root); installs mmdebstrap, umoci and skopeo when missing.
 #
 # Push the archive anywhere: skopeo copy oci-archive:artifacts/turn-0.1.0.oci.tar docker://REGISTRY/turn:0.1.0
 # Run it (host networking: a TURN server must see its clients' real addresses):
@@ -23,7 +23,7 @@ repo=$(cd "$here/../.." && pwd)
 # shellcheck source=../build-args.sh
 . "$repo/deploy/build-args.sh"
 for tool in mmdebstrap umoci skopeo; do
-    command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install mmdebstrap umoci skopeo" >&2; exit 1; }
+    need "$tool" "$tool"
 done
 
 suite=${SUITE:-bookworm}

@@ -42,6 +42,8 @@ size=$(stat -c %s "$archive")
 check "image archive is under 60 MB ($((size / 1000000)) MB compressed)" test "$size" -lt 60000000
 image=$("${podman[@]}" load -q -i "$archive" 2>&1 | sed -n 's/^Loaded image[^:]*: //p' | head -1)
 check "podman load gives an image ($image)" test -n "$image"
+unpacked=$("${podman[@]}" image inspect --format '{{.Size}}' "$image" 2>/dev/null || echo 0)
+check "image unpacked is under 100 MB ($((unpacked / 1000000)) MB)" test "$unpacked" -gt 0 -a "$unpacked" -lt 100000000
 config=$("${podman[@]}" image inspect --format '{{.Config.User}} {{json .Config.Entrypoint}} {{json .Config.Cmd}}' "$image" 2>&1)
 check "image config: numeric non-root user, entrypoint /usr/bin/turn serve ($config)" test "$config" = '65532:65532 ["/usr/bin/turn"] ["serve"]'
 version=$("${podman[@]}" run --rm --network none "${run_options[@]}" "$image" --version 2>&1)

@@ -9,8 +9,9 @@ namespace Turn.Hosting;
 /// the local default, in which a fresh `turn serve` shows STUN, TURN and signaling working on the
 /// machine it runs on and on no other. TURN REST credentials are minted from a secret generated at
 /// start (in memory for the life of the process, never logged or written) and handed out only by
-/// signaling and the HTTP API, which then answer on loopback alone: every Http:Urls address that
-/// reaches beyond this host is served on the loopback address of its family instead. TURN itself
+/// signaling and the HTTP API, which then answer on loopback alone: a wildcard Http:Urls address
+/// is served on localhost (127.0.0.1 and ::1), any other address that reaches beyond this host on
+/// the loopback address of its family. TURN itself
 /// listens as configured, so STUN works for everyone while allocations need credentials that only
 /// this host's clients can get.
 /// </summary>
@@ -60,7 +61,7 @@ internal static class LocalDefault
             $"serving: {options.Auth.Secrets.Count} shared secret(s) and {options.Auth.Users.Count} static user(s) for TURN credentials");
     }
 
-    /// <summary>The URL with a host that only this machine reaches: 127.0.0.1 or [::1] for its family, localhost for a name.</summary>
+    /// <summary>The URL with a host that only this machine reaches: localhost for a wildcard or a name, else 127.0.0.1 or [::1] for its family.</summary>
     internal static string OnLoopback(string url)
     {
         var uri = new Uri(url);
@@ -73,7 +74,8 @@ internal static class LocalDefault
                 return url;
             }
 
-            local = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[::1]" : "127.0.0.1";
+            local = address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? "localhost"
+                : address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[::1]" : "127.0.0.1";
         }
         else
         {

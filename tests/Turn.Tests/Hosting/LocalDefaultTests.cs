@@ -26,8 +26,8 @@ public sealed class LocalDefaultTests
     {
         ValidationResult result = TurnOptionsReader.Read(Config());
 
-        Assert.Equal(["http://127.0.0.1:8080"], result.Options.Http.Urls);
-        Assert.Contains(result.Warnings, w => w.Contains("\"http://0.0.0.0:8080\" is served as \"http://127.0.0.1:8080\"", StringComparison.Ordinal));
+        Assert.Equal(["http://localhost:8080"], result.Options.Http.Urls);
+        Assert.Contains(result.Warnings, w => w.Contains("\"http://0.0.0.0:8080\" is served as \"http://localhost:8080\"", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -59,13 +59,13 @@ public sealed class LocalDefaultTests
     [InlineData("http://127.0.0.2:8080/", "http://127.0.0.2:8080/")]
     [InlineData("http://[::1]:8080", "http://[::1]:8080")]
     [InlineData("http://localhost:8080", "http://localhost:8080")]
-    [InlineData("http://0.0.0.0:8080", "http://127.0.0.1:8080")]
+    [InlineData("http://0.0.0.0:8080", "http://localhost:8080")]
     [InlineData("https://203.0.113.7:443", "https://127.0.0.1:443")]
-    [InlineData("http://[::]:8080", "http://[::1]:8080")]
+    [InlineData("http://[::]:8080", "http://localhost:8080")]
     [InlineData("http://[2001:db8::7]:80", "http://[::1]:80")]
     [InlineData("http://[::ffff:203.0.113.7]:8080", "http://[::1]:8080")]
     [InlineData("http://turn.example.org:8080", "http://localhost:8080")]
-    public void OnLoopback_KeepsLoopbackUrls_AndMovesEveryOtherToItsFamilysLoopback(string url, string expected)
+    public void OnLoopback_KeepsLoopbackUrls_ServesWildcardsOnLocalhost_AndMovesEveryOtherToItsFamilysLoopback(string url, string expected)
         => Assert.Equal(expected, LocalDefault.OnLoopback(url));
 
     [Fact]

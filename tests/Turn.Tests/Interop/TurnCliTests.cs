@@ -62,8 +62,8 @@ public sealed class TurnCliTests
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("mode: local default, for development on this host (no Auth:Secrets or Auth:Users)", result.StandardOutput, StringComparison.Ordinal);
-        Assert.Contains("HTTP on http://127.0.0.1:8080, http://[::1]:8081, http://localhost:8082", result.StandardOutput, StringComparison.Ordinal);
-        Assert.Contains("warning: Http:Urls: \"http://0.0.0.0:8080\" is served as \"http://127.0.0.1:8080\"", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("HTTP on http://localhost:8080, http://localhost:8081, http://localhost:8082", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("warning: Http:Urls: \"http://0.0.0.0:8080\" is served as \"http://localhost:8080\"", result.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -132,9 +132,9 @@ return received >= sent * 0.99 ? 0 : 1;
 // utime + stime of the server, from /proc/PID/stat (clock ticks of 10 ms).
 static double CpuMs(int? pid)
 {
-    if (pid is null)
+    if (pid is null || !File.Exists($"/proc/{pid}/stat"))
     {
-        return 0;
+        return double.NaN;
     }
 
     string stat = File.ReadAllText($"/proc/{pid}/stat");

@@ -23,7 +23,9 @@ while [ $# -gt 0 ]; do
 done
 need file file
 if [ -z "$aot" ]; then
+    # What the Native AOT build needs on Linux: clang to link, zlib's headers.
     need clang clang
+    [ -f /usr/include/zlib.h ] || need /usr/include/zlib.h zlib1g-dev
     aot=$repo/artifacts/aot
     echo "publishing the Native AOT build into $aot ..." >&2
     dotnet publish "$repo/src/Turn" -c Release -r linux-x64 -p:PublishAot=true --nologo -v q -o "$aot" >&2

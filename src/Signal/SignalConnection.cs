@@ -1,13 +1,13 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace Turn.Signal;
 
 /// <summary>
-/// One signaling WebSocket: a receive loop that parses and dispatches each message, and one
-/// writer draining a queue bounded in messages and bytes (and by the daemon's budget). A
+/// One signaling WebSocket: a receive loop that parses and dispatches each message, and a writer
+/// that runs only while something is queued, draining a queue bounded in messages and bytes (and
+/// by the daemon's budget); an idle connection holds neither a buffer nor a writer task. A
 /// message for many recipients is one shared buffer, never copied per connection. A bad message
 /// gets an error and the connection lives on; a reader too slow for its queue is disconnected
 /// rather than growing memory.
@@ -22,7 +22,11 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     private readonly SignalHub _hub;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Channel<ReadOnlyMemory<byte>> _queue;
+    private readonly Lock _sendLock = new();
+    private Queue<ReadOnlyMemory<byte>>? _pending;
+    private bool _writing;
+    private bool _sendsEnded;
+    private CancellationToken _writeToken;
     private readonly bool _local;
     private readonly QueueShare _share;
     private readonly UInt128 _source;
@@ -50,11 +54,6 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         _local = local;
         _share = share;
         _source = SourceAddress.KeyOf(remote);
-        _queue = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(hub.Options.SendQueueLength)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
         _tokens = hub.Options.MessagesPerSecond * 2;
         _lastRefill = time.GetTimestamp();
     }
@@ -90,7 +89,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             _hub.Budget.Take(length, _share);
         }
 
-        if (_queue.Writer.TryWrite(utf8Json))
+        if (Enqueue(utf8Json))
         {
             return true;
         }
@@ -100,6 +99,40 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         _hub.Metrics.SendQueueDropped();
         Close("send queue full");
         return false;
+    }
+
+    /// <summary>Queues one message, and starts the writer when none runs; false when full in messages or ended.</summary>
+    private bool Enqueue(ReadOnlyMemory<byte> message)
+    {
+        lock (_sendLock)
+        {
+            _pending ??= new Queue<ReadOnlyMemory<byte>>();
+            if (_sendsEnded || _pending.Count >= _hub.Options.SendQueueLength)
+            {
+                return false;
+            }
+
+            _pending.Enqueue(message);
+            if (_writing)
+            {
+                return true;
+            }
+
+            _writing = true;
+            _writer = Task.Run(WriteQueued);
+        }
+
+        return true;
+    }
+
+    /// <summary>No more sends: what is queued is still written; the writer to wait for, if one runs.</summary>
+    private Task EndSends()
+    {
+        lock (_sendLock)
+        {
+            _sendsEnded = true;
+            return _writing ? _writer : Task.CompletedTask;
+        }
     }
 
     private void Dequeued(int length)
@@ -121,15 +154,14 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         }
 
         _closeReason = reason;
-        _queue.Writer.TryComplete();
-        _ = CloseAfterDrain(reason);
+        _ = CloseAfterDrain(reason, EndSends());
     }
 
-    private async Task CloseAfterDrain(string reason)
+    private async Task CloseAfterDrain(string reason, Task writer)
     {
         try
         {
-            bool drained = await Task.WhenAny(_writer, Task.Delay(CloseWait)).ConfigureAwait(false) == _writer;
+            bool drained = await Task.WhenAny(writer, Task.Delay(CloseWait)).ConfigureAwait(false) == writer;
             if (drained)
             {
                 await CloseSocket(reason).ConfigureAwait(false);
@@ -157,8 +189,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         _hub.Metrics.Connected(1);
         using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, _closing.Token);
         using CancellationTokenRegistration onStop = stopping.Register(static state => ((SignalConnection)state!).Close(StoppingReason), this);
-        _writer = WriteLoop(linked.Token);
-        Task writer = _writer;
+        _writeToken = linked.Token;
         string reason = "closed by peer";
         try
         {
@@ -174,10 +205,9 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                 _hub.Disconnected(_peer, this, (long)(_time.GetTimestamp() * (1000.0 / _time.TimestampFrequency)));
             }
 
-            _queue.Writer.TryComplete();
             try
             {
-                await writer.ConfigureAwait(false);
+                await EndSends().ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)
             {
@@ -593,39 +623,51 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     }
 
     /// <summary>
-    /// Writes queued messages until the queue is completed. It waits on the queue, not on a
-    /// token, and stops writing once the socket is no longer open, so that a connection that
-    /// ends (cleanly or not) does not make it throw.
+    /// Writes what is queued, then ends: the next message queued starts it again. It stops writing
+    /// once the socket is no longer open, and a write that fails ends sends for good, handing what
+    /// was never written back to the budget.
     /// </summary>
-    private async Task WriteLoop(CancellationToken cancellationToken)
+    private async Task WriteQueued()
     {
-        try
+        CancellationToken cancellationToken = _writeToken;
+        while (true)
         {
-            while (await _queue.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            ReadOnlyMemory<byte> message;
+            lock (_sendLock)
             {
-                while (_queue.Reader.TryRead(out ReadOnlyMemory<byte> message))
+                if (_pending!.Count == 0)
                 {
-                    try
-                    {
-                        if (!cancellationToken.IsCancellationRequested && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-                        {
-                            await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
-                        }
-                    }
-                    finally
-                    {
-                        Dequeued(message.Length);
-                    }
+                    _writing = false;
+                    return;
+                }
+
+                message = _pending.Dequeue();
+            }
+
+            try
+            {
+                if (!cancellationToken.IsCancellationRequested && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                {
+                    await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
                 }
             }
-        }
-        finally
-        {
-            // What was never written goes back to the budget with the connection.
-            _queue.Writer.TryComplete();
-            while (_queue.Reader.TryRead(out ReadOnlyMemory<byte> left))
+            catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
             {
-                Dequeued(left.Length);
+                lock (_sendLock)
+                {
+                    _sendsEnded = true;
+                    _writing = false;
+                    while (_pending!.TryDequeue(out ReadOnlyMemory<byte> left))
+                    {
+                        Dequeued(left.Length);
+                    }
+                }
+
+                return;
+            }
+            finally
+            {
+                Dequeued(message.Length);
             }
         }
     }

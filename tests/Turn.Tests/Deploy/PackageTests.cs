@@ -40,6 +40,19 @@ public sealed class PackageTests(PackageBuilds builds, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Image_BuiltTwiceFromOneCommit_HasTheSameManifestDigest()
+    {
+        string first = await builds.Image();
+        using var directory = new TempDirectory();
+
+        ToolResult again = await builds.Build("image", directory.Path);
+
+        Assert.True(again.ExitCode == 0, again.ToString());
+        string second = again.StandardOutput.Trim().Split('\n')[^1];
+        Assert.Equal(await ManifestDigest(first), await ManifestDigest(second));
+    }
+
+    [Fact]
     public async Task DebianPackage_BuiltTwiceFromOneCommit_IsTheSameBytes()
     {
         string first = await builds.DebianPackage();
@@ -51,6 +64,14 @@ public sealed class PackageTests(PackageBuilds builds, ITestOutputHelper output)
         string second = again.StandardOutput.Trim();
         Assert.Equal(Path.GetFileName(first), Path.GetFileName(second));
         Assert.Equal(Convert.ToHexString(SHA256.HashData(await File.ReadAllBytesAsync(first))), Convert.ToHexString(SHA256.HashData(await File.ReadAllBytesAsync(second))));
+    }
+
+    private static async Task<string> ManifestDigest(string archive)
+    {
+        ToolResult inspect = await ToolRunner.RunAsync("skopeo", ["inspect", "--format", "{{.Digest}}", "oci-archive:" + archive], TimeSpan.FromSeconds(60));
+        Assert.True(inspect.ExitCode == 0, inspect.ToString());
+        Assert.StartsWith("sha256:", inspect.StandardOutput.Trim(), StringComparison.Ordinal);
+        return inspect.StandardOutput.Trim();
     }
 }
 

@@ -93,18 +93,22 @@ internal static class SharedTlsPort
     private static async Task Route(ConnectionContext connection, ConnectionDelegate next, IServiceProvider services)
     {
         long acceptedAt = Environment.TickCount64;
-        StunServerService server = services.GetRequiredService<StunServerService>();
-        bool turn = connection.Features.Get<ITlsApplicationProtocolFeature>()?.ApplicationProtocol.Span.SequenceEqual(StunTurn.Protocol.Span) == true
-            || await StartsWithStun(connection.Transport.Input, server.FirstMessageTimeout, connection.ConnectionClosed).ConfigureAwait(false);
-        if (!turn || server.SharedTls is not { } sessions
+        if (services.GetRequiredService<StunServerService>().SharedTls is not { } sessions
             || connection.RemoteEndPoint is not IPEndPoint remote || connection.LocalEndPoint is not IPEndPoint local)
         {
             await next(connection).ConfigureAwait(false);
             return;
         }
 
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, server.Stopping);
-        await sessions.ServeAsync(new DuplexPipeStream(connection.Transport), remote, local, acceptedAt, stopping.Token).ConfigureAwait(false);
+        bool turn = connection.Features.Get<ITlsApplicationProtocolFeature>()?.ApplicationProtocol.Span.SequenceEqual(StunTurn.Protocol.Span) == true
+            || await StartsWithStun(connection.Transport.Input, sessions.FirstMessageTimeout, connection.ConnectionClosed).ConfigureAwait(false);
+        if (!turn)
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+
+        await sessions.ServeAsync(new DuplexPipeStream(connection.Transport), remote, local, acceptedAt, connection.ConnectionClosed).ConfigureAwait(false);
     }
 
     /// <summary>

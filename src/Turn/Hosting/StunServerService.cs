@@ -12,7 +12,6 @@ namespace Turn.Hosting;
 internal sealed class StunServerService(TurnOptions options, StunRequestHandler handler, PacketPath path, IDataPlane plane, RelayClock clock, UdpRelayPorts ports, ILogger<StunServerService> logger) : IHostedService, IDisposable
 {
     private readonly List<StreamListener> _streams = [];
-    private readonly CancellationTokenSource _stopping = new();
     private ConnectionSeats? _seats;
 
     public IReadOnlyList<IUdpEndpoint> UdpListeners => plane.Listeners;
@@ -27,12 +26,6 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
 
     /// <summary>TURN over TLS arriving on the port it shares with HTTPS (<see cref="SharedTlsPort"/>); null when it does not share one.</summary>
     public SharedTlsSessions? SharedTls { get; private set; }
-
-    /// <summary>How long a new TCP or TLS connection has for its first message (Tcp:FirstMessageSeconds).</summary>
-    public TimeSpan FirstMessageTimeout => TimeSpan.FromSeconds(options.Tcp.FirstMessageSeconds);
-
-    /// <summary>Cancelled when the server stops.</summary>
-    public CancellationToken Stopping => _stopping.Token;
 
     /// <summary>True once every listener is bound and its loop runs.</summary>
     public bool Started { get; private set; }
@@ -172,7 +165,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         Started = false;
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        SharedTls?.Stop();
 
         // Allocations end first, while the data plane that holds their relay sockets still runs.
         foreach (Allocation allocation in handler.Relay?.Allocations.All ?? [])
@@ -197,7 +190,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
     public void Dispose()
     {
         Close();
-        _stopping.Dispose();
+        SharedTls?.Dispose();
     }
 
     private static bool IsDefaultTransports(IReadOnlyList<string> transports)

@@ -7,40 +7,29 @@ namespace Turn.Transport;
 
 /// <summary>
 /// TURN over TLS on a port it shares with HTTPS: the HTTPS listener accepts, terminates TLS and
-/// hands over the decrypted stream of a client that speaks STUN. Each such connection gets what a
-/// <see cref="StreamListener"/> gives its TLS connections: the connection cap, the seats per
-/// address, the first-message and idle deadlines, counting and logging.
+/// hands over the decrypted stream of a client that speaks STUN. Each such connection passes the
+/// same <see cref="ConnectionGate"/> and gets the same first-message and idle deadlines, counting
+/// and logging as a <see cref="StreamListener"/>'s TLS connections.
 /// </summary>
-internal sealed class SharedTlsSessions(StreamLimits limits, ConnectionSeats seats, RelayClock clock, PacketPath path, ILogger logger)
+internal sealed class SharedTlsSessions(StreamLimits limits, ConnectionSeats seats, RelayClock clock, PacketPath path, ILogger logger) : IDisposable
 {
-    private int _open;
+    private readonly ConnectionGate _gate = new(TransportProtocol.Tls, limits.MaxConnections, seats);
+    private readonly CancellationTokenSource _stop = new();
 
-    public int OpenConnections => Volatile.Read(ref _open);
+    /// <summary>How long a new connection has for its first message, TLS handshake included.</summary>
+    public TimeSpan FirstMessageTimeout => limits.FirstMessageTimeout;
 
-    /// <summary>Serves the connection until it ends; <paramref name="acceptedAt"/> (Environment.TickCount64) starts its first-message deadline.</summary>
-    public async Task ServeAsync(Stream stream, IPEndPoint remote, IPEndPoint local, long acceptedAt, CancellationToken stopping)
+    /// <summary>Serves the connection until it ends or <paramref name="closed"/> fires; <paramref name="acceptedAt"/> (Environment.TickCount64) starts its first-message deadline.</summary>
+    public async Task ServeAsync(Stream stream, IPEndPoint remote, IPEndPoint local, long acceptedAt, CancellationToken closed)
     {
         TurnMetrics metrics = path.Metrics;
-        if (Interlocked.Increment(ref _open) > limits.MaxConnections)
+        if (!_gate.TryAdmit(remote, metrics, logger, out UInt128 source))
         {
-            Interlocked.Decrement(ref _open);
-            metrics.CountConnection(TransportProtocol.Tls, accepted: false);
-            TransportLog.ConnectionRefused(logger, "tls", remote, limits.MaxConnections, 0);
             return;
         }
 
-        UInt128 source = ConnectionSeats.KeyOf(remote);
-        if (!seats.TryTake(source))
-        {
-            Interlocked.Decrement(ref _open);
-            metrics.CountConnection(TransportProtocol.Tls, accepted: false, addressCap: true);
-            TransportLog.ConnectionRefusedPerAddress(logger, "tls", remote, seats.PerAddress);
-            return;
-        }
-
-        metrics.CountConnection(TransportProtocol.Tls, accepted: true);
         string reason = "closed by peer";
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(closed, _stop.Token);
         StreamConnection? connection = null;
         try
         {
@@ -50,13 +39,17 @@ internal sealed class SharedTlsSessions(StreamLimits limits, ConnectionSeats sea
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            reason = StreamListener.EndReason(e, stopping.IsCancellationRequested, connection, TransportProtocol.Tls, metrics, logger, remote);
+            reason = StreamListener.EndReason(e, _stop.IsCancellationRequested, connection, TransportProtocol.Tls, metrics, logger, remote);
         }
         finally
         {
             TransportLog.ConnectionClosed(logger, "tls", remote, reason);
-            seats.Release(source);
-            Interlocked.Decrement(ref _open);
+            _gate.Release(source);
         }
     }
+
+    /// <summary>Ends every connection (the server stops).</summary>
+    public void Stop() => _stop.Cancel();
+
+    public void Dispose() => _stop.Dispose();
 }

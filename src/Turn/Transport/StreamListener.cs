@@ -21,15 +21,14 @@ internal sealed class StreamListener : IAsyncDisposable
     private readonly StreamLimits _limits;
     private readonly CertificateHolder? _certificate;
     private readonly RelayClock _clock;
-    private readonly ConnectionSeats _seats;
-    private int _open;
+    private readonly ConnectionGate _gate;
     private Task? _acceptLoop;
     private Linux.EpollDataPlane? _epoll;
     private volatile bool _disposed;
 
     private StreamListener(ListenEndpoint endpoint, Socket socket, StreamLimits limits, CertificateHolder? certificate, RelayClock clock, ConnectionSeats seats)
     {
-        _seats = seats;
+        _gate = new ConnectionGate(endpoint.Protocol, limits.MaxConnections, seats);
         _clock = clock;
         Endpoint = endpoint;
         _socket = socket;
@@ -41,8 +40,6 @@ internal sealed class StreamListener : IAsyncDisposable
     public ListenEndpoint Endpoint { get; }
 
     public IPEndPoint LocalEndPoint { get; }
-
-    public int OpenConnections => Volatile.Read(ref _open);
 
     /// <summary>True when the accept loop ended before the listener was disposed.</summary>
     public bool AcceptEnded => _acceptLoop is { IsCompleted: true } && !_disposed;
@@ -97,31 +94,12 @@ internal sealed class StreamListener : IAsyncDisposable
                 continue;
             }
 
-            if (Interlocked.Increment(ref _open) > _limits.MaxConnections)
+            if (!_gate.TryAdmit(client.RemoteEndPoint, metrics, logger, out UInt128 source))
             {
-                Interlocked.Decrement(ref _open);
-                metrics.CountConnection(Endpoint.Protocol, accepted: false);
-                if (TransportLog.Limiter.ShouldLog(1105, System.Diagnostics.Stopwatch.GetTimestamp(), System.Diagnostics.Stopwatch.Frequency, out long suppressed))
-                {
-                    TransportLog.ConnectionRefused(logger, ProtocolName, client.RemoteEndPoint, _limits.MaxConnections, suppressed);
-                }
-
                 client.Dispose();
                 continue;
             }
 
-            // One address may not hold every seat: past its share it is refused, and others still get in.
-            UInt128 source = ConnectionSeats.KeyOf(client.RemoteEndPoint);
-            if (!_seats.TryTake(source))
-            {
-                Interlocked.Decrement(ref _open);
-                metrics.CountConnection(Endpoint.Protocol, accepted: false, addressCap: true);
-                TransportLog.ConnectionRefusedPerAddress(logger, ProtocolName, client.RemoteEndPoint, _seats.PerAddress);
-                client.Dispose();
-                continue;
-            }
-
-            metrics.CountConnection(Endpoint.Protocol, accepted: true);
             if (_epoll is not null)
             {
                 Adopt(_epoll, client, source, logger);
@@ -141,8 +119,7 @@ internal sealed class StreamListener : IAsyncDisposable
             plane.AdoptStream(client, Endpoint, _limits, (connection, reason) =>
             {
                 TransportLog.ConnectionClosed(logger, ProtocolName, connection.Remote, reason);
-                _seats.Release(source);
-                Interlocked.Decrement(ref _open);
+                _gate.Release(source);
             });
         }
         catch (SocketException e)
@@ -150,8 +127,7 @@ internal sealed class StreamListener : IAsyncDisposable
             // The client left between accept and now.
             TransportLog.ConnectionClosed(logger, ProtocolName, null, e.Message);
             client.Dispose();
-            _seats.Release(source);
-            Interlocked.Decrement(ref _open);
+            _gate.Release(source);
         }
     }
 
@@ -193,8 +169,7 @@ internal sealed class StreamListener : IAsyncDisposable
                 client.Dispose();
             }
 
-            _seats.Release(source);
-            Interlocked.Decrement(ref _open);
+            _gate.Release(source);
         }
     }
 

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Xunit;
@@ -81,6 +83,72 @@ public sealed class SharedTlsPortTests(ITestOutputHelper output)
         foreach (string side in new[] { "alice", "bob" })
         {
             Assert.Equal("tls", result.GetProperty("pairs").GetProperty(side).GetProperty("relayProtocol").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task SharedPort_NegotiatesStunTurnByAlpn_ServesHttp2_AndHoldsTheSeatsPerAddress()
+    {
+        var directory = new TempDirectory();
+        (string certificate, string key) = TestCertificate.WritePem(directory);
+        (int stunPort, int sharedPort) = Ports();
+        JsonObject config = Config(stunPort, sharedPort, certificate, key);
+        config["Tcp"] = new JsonObject { ["MaxConnectionsPerAddress"] = 1 };
+        await using DaemonProcess daemon = await DaemonProcess.StartAsync(config, [$"udp 127.0.0.1:{stunPort}", $"tcp 127.0.0.1:{stunPort}"], directory);
+        ToolResult probe = await RetryProbe($"stuns:127.0.0.1:{sharedPort}", certificate);
+        Assert.True(probe.ExitCode == 0, probe + "\n" + daemon.Describe());
+
+        // RFC 7443's ALPN token is offered and taken: the connection is TURN before it sends a byte.
+        using TcpClient first = new();
+        await first.ConnectAsync(IPAddress.Loopback, sharedPort);
+        string thumbprint = OperationsTests.Thumbprint(certificate);
+        await using SslStream turn = await Tls(first, "stun.turn", thumbprint);
+        Assert.Equal("stun.turn", turn.NegotiatedApplicationProtocol.ToString());
+        Assert.True(await Binding(turn), "a Binding request over ALPN stun.turn gets its answer\n" + daemon.Describe());
+
+        // The one seat of 127.0.0.1 is taken: a second TURN connection is refused, HTTP is not (its own limits).
+        using TcpClient second = new();
+        await second.ConnectAsync(IPAddress.Loopback, sharedPort);
+        await using SslStream refused = await Tls(second, "stun.turn", thumbprint);
+        Assert.False(await Binding(refused), "a connection past the address's seats must get no answer\n" + daemon.Describe());
+
+        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, presented, _, _) => presented?.Thumbprint == thumbprint };
+        using var http = new HttpClient(handler) { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using HttpResponseMessage health = await http.GetAsync(new Uri($"https://127.0.0.1:{sharedPort}/healthz"));
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal(HttpVersion.Version20, health.Version);
+    }
+
+    /// <summary>TLS to the daemon, trusting only its test certificate, offering one ALPN protocol.</summary>
+    private static async Task<SslStream> Tls(TcpClient client, string protocol, string thumbprint)
+    {
+        var ssl = new SslStream(client.GetStream(), leaveInnerStreamOpen: false, (_, presented, _, _) => presented is System.Security.Cryptography.X509Certificates.X509Certificate2 c && c.Thumbprint == thumbprint);
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            ApplicationProtocols = [new SslApplicationProtocol(protocol)],
+        });
+        return ssl;
+    }
+
+    /// <summary>Sends a STUN Binding request and waits up to 3 s for a success response.</summary>
+    private static async Task<bool> Binding(SslStream stream)
+    {
+        byte[] request = new byte[20];
+        request[1] = 0x01;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(request.AsSpan(4), 0x2112A442);
+        System.Security.Cryptography.RandomNumberGenerator.Fill(request.AsSpan(8));
+        byte[] answer = new byte[20];
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            await stream.WriteAsync(request, timeout.Token);
+            await stream.ReadExactlyAsync(answer, timeout.Token);
+            return answer[0] == 0x01 && answer[1] == 0x01 && answer.AsSpan(8).SequenceEqual(request.AsSpan(8));
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or EndOfStreamException)
+        {
+            return false;
         }
     }
 

@@ -205,15 +205,11 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                 _hub.Disconnected(_peer, this, (long)(_time.GetTimestamp() * (1000.0 / _time.TimestampFrequency)));
             }
 
-            try
-            {
-                await EndSends().ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)
-            {
-            }
+            // The writer ends on its own failures (WriteQueued), so waiting for it throws nothing.
+            await EndSends().ConfigureAwait(false);
 
             await CloseSocket(_closeReason ?? reason).ConfigureAwait(false);
+            await AwaitPeerClose().ConfigureAwait(false);
             _hub.Metrics.Connected(-1);
             _hub.Metrics.Disconnected(Category(reason));
             SignalLog.Closed(_logger, _peer?.Id, reason);
@@ -692,6 +688,35 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
+        }
+    }
+
+    /// <summary>
+    /// After a close frame went out (ours, or the one the WebSocket sends for a protocol violation
+    /// such as text that is not UTF-8), waits a moment for the peer's, so the frame reaches it
+    /// before the socket is disposed (RFC 6455 §7.1.1).
+    /// </summary>
+    private async Task AwaitPeerClose()
+    {
+        if (_socket.State != WebSocketState.CloseSent)
+        {
+            return;
+        }
+
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(256);
+        using var timeout = new CancellationTokenSource(CloseWait);
+        try
+        {
+            while ((await _socket.ReceiveAsync(buffer.AsMemory(), timeout.Token).ConfigureAwait(false)).MessageType != WebSocketMessageType.Close)
+            {
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
+        {
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -35,7 +35,7 @@ internal sealed class DaemonLifetime(IHostApplicationLifetime lifetime, IService
         // take it back first, so a reload by signal works however the daemon was started.
         if (Transport.Linux.Libc.Available())
         {
-            Transport.Linux.Libc.DefaultSignal(1);
+            Transport.Linux.Libc.DefaultSignal(Transport.Linux.Libc.SigHup);
         }
 
         Register(PosixSignal.SIGHUP, () => _ = Task.Run(() =>

@@ -180,6 +180,8 @@ internal static unsafe partial class Libc
 
     public static void DefaultSignal(int signal) => SetSignal(signal, 0);
 
+    public const int SigHup = 1;
+
     [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);
 

@@ -19,11 +19,7 @@ public sealed class PackageTests(PackageBuilds builds, ITestOutputHelper output)
         string archive = await builds.Image();
         Assert.Matches(@"turn-\d+\.\d+\.\d+\.oci\.tar$", archive);
 
-        ToolResult test = await ToolRunner.RunAsync(Repository.PathOf("tests", "package", "image-test.sh"), [archive], TimeSpan.FromMinutes(4));
-
-        output.WriteLine(test.ToString());
-        Assert.True(test.ExitCode == 0, test.ToString());
-        Assert.Matches(@"image-test: \d+ passed, 0 failed", test.StandardOutput);
+        await RunChecks("image-test", archive, TimeSpan.FromMinutes(4));
     }
 
     [Fact]
@@ -32,11 +28,7 @@ public sealed class PackageTests(PackageBuilds builds, ITestOutputHelper output)
         string deb = await builds.DebianPackage();
         Assert.Matches(@"turn_\d+\.\d+\.\d+-1_amd64\.deb$", deb);
 
-        ToolResult test = await ToolRunner.RunAsync(Repository.PathOf("tests", "package", "deb-test.sh"), [deb], TimeSpan.FromMinutes(6));
-
-        output.WriteLine(test.ToString());
-        Assert.True(test.ExitCode == 0, test.ToString());
-        Assert.Matches(@"deb-test: \d+ passed, 0 failed", test.StandardOutput);
+        await RunChecks("deb-test", deb, TimeSpan.FromMinutes(6));
     }
 
     [Fact]
@@ -45,10 +37,8 @@ public sealed class PackageTests(PackageBuilds builds, ITestOutputHelper output)
         string first = await builds.Image();
         using var directory = new TempDirectory();
 
-        ToolResult again = await builds.Build("image", directory.Path);
+        string second = await builds.Build("image", directory.Path);
 
-        Assert.True(again.ExitCode == 0, again.ToString());
-        string second = again.StandardOutput.Trim().Split('\n')[^1];
         Assert.Equal(await ManifestDigest(first), await ManifestDigest(second));
     }
 
@@ -58,12 +48,20 @@ public sealed class PackageTests(PackageBuilds builds, ITestOutputHelper output)
         string first = await builds.DebianPackage();
         using var directory = new TempDirectory();
 
-        ToolResult again = await builds.Build("debian", directory.Path);
+        string second = await builds.Build("debian", directory.Path);
 
-        Assert.True(again.ExitCode == 0, again.ToString());
-        string second = again.StandardOutput.Trim();
         Assert.Equal(Path.GetFileName(first), Path.GetFileName(second));
         Assert.Equal(Convert.ToHexString(SHA256.HashData(await File.ReadAllBytesAsync(first))), Convert.ToHexString(SHA256.HashData(await File.ReadAllBytesAsync(second))));
+    }
+
+    /// <summary>Runs tests/package/SCRIPT.sh on the artifact: every check it prints must pass.</summary>
+    private async Task RunChecks(string script, string artifact, TimeSpan timeout)
+    {
+        ToolResult test = await ToolRunner.RunAsync(Repository.PathOf("tests", "package", script + ".sh"), [artifact], timeout);
+
+        output.WriteLine(test.ToString());
+        Assert.True(test.ExitCode == 0, test.ToString());
+        Assert.Matches(script + @": \d+ passed, 0 failed", test.StandardOutput);
     }
 
     private static async Task<string> ManifestDigest(string archive)
@@ -117,19 +115,18 @@ public sealed class PackageBuilds : IAsyncLifetime
 
     internal async Task<string> DebianPackage() => debianPackage ??= await BuildOnce("debian");
 
-    /// <summary>Runs deploy/KIND/build.sh on the publish, writing into OUT; prints the artifact's path.</summary>
-    internal Task<ToolResult> Build(string kind, string outDirectory)
-        => ToolRunner.RunAsync(Repository.PathOf("deploy", kind, "build.sh"), ["--aot", aot, "--out", outDirectory], BuildTimeout);
-
-    // xUnit runs one class's tests one after another: no two builds of a kind at once.
-    private async Task<string> BuildOnce(string kind)
+    /// <summary>Runs deploy/KIND/build.sh on the publish, writing into <paramref name="outDirectory"/>; returns the artifact it made.</summary>
+    internal async Task<string> Build(string kind, string outDirectory)
     {
-        ToolResult build = await Build(kind, Path.Combine(directory, kind));
+        ToolResult build = await ToolRunner.RunAsync(Repository.PathOf("deploy", kind, "build.sh"), ["--aot", aot, "--out", outDirectory], BuildTimeout);
         Assert.True(build.ExitCode == 0, build.ToString());
         string artifact = build.StandardOutput.Trim().Split('\n')[^1];
         Assert.True(File.Exists(artifact), build.ToString());
         return artifact;
     }
+
+    // xUnit runs one class's tests one after another: no two builds of a kind at once.
+    private Task<string> BuildOnce(string kind) => Build(kind, Path.Combine(directory, kind));
 
     public Task DisposeAsync()
     {

@@ -9,7 +9,8 @@
 #
 #   tests/bench/signal-load.sh                       # both servers, 2,000 peers, 5,000 msg/s, 10 s
 #   PEERS=10000 SECONDS_RUN=0 SOURCES=8 tests/bench/signal-load.sh   # idle memory per connection
-#   SERVERS=turn TURN_EXE=/path/to/aot/turn tests/bench/signal-load.sh
+#   SERVERS=turn DAEMON_EXE=/path/to/aot/turn tests/bench/signal-load.sh
+# (not TURN_*: the daemon reads every TURN_ variable as configuration and refuses unknown keys)
 #
 # SOURCES spreads the client sockets over 127.0.1.1 .. 127.0.1.N. Every process it starts is
 # stopped by its PID; only loopback is used; bounded in count (PEERS) and time (timeouts).
@@ -54,8 +55,8 @@ start_turn() {
   "Logging": { "LogLevel": { "Default": "Warning" } }
 }
 JSON
-  if [ -n "${TURN_EXE:-}" ]; then
-    "$TURN_EXE" serve --config "$dir/turn.json" > "$dir/server.log" 2>&1 &
+  if [ -n "${DAEMON_EXE:-}" ]; then
+    "$DAEMON_EXE" serve --config "$dir/turn.json" > "$dir/server.log" 2>&1 &
   else
     dotnet src/Turn/bin/Release/net10.0/turn.dll serve --config "$dir/turn.json" > "$dir/server.log" 2>&1 &
   fi

@@ -180,20 +180,20 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     }
 
     /// <summary>
-    /// Runs the connection until either side closes it. <paramref name="aborted"/> cuts it at once
-    /// (the transport is gone); <paramref name="stopping"/> closes it politely with 1001 "server
-    /// stopping", because cancelling a WebSocket receive would abort it without a close frame.
+    /// Runs the connection until either side closes it, then disposes it. A transport that goes
+    /// away ends the read and any write by itself; <paramref name="stopping"/> closes it politely
+    /// with 1001 "server stopping", because cancelling a WebSocket receive would abort it without
+    /// a close frame.
     /// </summary>
-    public async Task RunAsync(CancellationToken aborted, CancellationToken stopping)
+    public async Task RunAsync(CancellationToken stopping)
     {
         _hub.Metrics.Connected(1);
-        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, _closing.Token);
         using CancellationTokenRegistration onStop = stopping.Register(static state => ((SignalConnection)state!).Close(StoppingReason), this);
-        _writeToken = linked.Token;
+        _writeToken = _closing.Token;
         string reason = "closed by peer";
         try
         {
-            // The receive waits on our own close only: a transport that goes away ends the read by itself.
+            // The receive waits on our own close only.
             reason = await ReceiveLoop(_closing.Token).ConfigureAwait(false);
             reason = _closeReason ?? reason;
         }
@@ -213,6 +213,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             _hub.Metrics.Connected(-1);
             _hub.Metrics.Disconnected(Category(reason));
             SignalLog.Closed(_logger, _peer?.Id, reason);
+            Dispose();
         }
     }
 
@@ -224,8 +225,13 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         {
             // An idle connection holds no buffer: a zero-byte read waits for the next frame, and
             // only then is a small pooled buffer borrowed (a larger one while a larger message is read).
-            (ValueWebSocketReceiveResult result, string? lost) = await Receive(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
-            if (lost is not null)
+            // Awaited here, not in a helper: an idle connection holds this frame and no other.
+            ValueWebSocketReceiveResult result;
+            try
+            {
+                result = await _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (LostReason(e) is { } lost)
             {
                 return _closeReason ?? lost;
             }
@@ -251,8 +257,11 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                     }
 
                     Memory<byte> space = tooLarge ? buffer : buffer.AsMemory(filled);
-                    (result, lost) = await Receive(space, cancellationToken).ConfigureAwait(false);
-                    if (lost is not null)
+                    try
+                    {
+                        result = await _socket.ReceiveAsync(space, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (LostReason(e) is { } lost)
                     {
                         return _closeReason ?? lost;
                     }
@@ -324,25 +333,15 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     }
 
     /// <summary>
-    /// The next frame, or why the connection ended (closed without a close frame, reset, cut, or
-    /// a protocol violation): the reason is known where the read fails, so the loop ends there
-    /// instead of rethrowing up the chain.
+    /// Why a read failed, when the failure means the connection ended (closed without a close
+    /// frame, reset, cut, or a protocol violation): the loop ends there instead of rethrowing.
     /// </summary>
-    private async ValueTask<(ValueWebSocketReceiveResult Frame, string? Lost)> Receive(Memory<byte> space, CancellationToken cancellationToken)
+    private static string? LostReason(Exception e) => e switch
     {
-        try
-        {
-            return (await _socket.ReceiveAsync(space, cancellationToken).ConfigureAwait(false), null);
-        }
-        catch (WebSocketException e)
-        {
-            return (default, e.WebSocketErrorCode == WebSocketError.ConnectionClosedPrematurely ? "connection lost" : e.Message);
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException)
-        {
-            return (default, "connection lost");
-        }
-    }
+        WebSocketException w => w.WebSocketErrorCode == WebSocketError.ConnectionClosedPrematurely ? "connection lost" : w.Message,
+        OperationCanceledException or IOException => "connection lost",
+        _ => null,
+    };
 
     private void Dispatch(ReadOnlySpan<byte> utf8)
     {

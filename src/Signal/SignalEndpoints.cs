@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.WebSockets;
 using System.Reflection;
 using System.Security.Cryptography;
@@ -6,6 +7,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -26,6 +28,20 @@ public static class SignalEndpoints
         services.AddSingleton<SignalHub>();
         services.AddSignalAccess();
         return services;
+    }
+
+    /// <summary>
+    /// Takes signaling upgrades on the connections of <paramref name="listen"/> (after its TLS, if
+    /// any); the app still maps the endpoint with MapSignal, for everything this leaves to HTTP.
+    /// </summary>
+    /// <param name="trustedProxy">As the app's forwarded-headers setup trusts (X-Forwarded-For, one hop); null when it trusts none.</param>
+    public static ListenOptions UseSignalUpgrade(this ListenOptions listen, Func<IPAddress, bool>? trustedProxy = null)
+    {
+        ArgumentNullException.ThrowIfNull(listen);
+        KestrelServerOptions kestrel = listen.KestrelServerOptions;
+        var upgrade = new Lazy<SignalUpgrade>(() => new SignalUpgrade(kestrel.ApplicationServices, trustedProxy, kestrel.Limits.RequestHeadersTimeout));
+        listen.Use(next => connection => upgrade.Value.OnConnectionAsync(connection, next));
+        return listen;
     }
 
     public static IEndpointRouteBuilder MapSignal(this IEndpointRouteBuilder app)
@@ -63,41 +79,26 @@ public static class SignalEndpoints
 
             System.Net.IPAddress? remote = context.Connection.RemoteIpAddress;
             UInt128 source = SourceAddress.KeyOf(remote);
-            if (!hub.TryOpenConnection())
+            if (!hub.TryAdmit(source, out QueueShare share, out int status, out string? refusal))
             {
-                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-                await context.Response.WriteAsync($"This server has {options.MaxConnections} signaling connections open already.").ConfigureAwait(false);
+                context.Response.StatusCode = status;
+                await context.Response.WriteAsync(refusal!).ConfigureAwait(false);
                 return;
             }
 
             try
             {
-                if (!hub.Sources.TryConnect(source, options, out QueueShare share))
+                using WebSocket socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
                 {
-                    context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-                    await context.Response.WriteAsync($"This address has {options.MaxConnectionsPerAddress} signaling connections open already.").ConfigureAwait(false);
-                    return;
-                }
-
-                try
-                {
-                    using WebSocket socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-                    {
-                        KeepAliveInterval = TimeSpan.FromSeconds(options.PingIntervalSeconds),
-                        KeepAliveTimeout = TimeSpan.FromSeconds(options.PingIntervalSeconds * 3),
-                    }).ConfigureAwait(false);
-                    using var connection = new SignalConnection(socket, hub, time, logger, remote, SourceAddress.IsLocal(context), share);
-                    IHostApplicationLifetime? lifetime = context.RequestServices.GetService<IHostApplicationLifetime>();
-                    await connection.RunAsync(context.RequestAborted, lifetime?.ApplicationStopping ?? CancellationToken.None).ConfigureAwait(false);
-                }
-                finally
-                {
-                    hub.Sources.Disconnected(source);
-                }
+                    KeepAliveInterval = TimeSpan.FromSeconds(options.PingIntervalSeconds),
+                    KeepAliveTimeout = TimeSpan.FromSeconds(options.PingIntervalSeconds * 3),
+                }).ConfigureAwait(false);
+                IHostApplicationLifetime? lifetime = context.RequestServices.GetService<IHostApplicationLifetime>();
+                await Serve(socket, hub, time, logger, remote, SourceAddress.IsLocal(context), share, lifetime?.ApplicationStopping ?? CancellationToken.None).ConfigureAwait(false);
             }
             finally
             {
-                hub.CloseConnection();
+                hub.Release(source);
             }
         }).AllowAnonymous();
 
@@ -138,6 +139,10 @@ public static class SignalEndpoints
         return app;
     }
 
+    /// <summary>Runs one admitted signaling WebSocket until either side closes it.</summary>
+    internal static Task Serve(WebSocket socket, SignalHub hub, TimeProvider time, ILogger logger, IPAddress? remote, bool local, QueueShare share, CancellationToken stopping)
+        => new SignalConnection(socket, hub, time, logger, remote, local, share).RunAsync(stopping);
+
     /// <summary>
     /// ASP.NET Core accepts a WebSocket from any Origin; a browser page from elsewhere must not
     /// ride on a user's session. A page served by this server (the demo: same scheme-less host
@@ -149,9 +154,14 @@ public static class SignalEndpoints
     public static bool IsOriginAllowed(HttpRequest request, SignalOptions options, IAllowedHosts hosts)
     {
         ArgumentNullException.ThrowIfNull(request);
+        return IsOriginAllowed(request.Headers.Origin.ToString(), request.Host.Value ?? "", options, hosts);
+    }
+
+    /// <summary>The same, from the Origin and Host headers' values (<paramref name="origin"/> empty when absent).</summary>
+    internal static bool IsOriginAllowed(string origin, string host, SignalOptions options, IAllowedHosts hosts)
+    {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(hosts);
-        string origin = request.Headers.Origin.ToString();
         if (origin.Length == 0)
         {
             return true;
@@ -165,7 +175,7 @@ public static class SignalEndpoints
         return Uri.TryCreate(origin, UriKind.Absolute, out Uri? uri)
             && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             && hosts.IsAllowed(uri.Host)
-            && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
+            && string.Equals(uri.Authority, host, StringComparison.OrdinalIgnoreCase);
     }
 
     private static JsonBytesResult JsonBody(byte[] utf8, int statusCode = StatusCodes.Status200OK) => new(utf8, statusCode);

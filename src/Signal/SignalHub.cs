@@ -49,6 +49,39 @@ public sealed class SignalHub
 
     internal void CloseConnection() => Interlocked.Decrement(ref _connections);
 
+    /// <summary>
+    /// Admits one connection from <paramref name="source"/>: a connection of the server's and one of
+    /// the address's. When either is spent, false with the HTTP status and the text to answer;
+    /// otherwise <see cref="Release"/> gives both back when the connection ends.
+    /// </summary>
+    internal bool TryAdmit(UInt128 source, out QueueShare share, out int status, out string? refusal)
+    {
+        SignalOptions options = _options;
+        share = null!;
+        if (!TryOpenConnection())
+        {
+            (status, refusal) = (503, $"This server has {options.MaxConnections} signaling connections open already.");
+            return false;
+        }
+
+        if (!Sources.TryConnect(source, options, out share))
+        {
+            CloseConnection();
+            (status, refusal) = (429, $"This address has {options.MaxConnectionsPerAddress} signaling connections open already.");
+            return false;
+        }
+
+        (status, refusal) = (101, null);
+        return true;
+    }
+
+    /// <summary>Gives back what <see cref="TryAdmit"/> took.</summary>
+    internal void Release(UInt128 source)
+    {
+        Sources.Disconnected(source);
+        CloseConnection();
+    }
+
     /// <summary>The limits in force; a reload swaps in new ones, which apply to what comes next.</summary>
     public SignalOptions Options => _options;
 

@@ -56,17 +56,9 @@ internal static class DaemonComposition
             }));
         }
 
-        string[] urls = [.. options.Http.Urls, .. metricsPort ? options.Metrics.Urls : []];
-        if (SharedTlsPort.Port(options) is { } sharedPort)
-        {
-            // Endpoints of our own, so the shared one can route connections after TLS (after the
-            // HTTPS defaults above, which its UseHttps takes).
-            web.WebHost.ConfigureKestrel(kestrel => SharedTlsPort.Listen(kestrel, urls, sharedPort));
-        }
-        else
-        {
-            web.WebHost.UseUrls(urls);
-        }
+        // Endpoints of our own, so TLS, the port TURN shares and the signaling upgrade run on the
+        // connection before HTTP (after the HTTPS defaults above, which UseHttps takes).
+        web.WebHost.ConfigureKestrel(kestrel => HttpListeners.Listen(kestrel, options, signal, metricsPort));
 
         web.Services.AddRouting();
         web.Services.AddSignalAccess();

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Turn.Signal;
 using Turn.Transport;
 using Turn.Wire;
 
@@ -46,51 +47,11 @@ internal static class SharedTlsPort
         return null;
     }
 
-    /// <summary>Kestrel's endpoints from the URLs, the shared port's with TLS offering stun.turn and the router behind it.</summary>
-    public static void Listen(KestrelServerOptions kestrel, IEnumerable<string> urls, int sharedPort)
-    {
-        foreach (string url in urls)
-        {
-            var uri = new Uri(url);
-            bool https = uri.Scheme == "https";
-            bool shared = https && uri.Port == sharedPort;
-            void Configure(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen)
-            {
-                if (!https)
-                {
-                    return;
-                }
+    /// <summary>The ALPN protocols a shared port's TLS offers: stun.turn first, then HTTP's.</summary>
+    public static void OfferStunTurn(SslServerAuthenticationOptions ssl) => ssl.ApplicationProtocols = [StunTurn, .. ssl.ApplicationProtocols ?? []];
 
-                listen.UseHttps(tls =>
-                {
-                    if (shared)
-                    {
-                        tls.OnAuthenticate = (_, ssl) => ssl.ApplicationProtocols = [StunTurn, .. ssl.ApplicationProtocols ?? []];
-                    }
-                });
-                if (shared)
-                {
-                    listen.Use(next => connection => Route(connection, next, kestrel.ApplicationServices));
-                }
-            }
-
-            string host = uri.Host.Trim('[', ']');
-            if (IPAddress.TryParse(host, out IPAddress? address))
-            {
-                kestrel.Listen(address, uri.Port, Configure);
-            }
-            else if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
-            {
-                kestrel.ListenLocalhost(uri.Port, Configure);
-            }
-            else
-            {
-                kestrel.ListenAnyIP(uri.Port, Configure);
-            }
-        }
-    }
-
-    private static async Task Route(ConnectionContext connection, ConnectionDelegate next, IServiceProvider services)
+    /// <summary>Connection middleware for the shared port: TURN connections to the TURN server, the rest on to HTTP.</summary>
+    public static async Task Route(ConnectionContext connection, ConnectionDelegate next, IServiceProvider services)
     {
         long acceptedAt = Environment.TickCount64;
         if (services.GetRequiredService<StunServerService>().SharedTls is not { } sessions

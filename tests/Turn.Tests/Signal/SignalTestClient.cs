@@ -46,9 +46,15 @@ internal sealed class SignalTestClient : IAsyncDisposable
     public Exception? Failure { get; private set; }
 
     /// <param name="from">The local address to connect from (another loopback address stands for another client); null: the system's choice.</param>
-    public static async Task<SignalTestClient> ConnectAsync(Uri uri, string? origin = null, bool read = true, IPAddress? from = null)
+    /// <param name="headers">More request headers for the upgrade.</param>
+    public static async Task<SignalTestClient> ConnectAsync(Uri uri, string? origin = null, bool read = true, IPAddress? from = null, IEnumerable<KeyValuePair<string, string>>? headers = null)
     {
         ClientWebSocket socket = Create(origin);
+        foreach ((string name, string value) in headers ?? [])
+        {
+            socket.Options.SetRequestHeader(name, value);
+        }
+
         try
         {
             using var timeout = new CancellationTokenSource(SignalTestServer.Timeout);

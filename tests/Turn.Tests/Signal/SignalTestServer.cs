@@ -15,8 +15,8 @@ namespace Turn.Tests.Signal;
 
 /// <summary>
 /// Signaling on a real Kestrel on 127.0.0.1, port 0, mounted the way the daemon mounts it
-/// (AddSignal, a fake ICE server provider, UseAllowedHosts, UseWebSockets, UseRouting,
-/// UseAuthorization, MapSignal). The resume
+/// (the upgrade taken at the connection, AddSignal, a fake ICE server provider, UseAllowedHosts,
+/// UseWebSockets, UseRouting, UseAuthorization, MapSignal). The resume
 /// sweep is not on a timer: tests call <see cref="Sweep"/> with the time they want.
 /// </summary>
 internal sealed class SignalTestServer : IAsyncDisposable
@@ -59,10 +59,18 @@ internal sealed class SignalTestServer : IAsyncDisposable
     /// <summary>What the daemon hands SignalHub.Sweep every second: RelayClock.NowMs over <paramref name="time"/>.</summary>
     public static long DaemonNowMs(TimeProvider time) => (long)(time.GetTimestamp() * (1000.0 / time.TimestampFrequency));
 
-    public static async Task<SignalTestServer> StartAsync(SignalOptions options, TimeProvider? time = null)
+    /// <param name="upgradeAtConnection">Whether upgrades are taken at the connection, as the daemon does; otherwise every one goes through the HTTP endpoint.</param>
+    /// <param name="trustedProxy">Addresses whose X-Forwarded-For the upgrade at the connection takes as the client's.</param>
+    public static async Task<SignalTestServer> StartAsync(SignalOptions options, TimeProvider? time = null, bool upgradeAtConnection = true, Func<System.Net.IPAddress, bool>? trustedProxy = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen =>
+        {
+            if (upgradeAtConnection)
+            {
+                listen.UseSignalUpgrade(trustedProxy);
+            }
+        }));
         var log = new ServerLog();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Logging.AddProvider(log);

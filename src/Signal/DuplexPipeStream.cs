@@ -1,13 +1,13 @@
 using System.IO.Pipelines;
 
-namespace Turn.Transport;
+namespace Turn.Signal;
 
 /// <summary>
-/// A connection's <see cref="IDuplexPipe"/> (as Kestrel hands one to connection middleware) as the
-/// one read-write <see cref="Stream"/> a <see cref="StreamConnection"/> works on. Disposing it
-/// completes both pipes, which closes the connection.
+/// A connection's <see cref="IDuplexPipe"/> (as Kestrel hands one to connection middleware) as one
+/// read-write <see cref="Stream"/>, which TURN over TLS on a shared port and a signaling WebSocket
+/// taken at the connection work on. Disposing it completes both pipes, which closes the connection.
 /// </summary>
-internal sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
+public sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
 {
     private readonly Stream _input = pipe.Input.AsStream();
     private readonly Stream _output = pipe.Output.AsStream();

@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using Turn.Signal;
+using Xunit;
+
+namespace Turn.Tests.Signal;
+
+/// <summary>
+/// Upgrades taken at the connection, before the HTTP server's request layer, over real sockets.
+/// The tell of which side answered is the 101 itself: Kestrel's carries a Date header, the
+/// connection's answer has only Connection, Upgrade and Sec-WebSocket-Accept.
+/// </summary>
+public sealed class SignalUpgradeTests
+{
+    private static bool AnsweredByHttp(SignalTestClient client) => client.Socket.HttpResponseHeaders!.ContainsKey("Date");
+
+    [Fact]
+    public async Task APlainUpgrade_IsTakenAtTheConnection_WhatItLeaves_TheEndpointServes_InOneRoom()
+    {
+        await using SignalTestServer server = await SignalTestServer.StartAsync(new SignalOptions());
+        await using SignalTestClient ann = await server.JoinAsync("lobby", "Ann");
+        Assert.False(AnsweredByHttp(ann));
+
+        // Another spelling of the path is the endpoint's (routes match without case).
+        Uri upper = new UriBuilder(server.Signal) { Path = server.Options.Path.ToUpperInvariant() }.Uri;
+        await using SignalTestClient bob = await SignalTestClient.ConnectAsync(upper);
+        Assert.True(AnsweredByHttp(bob));
+        await bob.JoinAsync("lobby", "Bob");
+        ServerMessage joined = await ann.ExpectAsync("peer-joined");
+        Assert.Equal(bob.Id, joined.Get("peer").GetProperty("id").GetString());
+
+        await bob.SendAsync($$"""{"type":"message","to":"{{ann.Id}}","data":"hi"}""");
+        ServerMessage message = await ann.ExpectAsync("message");
+        Assert.Equal("hi", message.Get("data").GetString());
+
+        // Plain HTTP on the same port is untouched.
+        using HttpClient http = server.HttpClient();
+        using HttpResponseMessage script = await http.GetAsync(new Uri("/signal.js", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        Assert.Equal(2, server.Hub.Snapshot("lobby")[0].Peers.Count);
+    }
+
+    [Fact]
+    public async Task WithoutIt_EveryUpgradeGoesThroughTheEndpoint()
+    {
+        await using SignalTestServer server = await SignalTestServer.StartAsync(new SignalOptions(), upgradeAtConnection: false);
+        await using SignalTestClient ann = await server.JoinAsync("lobby");
+        Assert.True(AnsweredByHttp(ann));
+    }
+
+    [Fact]
+    public async Task AFrameSentWithTheHead_IsReadAsTheFirstMessage()
+    {
+        await using SignalTestServer server = await SignalTestServer.StartAsync(new SignalOptions());
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, server.Http.Port);
+        NetworkStream stream = tcp.GetStream();
+        string head = $"GET {server.Options.Path} HTTP/1.1\r\nHost: {server.Http.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        byte[] join = """{"type":"join","room":"first"}"""u8.ToArray();
+        byte[] mask = [1, 2, 3, 4];
+        byte[] frame = [0x81, (byte)(0x80 | join.Length), .. mask, .. join.Select((b, i) => (byte)(b ^ mask[i % 4]))];
+        await stream.WriteAsync((byte[])[.. Encoding.ASCII.GetBytes(head), .. frame]);
+
+        string response = await ReadHead(stream);
+        Assert.StartsWith("HTTP/1.1 101 ", response, StringComparison.Ordinal);
+        Assert.Contains("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n", response, StringComparison.Ordinal);
+        using WebSocket socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = false });
+        byte[] buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(SignalTestServer.Timeout);
+        ValueWebSocketReceiveResult received = await socket.ReceiveAsync(buffer.AsMemory(), timeout.Token);
+        Assert.Equal("joined", new ServerMessage(Encoding.UTF8.GetString(buffer, 0, received.Count)).Type);
+    }
+
+    [Theory]
+    [InlineData(true, "127.0.0.1", true)]
+    [InlineData(true, "198.51.100.7", false)]
+    [InlineData(true, "198.51.100.7, 127.0.0.1", false)]
+    [InlineData(false, "127.0.0.1", false)]
+    public async Task BehindATrustedProxy_TheForwardedAddressDecidesWhetherTheClientIsOnThisHost(bool trusted, string forwardedFor, bool admitted)
+    {
+        // Without a join token secret only clients on this host may join.
+        await using SignalTestServer server = await SignalTestServer.StartAsync(new SignalOptions(), trustedProxy: trusted ? IPAddress.IsLoopback : null);
+        await using SignalTestClient client = await SignalTestClient.ConnectAsync(server.Signal, headers: [new("X-Forwarded-For", forwardedFor)]);
+        Assert.False(AnsweredByHttp(client));
+        await client.SendAsync("""{"type":"join","room":"lobby"}""");
+        ServerMessage answer = await client.NextAsync();
+        Assert.Equal(admitted ? "joined" : "error", answer.Type);
+        if (!admitted)
+        {
+            Assert.Equal(SignalError.BadToken, answer.Get("code").GetString());
+        }
+    }
+
+    private static async Task<string> ReadHead(NetworkStream stream)
+    {
+        var head = new StringBuilder();
+        byte[] one = new byte[1];
+        using var timeout = new CancellationTokenSource(SignalTestServer.Timeout);
+        while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        {
+            Assert.Equal(1, await stream.ReadAsync(one, timeout.Token));
+            head.Append((char)one[0]);
+        }
+
+        return head.ToString();
+    }
+}

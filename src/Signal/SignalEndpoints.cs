@@ -5,12 +5,16 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Turn.Signal.Access;
 
 namespace Turn.Signal;
@@ -42,6 +46,24 @@ public static class SignalEndpoints
         var upgrade = new Lazy<SignalUpgrade>(() => new SignalUpgrade(kestrel.ApplicationServices, trustedProxy, kestrel.Limits.RequestHeadersTimeout));
         listen.Use(next => connection => upgrade.Value.OnConnectionAsync(connection, next));
         return listen;
+    }
+
+    /// <summary>
+    /// Serves signaling WebSockets on the plain HTTP endpoints <paramref name="plainHttp"/> picks
+    /// outside Kestrel's connections (see SignalTransport); every other connection, and every
+    /// other endpoint, is Kestrel's as before. Pair it with <see cref="UseSignalUpgrade"/> on
+    /// the same endpoints for the upgrades it leaves (a head that came in pieces).
+    /// </summary>
+    public static IWebHostBuilder UseSignalTransport(this IWebHostBuilder builder, Func<EndPoint, bool> plainHttp, Func<IPAddress, bool>? trustedProxy = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(plainHttp);
+        return builder.ConfigureServices(services => services.AddSingleton<IConnectionListenerFactory>(provider =>
+        {
+            KestrelServerOptions kestrel = provider.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
+            var upgrade = new Lazy<SignalUpgrade>(() => new SignalUpgrade(provider, trustedProxy, kestrel.Limits.RequestHeadersTimeout));
+            return new SignalTransport(provider.GetRequiredService<IOptions<SocketTransportOptions>>(), provider.GetRequiredService<ILoggerFactory>(), plainHttp, () => upgrade.Value);
+        }));
     }
 
     public static IEndpointRouteBuilder MapSignal(this IEndpointRouteBuilder app)

@@ -25,4 +25,7 @@ internal static partial class SignalLog
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Refused a request for host {Host}: not one of this server's names ({Suppressed} more since the last such line)")]
     public static partial void HostRefused(ILogger logger, string host, long suppressed);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Accepting a connection failed: {Reason} ({Suppressed} more since the last such line)")]
+    public static partial void AcceptFailed(ILogger logger, string reason, long suppressed);
 }

@@ -55,16 +55,9 @@ internal sealed class SignalUpgrade
         ArgumentNullException.ThrowIfNull(next);
         UpgradeRequest? request = await ReadHead(connection.Transport.Input, _hub.Options.Path, connection.ConnectionClosed).ConfigureAwait(false);
         IPAddress? remote = (connection.RemoteEndPoint as IPEndPoint)?.Address;
-        if (request is null || !ClientAddress(request, ref remote, out bool local) || !Allowed(request))
+        if (request is null || !TryAdmit(request, ref remote, out bool local, out UInt128 source, out QueueShare? share))
         {
-            await next(connection).ConfigureAwait(false);
-            return;
-        }
-
-        UInt128 source = SourceAddress.KeyOf(remote);
-        if (!_hub.TryAdmit(source, out QueueShare share, out _, out _))
-        {
-            // The endpoint answers it, with the same limits.
+            // The endpoint answers it, with the same checks and limits.
             await next(connection).ConfigureAwait(false);
             return;
         }
@@ -80,20 +73,70 @@ internal sealed class SignalUpgrade
                 return;
             }
 
-            SignalOptions options = _hub.Options;
-            using WebSocket socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), new WebSocketCreationOptions
-            {
-                IsServer = true,
-                KeepAliveInterval = TimeSpan.FromSeconds(options.PingIntervalSeconds),
-                KeepAliveTimeout = TimeSpan.FromSeconds(options.PingIntervalSeconds * 3),
-            });
-            await SignalEndpoints.Serve(socket, _hub, _time, _logger, remote, local, share, _stopping).ConfigureAwait(false);
+            using WebSocket socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), SocketOptions());
+            await Serve(socket, remote, local, share).ConfigureAwait(false);
         }
         finally
         {
             _hub.Release(source);
         }
     }
+
+    /// <summary>
+    /// Admits an upgrade request as the endpoint would: the client's address (behind a trusted
+    /// proxy, the one it forwards), the Host, the Origin, a connection of the server's and of the
+    /// address's. False when any check says no (nothing is taken then); otherwise <see cref="SignalHub.Release"/>
+    /// gives back <paramref name="source"/>'s connection when it ends.
+    /// </summary>
+    internal bool TryAdmit(UpgradeRequest request, ref IPAddress? remote, out bool local, out UInt128 source, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out QueueShare? share)
+    {
+        source = default;
+        share = null;
+        if (!ClientAddress(request, ref remote, out local) || !Allowed(request))
+        {
+            return false;
+        }
+
+        source = SourceAddress.KeyOf(remote);
+        return _hub.TryAdmit(source, out share, out _, out _);
+    }
+
+    /// <summary>The signaling path in force.</summary>
+    internal string Path => _hub.Options.Path;
+
+    /// <summary>How long a request head may take.</summary>
+    internal TimeSpan HeadTimeout => _headTimeout;
+
+    /// <summary>Gives back what <see cref="TryAdmit"/> took.</summary>
+    internal void Release(UInt128 source) => _hub.Release(source);
+
+    /// <summary>The server side of a WebSocket with the keep-alive in force.</summary>
+    internal WebSocketCreationOptions SocketOptions()
+    {
+        SignalOptions options = _hub.Options;
+        return new WebSocketCreationOptions
+        {
+            IsServer = true,
+            KeepAliveInterval = TimeSpan.FromSeconds(options.PingIntervalSeconds),
+            KeepAliveTimeout = TimeSpan.FromSeconds(options.PingIntervalSeconds * 3),
+        };
+    }
+
+    /// <summary>Runs an admitted signaling WebSocket until either side closes it.</summary>
+    internal Task Serve(WebSocket socket, IPAddress? remote, bool local, QueueShare share)
+        => SignalEndpoints.Serve(socket, _hub, _time, _logger, remote, local, share, _stopping);
+
+    /// <summary>The 101 answer for a Sec-WebSocket-Accept value, written into <paramref name="destination"/>; its length.</summary>
+    internal static int WriteResponse(string accept, Span<byte> destination)
+    {
+        SwitchingProtocols.CopyTo(destination);
+        int length = SwitchingProtocols.Length + Encoding.ASCII.GetBytes(accept, destination[SwitchingProtocols.Length..]);
+        "\r\n\r\n"u8.CopyTo(destination[length..]);
+        return length + 4;
+    }
+
+    /// <summary>Room enough for <see cref="WriteResponse"/>.</summary>
+    internal static int ResponseLength(string accept) => SwitchingProtocols.Length + accept.Length + 4;
 
     /// <summary>
     /// Peeks at the connection's first bytes without consuming any: the upgrade request when they
@@ -198,11 +241,8 @@ internal sealed class SignalUpgrade
 
         // What follows the head (a client may send its first frame at once) stays for the WebSocket.
         transport.Input.AdvanceTo(buffered.Buffer.GetPosition(headLength));
-        Memory<byte> response = transport.Output.GetMemory(SwitchingProtocols.Length + accept.Length + 4);
-        SwitchingProtocols.CopyTo(response);
-        int length = SwitchingProtocols.Length + Encoding.ASCII.GetBytes(accept, response.Span[SwitchingProtocols.Length..]);
-        "\r\n\r\n"u8.CopyTo(response.Span[length..]);
-        transport.Output.Advance(length + 4);
+        Memory<byte> response = transport.Output.GetMemory(ResponseLength(accept));
+        transport.Output.Advance(WriteResponse(accept, response.Span));
         FlushResult flushed = await transport.Output.FlushAsync().ConfigureAwait(false);
         return !flushed.IsCompleted && !flushed.IsCanceled;
     }

@@ -59,6 +59,11 @@ internal static class DaemonComposition
         // Endpoints of our own, so TLS, the port TURN shares and the signaling upgrade run on the
         // connection before HTTP (after the HTTPS defaults above, which UseHttps takes).
         web.WebHost.ConfigureKestrel(kestrel => HttpListeners.Listen(kestrel, options, signal, metricsPort));
+        if (signal)
+        {
+            // On plain http endpoints signaling WebSockets are served outside Kestrel's connections.
+            web.WebHost.UseSignalTransport(HttpListeners.PlainHttp(options), HttpListeners.TrustedProxy(options));
+        }
 
         web.Services.AddRouting();
         web.Services.AddSignalAccess();

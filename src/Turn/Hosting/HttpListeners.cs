@@ -17,8 +17,7 @@ internal static class HttpListeners
     public static void Listen(KestrelServerOptions kestrel, TurnOptions options, bool signal, bool metricsPort)
     {
         int? sharedPort = SharedTlsPort.Port(options);
-        IReadOnlyList<IpPrefix> proxies = options.Http.TrustedProxies;
-        Func<IPAddress, bool>? trusted = proxies.Count == 0 ? null : address => proxies.Any(p => p.Contains(StunAddress.FromIPEndPoint(new IPEndPoint(address, 0))));
+        Func<IPAddress, bool>? trusted = TrustedProxy(options);
         IEnumerable<(string Url, bool Http)> urls = options.Http.Urls.Select(u => (u, true));
         if (metricsPort)
         {
@@ -68,5 +67,20 @@ internal static class HttpListeners
                 kestrel.ListenAnyIP(uri.Port, Configure);
             }
         }
+    }
+
+    /// <summary>Whether an address is one of Http:TrustedProxies; null when none is listed.</summary>
+    public static Func<IPAddress, bool>? TrustedProxy(TurnOptions options)
+    {
+        IReadOnlyList<IpPrefix> proxies = options.Http.TrustedProxies;
+        return proxies.Count == 0 ? null : address => proxies.Any(p => p.Contains(StunAddress.FromIPEndPoint(new IPEndPoint(address, 0))));
+    }
+
+    /// <summary>The endpoints of Http:Urls' plain http entries (those signaling serves outside Kestrel's connections).</summary>
+    public static Func<EndPoint, bool> PlainHttp(TurnOptions options)
+    {
+        HashSet<int> ports = [.. options.Http.Urls.Select(u => new Uri(u)).Where(u => u.Scheme == "http").Select(u => u.Port)];
+        ports.ExceptWith(options.Metrics.Urls.Select(u => new Uri(u).Port));
+        return endpoint => endpoint is IPEndPoint ip && ports.Contains(ip.Port);
     }
 }

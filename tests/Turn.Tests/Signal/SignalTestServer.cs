@@ -59,7 +59,7 @@ internal sealed class SignalTestServer : IAsyncDisposable
     /// <summary>What the daemon hands SignalHub.Sweep every second: RelayClock.NowMs over <paramref name="time"/>.</summary>
     public static long DaemonNowMs(TimeProvider time) => (long)(time.GetTimestamp() * (1000.0 / time.TimestampFrequency));
 
-    /// <param name="upgradeAtConnection">Whether upgrades are taken at the connection, as the daemon does; otherwise every one goes through the HTTP endpoint.</param>
+    /// <param name="upgradeAtConnection">Whether upgrades are taken outside HTTP, as the daemon does (served outside Kestrel's connections, or at the connection when the head came in pieces); otherwise every one goes through the HTTP endpoint.</param>
     /// <param name="trustedProxy">Addresses whose X-Forwarded-For the upgrade at the connection takes as the client's.</param>
     public static async Task<SignalTestServer> StartAsync(SignalOptions options, TimeProvider? time = null, bool upgradeAtConnection = true, Func<System.Net.IPAddress, bool>? trustedProxy = null)
     {
@@ -71,6 +71,11 @@ internal sealed class SignalTestServer : IAsyncDisposable
                 listen.UseSignalUpgrade(trustedProxy);
             }
         }));
+        if (upgradeAtConnection)
+        {
+            builder.WebHost.UseSignalTransport(_ => true, trustedProxy);
+        }
+
         var log = new ServerLog();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Logging.AddProvider(log);

@@ -8,16 +8,46 @@ using Xunit;
 namespace Turn.Tests.Signal;
 
 /// <summary>
-/// Upgrades taken at the connection, before the HTTP server's request layer, over real sockets.
-/// The tell of which side answered is the 101 itself: Kestrel's carries a Date header, the
-/// connection's answer has only Connection, Upgrade and Sec-WebSocket-Accept.
+/// Upgrades served outside Kestrel's connections, or taken at a Kestrel connection before HTTP,
+/// over real sockets. The tells: Kestrel's HTTP answers 101 with a Date header (the others send
+/// only Connection, Upgrade and Sec-WebSocket-Accept), and Kestrel logs every connection it
+/// starts (Kestrel.Connections, event 1), which an upgrade served outside it never is.
 /// </summary>
 public sealed class SignalUpgradeTests
 {
     private static bool AnsweredByHttp(SignalTestClient client) => client.Socket.HttpResponseHeaders!.ContainsKey("Date");
 
+    private static int KestrelConnections(SignalTestServer server) => server.Log.Lines.Count(l => l.Contains("Kestrel.Connections[1]", StringComparison.Ordinal));
+
     [Fact]
-    public async Task APlainUpgrade_IsTakenAtTheConnection_WhatItLeaves_TheEndpointServes_InOneRoom()
+    public async Task APlainUpgrade_IsServedOutsideKestrel_AndAHeadInPieces_AtAKestrelConnection()
+    {
+        await using SignalTestServer server = await SignalTestServer.StartAsync(new SignalOptions());
+        await using SignalTestClient ann = await server.JoinAsync("lobby", "Ann");
+        Assert.False(AnsweredByHttp(ann));
+        Assert.Equal(0, KestrelConnections(server));
+
+        // The head in two writes: the first look sees half of it, so the socket goes to Kestrel,
+        // whose connection middleware waits for the rest and takes the upgrade before HTTP.
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, server.Http.Port);
+        NetworkStream stream = tcp.GetStream();
+        string head = Head(server);
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head[..30]));
+        await Task.Delay(200);
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head[30..]));
+        string response = await ReadHead(stream);
+        Assert.StartsWith("HTTP/1.1 101 ", response, StringComparison.Ordinal);
+        Assert.DoesNotContain("\r\nDate:", response, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(1, KestrelConnections(server));
+        using WebSocket socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = false });
+        await socket.SendAsync("""{"type":"join","room":"lobby"}"""u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+        Assert.Equal("joined", (await Receive(socket)).Type);
+        await ann.ExpectAsync("peer-joined");
+    }
+
+    [Fact]
+    public async Task WhatTheUpgradePathsLeave_TheEndpointServes_InTheSameRooms()
     {
         await using SignalTestServer server = await SignalTestServer.StartAsync(new SignalOptions());
         await using SignalTestClient ann = await server.JoinAsync("lobby", "Ann");
@@ -57,7 +87,7 @@ public sealed class SignalUpgradeTests
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, server.Http.Port);
         NetworkStream stream = tcp.GetStream();
-        string head = $"GET {server.Options.Path} HTTP/1.1\r\nHost: {server.Http.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        string head = Head(server);
         byte[] join = """{"type":"join","room":"first"}"""u8.ToArray();
         byte[] mask = [1, 2, 3, 4];
         byte[] frame = [0x81, (byte)(0x80 | join.Length), .. mask, .. join.Select((b, i) => (byte)(b ^ mask[i % 4]))];
@@ -67,10 +97,19 @@ public sealed class SignalUpgradeTests
         Assert.StartsWith("HTTP/1.1 101 ", response, StringComparison.Ordinal);
         Assert.Contains("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n", response, StringComparison.Ordinal);
         using WebSocket socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = false });
+        Assert.Equal("joined", (await Receive(socket)).Type);
+        Assert.Equal(0, KestrelConnections(server));
+    }
+
+    private static string Head(SignalTestServer server)
+        => $"GET {server.Options.Path} HTTP/1.1\r\nHost: {server.Http.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+    private static async Task<ServerMessage> Receive(WebSocket socket)
+    {
         byte[] buffer = new byte[4096];
         using var timeout = new CancellationTokenSource(SignalTestServer.Timeout);
         ValueWebSocketReceiveResult received = await socket.ReceiveAsync(buffer.AsMemory(), timeout.Token);
-        Assert.Equal("joined", new ServerMessage(Encoding.UTF8.GetString(buffer, 0, received.Count)).Type);
+        return new ServerMessage(Encoding.UTF8.GetString(buffer, 0, received.Count));
     }
 
     [Theory]

@@ -1,0 +1,238 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Turn.Signal;
+
+/// <summary>
+/// Kestrel's socket transport, with signaling WebSockets on plain HTTP endpoints kept out of it.
+/// On such an endpoint this listener accepts every socket itself and peeks at what the client
+/// sent first: a complete, plain upgrade request for the signaling path that the endpoint would
+/// admit (<see cref="SignalUpgrade.TryAdmit"/>) is answered here and served over the bare socket,
+/// so a held signaling connection costs a socket, a <see cref="NetworkStream"/>, the WebSocket
+/// and the signaling state, and none of Kestrel's per-connection pipes and loops. Every other
+/// socket becomes an ordinary Kestrel connection (its bytes still unread), which runs the
+/// endpoint's connection middleware and HTTP as before. Other endpoints (TLS, or not listed)
+/// are Kestrel's own.
+/// </summary>
+internal sealed class SignalTransport(
+    IOptions<SocketTransportOptions> options,
+    ILoggerFactory loggers,
+    Func<EndPoint, bool> plainHttp,
+    Func<SignalUpgrade> upgrade) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    private readonly SocketTransportFactory _kestrel = new(options, loggers);
+
+    public bool CanBind(EndPoint endpoint) => _kestrel.CanBind(endpoint);
+
+    public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        if (endpoint is not IPEndPoint || !plainHttp(endpoint))
+        {
+            return await _kestrel.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new Listener(endpoint, options.Value, loggers.CreateLogger("Turn.Signal"), upgrade);
+    }
+
+    /// <summary>One plain HTTP endpoint: an accept loop that sorts each socket.</summary>
+    private sealed class Listener : IConnectionListener
+    {
+        /// <summary>A request head larger than this is left to HTTP.</summary>
+        private const int PeekLength = UpgradeRequest.MaxHeadLength;
+
+        private readonly Socket _listen;
+        private readonly SocketConnectionContextFactory _contexts;
+        private readonly ILogger _logger;
+        private readonly Func<SignalUpgrade> _upgrade;
+        private readonly Channel<ConnectionContext> _accepted = Channel.CreateUnbounded<ConnectionContext>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Task _acceptLoop;
+        private int _served;
+        private bool _unbound;
+
+        public Listener(EndPoint endpoint, SocketTransportOptions options, ILogger logger, Func<SignalUpgrade> upgrade)
+        {
+            _listen = options.CreateBoundListenSocket(endpoint);
+            _listen.Listen(options.Backlog);
+            EndPoint = _listen.LocalEndPoint!;
+            _contexts = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions
+            {
+                IOQueueCount = options.IOQueueCount,
+                WaitForDataBeforeAllocatingBuffer = options.WaitForDataBeforeAllocatingBuffer,
+                MaxReadBufferSize = options.MaxReadBufferSize,
+                MaxWriteBufferSize = options.MaxWriteBufferSize,
+                UnsafePreferInlineScheduling = options.UnsafePreferInlineScheduling,
+            }, logger);
+            _logger = logger;
+            _upgrade = upgrade;
+            _acceptLoop = AcceptLoop();
+        }
+
+        public EndPoint EndPoint { get; }
+
+        public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                return await _accepted.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChannelClosedException)
+            {
+                return null;
+            }
+        }
+
+        private async Task AcceptLoop()
+        {
+            while (true)
+            {
+                Socket socket;
+                try
+                {
+                    socket = await _listen.AcceptAsync().ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                {
+                    if (Volatile.Read(ref _unbound))
+                    {
+                        _accepted.Writer.TryComplete();
+                        return;
+                    }
+
+                    // A connection reset before it was accepted, or descriptors running out: go on.
+                    if (SignalLog.Limiter.ShouldLog(2006, System.Diagnostics.Stopwatch.GetTimestamp(), System.Diagnostics.Stopwatch.Frequency, out long suppressed))
+                    {
+                        SignalLog.AcceptFailed(_logger, e.Message, suppressed);
+                    }
+
+                    await Task.Delay(10).ConfigureAwait(false);
+                    continue;
+                }
+
+                socket.NoDelay = true;
+                _ = Sort(socket);
+            }
+        }
+
+        /// <summary>Serves the socket's signaling upgrade here, or hands the socket to Kestrel.</summary>
+        private async Task Sort(Socket socket)
+        {
+            SignalUpgrade upgrade = _upgrade();
+            UpgradeRequest? request = await Peek(socket, upgrade).ConfigureAwait(false);
+            IPAddress? remote = (socket.RemoteEndPoint as IPEndPoint)?.Address;
+            if (request is null || !upgrade.TryAdmit(request, ref remote, out bool local, out UInt128 source, out QueueShare? share))
+            {
+                if (!_accepted.Writer.TryWrite(_contexts.Create(socket)))
+                {
+                    socket.Dispose();
+                }
+
+                return;
+            }
+
+            Interlocked.Increment(ref _served);
+            try
+            {
+                int headLength = request.HeadLength;
+                string accept = request.Accept();
+                request = null;
+                await Serve(socket, upgrade, headLength, accept, remote, local, share).ConfigureAwait(false);
+            }
+            finally
+            {
+                upgrade.Release(source);
+                if (Interlocked.Decrement(ref _served) == 0 && Volatile.Read(ref _unbound))
+                {
+                    _drained.TrySetResult();
+                }
+            }
+        }
+
+        /// <summary>
+        /// Waits for the client's first bytes (the head's time at most) and parses them without
+        /// consuming any: the request when they are a complete upgrade for the signaling path,
+        /// else null (HTTP reads them again, and a head still coming in is HTTP's to wait for).
+        /// </summary>
+        private static async Task<UpgradeRequest?> Peek(Socket socket, SignalUpgrade upgrade)
+        {
+            byte[]? buffer = null;
+            try
+            {
+                using var deadline = new CancellationTokenSource(upgrade.HeadTimeout);
+                await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, deadline.Token).ConfigureAwait(false);
+                buffer = ArrayPool<byte>.Shared.Rent(PeekLength);
+                int peeked = await socket.ReceiveAsync(buffer.AsMemory(0, PeekLength), SocketFlags.Peek, deadline.Token).ConfigureAwait(false);
+                return UpgradeRequest.Parse(buffer.AsSpan(0, peeked), upgrade.Path, out UpgradeRequest? request) == UpgradeVerdict.Upgrade ? request : null;
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                return null;
+            }
+            finally
+            {
+                if (buffer is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+
+        /// <summary>Consumes the head, answers 101 and runs the WebSocket over the bare socket.</summary>
+        private static async Task Serve(Socket socket, SignalUpgrade upgrade, int headLength, string accept, IPAddress? remote, bool local, QueueShare share)
+        {
+            var stream = new NetworkStream(socket, ownsSocket: true);
+            await using (stream.ConfigureAwait(false))
+            {
+                byte[] scratch = ArrayPool<byte>.Shared.Rent(Math.Max(headLength, SignalUpgrade.ResponseLength(accept)));
+                try
+                {
+                    using var deadline = new CancellationTokenSource(upgrade.HeadTimeout);
+                    await stream.ReadExactlyAsync(scratch.AsMemory(0, headLength), deadline.Token).ConfigureAwait(false);
+                    int length = SignalUpgrade.WriteResponse(accept, scratch);
+                    await stream.WriteAsync(scratch.AsMemory(0, length), deadline.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or EndOfStreamException)
+                {
+                    return;
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(scratch);
+                }
+
+                using WebSocket webSocket = WebSocket.CreateFromStream(stream, upgrade.SocketOptions());
+                await upgrade.Serve(webSocket, remote, local, share).ConfigureAwait(false);
+            }
+        }
+
+        public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+        {
+            Volatile.Write(ref _unbound, true);
+            _listen.Dispose();
+            return ValueTask.CompletedTask;
+        }
+
+        /// <summary>
+        /// Stops accepting and waits for the signaling connections served here, which close on
+        /// the host's stopping (each within its own close timeouts).
+        /// </summary>
+        public async ValueTask DisposeAsync()
+        {
+            await UnbindAsync().ConfigureAwait(false);
+            await _acceptLoop.ConfigureAwait(false);
+            if (Volatile.Read(ref _served) > 0)
+            {
+                await Task.WhenAny(_drained.Task, Task.Delay(TimeSpan.FromSeconds(10))).ConfigureAwait(false);
+            }
+
+            _contexts.Dispose();
+        }
+    }
+}

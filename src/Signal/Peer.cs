@@ -7,7 +7,8 @@ namespace Turn.Signal;
 /// </summary>
 internal sealed class Peer(string id, string resumeToken, Room room, string? name, byte[]? meta, UInt128 source, QueueShare share)
 {
-    private readonly Queue<byte[]> _pending = new();
+    // Only a peer that has been away has a queue.
+    private Queue<byte[]>? _pending;
     private int _pendingBytes;
 
     public string Id { get; } = id;
@@ -35,7 +36,7 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
 
     public bool HasLeft { get; set; }
 
-    public int PendingCount => _pending.Count;
+    public int PendingCount => _pending?.Count ?? 0;
 
     /// <summary>
     /// Delivers now, or keeps the message for a resume, dropping the oldest past the queue's
@@ -55,6 +56,7 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
             return false;
         }
 
+        _pending ??= new Queue<byte[]>();
         _pending.Enqueue(message);
         _pendingBytes += message.Length;
         while (_pending.Count > options.ResumeQueueLength || _pendingBytes > options.ResumeQueueBytes)
@@ -80,7 +82,7 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
     /// <summary>Hands the messages kept while away to the new connection, in order (what it cannot take is lost).</summary>
     public void Flush(QueueBudget budget)
     {
-        while (Sink is not null && _pending.TryDequeue(out byte[]? message))
+        while (Sink is not null && _pending is not null && _pending.TryDequeue(out byte[]? message))
         {
             Forget(message, budget);
             Sink.TrySend(message);
@@ -90,7 +92,7 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
     /// <summary>Gives back what the queue held: the seat is gone.</summary>
     public void Clear(QueueBudget budget)
     {
-        while (_pending.TryDequeue(out byte[]? message))
+        while (_pending is not null && _pending.TryDequeue(out byte[]? message))
         {
             Forget(message, budget);
         }

@@ -12,7 +12,7 @@ namespace Turn.Signal;
 /// gets an error and the connection lives on; a reader too slow for its queue is disconnected
 /// rather than growing memory.
 /// </summary>
-internal sealed class SignalConnection : ISignalSink, IDisposable
+internal sealed class SignalConnection : ISignalSink
 {
     private const int SmallBufferLength = 1024;
     private const string StoppingReason = "server stopping";
@@ -26,13 +26,11 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     private Queue<ReadOnlyMemory<byte>>? _pending;
     private bool _writing;
     private bool _sendsEnded;
-    private CancellationToken _writeToken;
     private readonly bool _local;
     private readonly QueueShare _share;
     private readonly UInt128 _source;
     private int _queuedBytes;
-    private readonly CancellationTokenSource _closing = new();
-    private volatile bool _disposed;
+    private volatile bool _ended;
     private readonly TaskCompletionSource _receiving = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _writer = Task.CompletedTask;
     private volatile string? _closeReason;
@@ -168,9 +166,10 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                 await Task.WhenAny(_receiving.Task, Task.Delay(CloseWait)).ConfigureAwait(false);
             }
 
-            if (!_disposed)
+            if (!_ended)
             {
-                await _closing.CancelAsync().ConfigureAwait(false);
+                // Ends the receive and any write still waiting on a reader that does not read.
+                _socket.Abort();
             }
         }
         catch (ObjectDisposedException)
@@ -189,12 +188,12 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     {
         _hub.Metrics.Connected(1);
         using CancellationTokenRegistration onStop = stopping.Register(static state => ((SignalConnection)state!).Close(StoppingReason), this);
-        _writeToken = _closing.Token;
         string reason = "closed by peer";
         try
         {
-            // The receive waits on our own close only.
-            reason = await ReceiveLoop(_closing.Token).ConfigureAwait(false);
+            // Nothing cancels the receive: the transport going away ends it, and so does our own
+            // close, which aborts the socket (no token source or registration per connection).
+            reason = await ReceiveLoop().ConfigureAwait(false);
             reason = _closeReason ?? reason;
         }
         finally
@@ -213,11 +212,11 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             _hub.Metrics.Connected(-1);
             _hub.Metrics.Disconnected(Category(reason));
             SignalLog.Closed(_logger, _peer?.Id, reason);
-            Dispose();
+            _ended = true;
         }
     }
 
-    private async Task<string> ReceiveLoop(CancellationToken cancellationToken)
+    private async Task<string> ReceiveLoop()
     {
         int max = _hub.Options.MaxMessageBytes;
 
@@ -229,7 +228,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             ValueWebSocketReceiveResult result;
             try
             {
-                result = await _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                result = await _socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (LostReason(e) is { } lost)
             {
@@ -259,7 +258,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                     Memory<byte> space = tooLarge ? buffer : buffer.AsMemory(filled);
                     try
                     {
-                        result = await _socket.ReceiveAsync(space, cancellationToken).ConfigureAwait(false);
+                        result = await _socket.ReceiveAsync(space, CancellationToken.None).ConfigureAwait(false);
                     }
                     catch (Exception e) when (LostReason(e) is { } lost)
                     {
@@ -624,7 +623,6 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
     /// </summary>
     private async Task WriteQueued()
     {
-        CancellationToken cancellationToken = _writeToken;
         while (true)
         {
             ReadOnlyMemory<byte> message;
@@ -632,7 +630,9 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
             {
                 if (_pending!.Count == 0)
                 {
+                    // The finished task is not kept: an idle connection holds no writer.
                     _writing = false;
+                    _writer = Task.CompletedTask;
                     return;
                 }
 
@@ -641,9 +641,9 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
 
             try
             {
-                if (!cancellationToken.IsCancellationRequested && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
                 {
-                    await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+                    await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
                 }
             }
             catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
@@ -652,6 +652,7 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
                 {
                     _sendsEnded = true;
                     _writing = false;
+                    _writer = Task.CompletedTask;
                     while (_pending!.TryDequeue(out ReadOnlyMemory<byte> left))
                     {
                         Dequeued(left.Length);
@@ -724,12 +725,6 @@ internal sealed class SignalConnection : ISignalSink, IDisposable
         "closed by peer" or "connection lost" or "send queue full" or "server stopping" or "resumed elsewhere" => reason.Replace(' ', '_'),
         _ => "error",
     };
-
-    public void Dispose()
-    {
-        _disposed = true;
-        _closing.Dispose();
-    }
 
     private static string Truncate(string text) => text.Length > 64 ? text[..64] : text;
 }

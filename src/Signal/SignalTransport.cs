@@ -129,21 +129,26 @@ internal sealed class SignalTransport(
             IPAddress? remote = (socket.RemoteEndPoint as IPEndPoint)?.Address;
             if (request is null || !upgrade.TryAdmit(request, ref remote, out bool local, out UInt128 source, out QueueShare? share))
             {
-                if (!_accepted.Writer.TryWrite(_contexts.Create(socket)))
-                {
-                    socket.Dispose();
-                }
-
+                HandOver(socket);
                 return;
             }
 
             Interlocked.Increment(ref _served);
             try
             {
+                // One frame for the connection's life: the request is not kept.
                 int headLength = request.HeadLength;
                 string accept = request.Accept();
                 request = null;
-                await Serve(socket, upgrade, headLength, accept, remote, local, share).ConfigureAwait(false);
+                var stream = new NetworkStream(socket, ownsSocket: true);
+                await using (stream.ConfigureAwait(false))
+                {
+                    if (await Answer(stream, headLength, accept, upgrade.HeadTimeout).ConfigureAwait(false))
+                    {
+                        using WebSocket webSocket = WebSocket.CreateFromStream(stream, upgrade.SocketOptions());
+                        await upgrade.Serve(webSocket, remote, local, share).ConfigureAwait(false);
+                    }
+                }
             }
             finally
             {
@@ -153,6 +158,24 @@ internal sealed class SignalTransport(
                     _drained.TrySetResult();
                 }
             }
+        }
+
+        /// <summary>The socket, its bytes unread, to Kestrel as one of its connections; closed when Kestrel takes no more.</summary>
+        private void HandOver(Socket socket)
+        {
+            try
+            {
+                if (_accepted.Writer.TryWrite(_contexts.Create(socket)))
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // The client went before it was handed over.
+            }
+
+            socket.Dispose();
         }
 
         /// <summary>
@@ -184,31 +207,25 @@ internal sealed class SignalTransport(
             }
         }
 
-        /// <summary>Consumes the head, answers 101 and runs the WebSocket over the bare socket.</summary>
-        private static async Task Serve(Socket socket, SignalUpgrade upgrade, int headLength, string accept, IPAddress? remote, bool local, QueueShare share)
+        /// <summary>Consumes the head and answers 101; false when the client went meanwhile.</summary>
+        private static async Task<bool> Answer(NetworkStream stream, int headLength, string accept, TimeSpan timeout)
         {
-            var stream = new NetworkStream(socket, ownsSocket: true);
-            await using (stream.ConfigureAwait(false))
+            byte[] scratch = ArrayPool<byte>.Shared.Rent(Math.Max(headLength, SignalUpgrade.ResponseLength(accept)));
+            try
             {
-                byte[] scratch = ArrayPool<byte>.Shared.Rent(Math.Max(headLength, SignalUpgrade.ResponseLength(accept)));
-                try
-                {
-                    using var deadline = new CancellationTokenSource(upgrade.HeadTimeout);
-                    await stream.ReadExactlyAsync(scratch.AsMemory(0, headLength), deadline.Token).ConfigureAwait(false);
-                    int length = SignalUpgrade.WriteResponse(accept, scratch);
-                    await stream.WriteAsync(scratch.AsMemory(0, length), deadline.Token).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or EndOfStreamException)
-                {
-                    return;
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(scratch);
-                }
-
-                using WebSocket webSocket = WebSocket.CreateFromStream(stream, upgrade.SocketOptions());
-                await upgrade.Serve(webSocket, remote, local, share).ConfigureAwait(false);
+                using var deadline = new CancellationTokenSource(timeout);
+                await stream.ReadExactlyAsync(scratch.AsMemory(0, headLength), deadline.Token).ConfigureAwait(false);
+                int length = SignalUpgrade.WriteResponse(accept, scratch);
+                await stream.WriteAsync(scratch.AsMemory(0, length), deadline.Token).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or EndOfStreamException)
+            {
+                return false;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
             }
         }
 

@@ -15,7 +15,7 @@ namespace Turn.Signal;
 /// On such an endpoint this listener accepts every socket itself and peeks at what the client
 /// sent first: a complete, plain upgrade request for the signaling path that the endpoint would
 /// admit (<see cref="SignalUpgrade.TryAdmit"/>) is answered here and served over the bare socket,
-/// so a held signaling connection costs a socket, a <see cref="NetworkStream"/>, the WebSocket
+/// so a held signaling connection costs a socket, a <see cref="SocketStream"/>, the WebSocket
 /// and the signaling state, and none of Kestrel's per-connection pipes and loops. Every other
 /// socket becomes an ordinary Kestrel connection (its bytes still unread), which runs the
 /// endpoint's connection middleware and HTTP as before. Other endpoints (TLS, or not listed)
@@ -140,7 +140,7 @@ internal sealed class SignalTransport(
                 int headLength = request.HeadLength;
                 string accept = request.Accept();
                 request = null;
-                var stream = new NetworkStream(socket, ownsSocket: true);
+                var stream = new SocketStream(socket);
                 await using (stream.ConfigureAwait(false))
                 {
                     if (await Answer(stream, headLength, accept, upgrade.HeadTimeout).ConfigureAwait(false))
@@ -208,7 +208,7 @@ internal sealed class SignalTransport(
         }
 
         /// <summary>Consumes the head and answers 101; false when the client went meanwhile.</summary>
-        private static async Task<bool> Answer(NetworkStream stream, int headLength, string accept, TimeSpan timeout)
+        private static async Task<bool> Answer(Stream stream, int headLength, string accept, TimeSpan timeout)
         {
             byte[] scratch = ArrayPool<byte>.Shared.Rent(Math.Max(headLength, SignalUpgrade.ResponseLength(accept)));
             try

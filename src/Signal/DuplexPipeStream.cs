@@ -7,24 +7,10 @@ namespace Turn.Signal;
 /// read-write <see cref="Stream"/>, which TURN over TLS on a shared port and a signaling WebSocket
 /// taken at the connection work on. Disposing it completes both pipes, which closes the connection.
 /// </summary>
-public sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
+public sealed class DuplexPipeStream(IDuplexPipe pipe) : ReadWriteStream
 {
     private readonly Stream _input = pipe.Input.AsStream();
     private readonly Stream _output = pipe.Output.AsStream();
-
-    public override bool CanRead => true;
-
-    public override bool CanWrite => true;
-
-    public override bool CanSeek => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         => _input.ReadAsync(buffer, cancellationToken);
@@ -45,10 +31,6 @@ public sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
     public override Task FlushAsync(CancellationToken cancellationToken) => _output.FlushAsync(cancellationToken);
 
     public override void Flush() => _output.Flush();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     public override async ValueTask DisposeAsync()
     {

@@ -9,7 +9,7 @@ namespace Turn.Signal;
 /// asynchronously: writing to a client that keeps up needs no asynchronous operation, and a
 /// connection that never waits on a write holds no state for one. Disposing it closes the socket.
 /// </summary>
-internal sealed class SocketStream : Stream
+internal sealed class SocketStream : ReadWriteStream
 {
     private readonly Socket _socket;
 
@@ -19,20 +19,6 @@ internal sealed class SocketStream : Stream
 
         // Only the synchronous send below is affected: it returns WouldBlock instead of waiting.
         _socket.Blocking = false;
-    }
-
-    public override bool CanRead => true;
-
-    public override bool CanWrite => true;
-
-    public override bool CanSeek => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
     }
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -69,10 +55,6 @@ internal sealed class SocketStream : Stream
     public override void Flush()
     {
     }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     /// <summary>What the kernel did not take at once, as its buffer drains.</summary>
     private async ValueTask SendRest(ReadOnlyMemory<byte> rest, CancellationToken cancellationToken)

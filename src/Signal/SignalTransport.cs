@@ -116,14 +116,31 @@ internal sealed class SignalTransport(
                     continue;
                 }
 
-                socket.NoDelay = true;
                 _ = Sort(socket);
             }
         }
 
-        /// <summary>Serves the socket's signaling upgrade here, or hands the socket to Kestrel.</summary>
+        /// <summary>Serves the socket's signaling upgrade here, or hands the socket to Kestrel; throws nothing.</summary>
         private async Task Sort(Socket socket)
         {
+            try
+            {
+                await SortOrServe(socket).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A fault in one connection ends that connection only.
+                socket.Dispose();
+                if (SignalLog.Limiter.ShouldLog(2006, System.Diagnostics.Stopwatch.GetTimestamp(), System.Diagnostics.Stopwatch.Frequency, out long suppressed))
+                {
+                    SignalLog.AcceptFailed(_logger, e.Message, suppressed);
+                }
+            }
+        }
+
+        private async Task SortOrServe(Socket socket)
+        {
+            socket.NoDelay = true;
             SignalUpgrade upgrade = _upgrade();
             UpgradeRequest? request = await Peek(socket, upgrade).ConfigureAwait(false);
             IPAddress? remote = (socket.RemoteEndPoint as IPEndPoint)?.Address;
@@ -244,6 +261,13 @@ internal sealed class SignalTransport(
         {
             await UnbindAsync().ConfigureAwait(false);
             await _acceptLoop.ConfigureAwait(false);
+
+            // Sockets sorted after Kestrel stopped accepting.
+            while (_accepted.Reader.TryRead(out ConnectionContext? left))
+            {
+                await left.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (Volatile.Read(ref _served) > 0)
             {
                 await Task.WhenAny(_drained.Task, Task.Delay(TimeSpan.FromSeconds(10))).ConfigureAwait(false);

@@ -112,6 +112,45 @@ public sealed class SignalUpgradeTests
         return new ServerMessage(Encoding.UTF8.GetString(buffer, 0, received.Count));
     }
 
+    [Fact]
+    public async Task ClientsThatVanishOrSendGarbage_LeaveTheListenerServing()
+    {
+        await using SignalTestServer server = await SignalTestServer.StartAsync(new SignalOptions());
+        string head = Head(server);
+        byte[][] starts =
+        [
+            [],
+            Encoding.ASCII.GetBytes(head[..20]),
+            Encoding.ASCII.GetBytes(head),
+            [0x16, 0x03, 0x01, 0x00, 0xff],
+            Encoding.ASCII.GetBytes(head.Replace("13", "99", StringComparison.Ordinal)),
+        ];
+        for (int round = 0; round < 4; round++)
+        {
+            foreach (byte[] start in starts)
+            {
+                using var tcp = new TcpClient();
+                await tcp.ConnectAsync(IPAddress.Loopback, server.Http.Port);
+                if (start.Length > 0)
+                {
+                    await tcp.GetStream().WriteAsync(start);
+                }
+
+                // Half of them reset instead of closing.
+                if (round % 2 == 0)
+                {
+                    tcp.Client.LingerState = new LingerOption(true, 0);
+                }
+            }
+        }
+
+        await using SignalTestClient ann = await server.JoinAsync("after");
+        Assert.False(AnsweredByHttp(ann));
+        using HttpClient http = server.HttpClient();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/signal.js", UriKind.Relative))).StatusCode);
+        Assert.DoesNotContain(server.Log.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) || l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(true, "127.0.0.1", true)]
     [InlineData(true, "198.51.100.7", false)]

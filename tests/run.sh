@@ -28,6 +28,7 @@ command -v clang >/dev/null 2>&1 || missing+=(clang)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 [ -x /usr/bin/kill ] || [ -x /bin/kill ] || missing+=(procps)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 # The image and package tests: build with mmdebstrap, umoci, skopeo and dpkg-deb, run with podman
 # (and runc, which works where crun does not), lint with lintian.
 for tool in mmdebstrap umoci skopeo podman runc lintian zstd file; do

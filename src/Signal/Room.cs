@@ -12,6 +12,15 @@ internal sealed class Room(string name)
 
     public Dictionary<string, Peer> Peers { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Members seated on other daemons (rooms across daemons); empty otherwise.</summary>
+    public Dictionary<string, RemotePeer> Remote { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>While this daemon follows the room's events on the backplane: the start of it (true once it holds), shared by the joins that wait on it; null otherwise.</summary>
+    public Task<bool>? Following { get; set; }
+
+    /// <summary>The subscription that hands the room's events to the hub, once it holds.</summary>
+    public StackExchange.Redis.ChannelMessageQueue? Events { get; set; }
+
     /// <summary>Seats of the room held by one address.</summary>
     public int SeatsOf(UInt128 source)
     {
@@ -27,3 +36,6 @@ internal sealed class Room(string name)
         return seats;
     }
 }
+
+/// <summary>A member of a room seated on another daemon: what its room mates are told of it.</summary>
+internal sealed record RemotePeer(string Id, string? Name, byte[]? Meta, string Node);

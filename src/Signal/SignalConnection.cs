@@ -305,7 +305,11 @@ internal sealed class SignalConnection : ISignalSink
 
                 try
                 {
-                    Dispatch(buffer.AsSpan(0, filled));
+                    // A join across daemons waits on Redis; the message after it waits for its answer.
+                    if (Dispatch(buffer.AsSpan(0, filled)) is { } pending)
+                    {
+                        await pending.ConfigureAwait(false);
+                    }
                 }
                 catch (Exception e) when (e is not OutOfMemoryException and not OperationCanceledException)
                 {
@@ -342,31 +346,31 @@ internal sealed class SignalConnection : ISignalSink
         _ => null,
     };
 
-    private void Dispatch(ReadOnlySpan<byte> utf8)
+    /// <summary>Handles one message; a task when its answer waits (a join across daemons), else null.</summary>
+    private Task? Dispatch(ReadOnlySpan<byte> utf8)
     {
         if (!ClientMessage.TryParse(utf8, out ClientMessage message, out string problem))
         {
             Reply(SignalError.BadJson, problem);
-            return;
+            return null;
         }
 
         if (message.Type is null)
         {
             Reply(SignalError.BadRequest, "\"type\" is missing", message.Id);
-            return;
+            return null;
         }
 
         _hub.Metrics.Message(message.Type);
         switch (message.Type)
         {
             case "join":
-                Join(message);
-                break;
+                return Join(message);
             case "offer" or "answer" or "candidate" or "message":
                 Addressed(message);
                 break;
             case "broadcast":
-                if (RequireJoined(message) && _hub.Broadcast(_peer!, SignalMessages.Relayed("broadcast", _peer!.Id, message.Data), owner: this) < 0)
+                if (RequireJoined(message) && _hub.Broadcast(_peer!, SignalMessages.Relayed("broadcast", _peer!.Id, message.Data), owner: this, relay: true) < 0)
                 {
                     LostSeat(message);
                 }
@@ -396,9 +400,12 @@ internal sealed class SignalConnection : ISignalSink
                 Reply(SignalError.UnknownType, $"unknown message type \"{Truncate(message.Type)}\"", message.Id);
                 break;
         }
+
+        return null;
     }
 
-    private void Join(in ClientMessage message)
+    /// <summary>Answers a join; a task when the answer waits on the rooms across daemons, else null.</summary>
+    private Task? Join(in ClientMessage message)
     {
         if (_peer is not null)
         {
@@ -407,7 +414,7 @@ internal sealed class SignalConnection : ISignalSink
                 Reply(SignalError.AlreadyJoined, $"already in room \"{_peer.Room.Name}\"; leave first", message.Id);
             }
 
-            return;
+            return null;
         }
 
         SignalOptions options = _hub.Options;
@@ -421,54 +428,72 @@ internal sealed class SignalConnection : ISignalSink
             if (resumed is null)
             {
                 Reply(SignalError.ResumeFailed, "the resume token is unknown or its grace window has passed; join again", message.Id);
-                return;
+                return null;
             }
 
             _peer = resumed;
             SignalLog.Resumed(_logger, resumed.Id, resumed.Room.Name);
-            return;
+            return null;
         }
 
         if (!_hub.Sources.TryJoin(_source, options, nowMs))
         {
             Reply(SignalError.RateLimited, $"more than {options.JoinsPerSecond} joins per second from this address", message.Id);
-            return;
+            return null;
         }
 
         if (string.IsNullOrEmpty(message.Room) || message.Room.Length > 128)
         {
             Reply(SignalError.BadRequest, "\"room\" must be a string of 1 to 128 characters", message.Id);
-            return;
+            return null;
         }
 
         if (!Admitted(message, options, out string why))
         {
             Reply(SignalError.BadToken, why, message.Id);
-            return;
+            return null;
         }
 
         if (message.Name is { Length: > 128 } || message.Meta.Length > 4096)
         {
             Reply(SignalError.BadRequest, "\"name\" is limited to 128 characters and \"meta\" to 4096 bytes", message.Id);
-            return;
+            return null;
         }
 
         if (!_hub.Sources.TryMint(_source, options, nowMs))
         {
             Reply(SignalError.RateLimited, $"more than {options.CredentialsPerMinute} sets of TURN credentials a minute for this address", message.Id);
-            return;
+            return null;
         }
 
-        (Peer? peer, string? error, string? limit) = _hub.Join(message.Room, message.Name, message.Meta.IsEmpty ? null : message.Meta.ToArray(), this, _source, _share);
+        // Without rooms across daemons this completes at once; with them it waits on Redis.
+        string room = message.Room;
+        string? id = message.Id;
+        ValueTask<(Peer? Peer, string? Error, string? Why)> joining = _hub.Join(room, message.Name, message.Meta.IsEmpty ? null : message.Meta.ToArray(), this, _source, _share);
+        if (joining.IsCompletedSuccessfully)
+        {
+            Seated(joining.Result, room, id);
+            return null;
+        }
+
+        return SeatedLater(joining, room, id);
+    }
+
+    private async Task SeatedLater(ValueTask<(Peer? Peer, string? Error, string? Why)> joining, string room, string? id)
+        => Seated(await joining.ConfigureAwait(false), room, id);
+
+    private void Seated((Peer? Peer, string? Error, string? Why) joined, string room, string? id)
+    {
+        (Peer? peer, string? error, string? limit) = joined;
         if (peer is null)
         {
             Reply(error!, error switch
             {
-                SignalError.RoomFull => $"room \"{message.Room}\" has {options.MaxPeersPerRoom} peers already",
+                SignalError.RoomFull => $"room \"{room}\" has {_hub.Options.MaxPeersPerRoom} peers already",
                 SignalError.TooManyRooms => "the server holds as many rooms as it may",
                 SignalError.AddressLimit => limit!,
                 _ => "the server is draining; try another",
-            }, message.Id);
+            }, id);
             return;
         }
 

@@ -29,7 +29,23 @@ public static class SignalEndpoints
     {
         services.AddSingleton(options);
         services.AddSingleton<SignalMetrics>();
-        services.AddSingleton<SignalHub>();
+        if (options.Redis is null)
+        {
+            services.AddSingleton<SignalHub>();
+        }
+        else
+        {
+            // Connects in the background: start-up does not wait on Redis.
+            string node = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+            services.AddSingleton(_ => Backplane.RoomBus.Connect(options.Redis, node));
+            services.AddSingleton(provider =>
+            {
+                var hub = new SignalHub(options, provider.GetRequiredService<IIceServerProvider>(), provider.GetRequiredService<SignalMetrics>());
+                hub.Link(provider.GetRequiredService<Backplane.RoomBus>());
+                return hub;
+            });
+        }
+
         services.AddSignalAccess();
         return services;
     }

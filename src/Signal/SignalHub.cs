@@ -14,6 +14,7 @@ public sealed class SignalHub
     private volatile SignalOptions _options;
     private readonly IIceServerProvider _iceServers;
     private readonly SignalMetrics _metrics;
+    private Backplane.RoomLink? _link;
 
     public SignalHub(SignalOptions options, IIceServerProvider iceServers, SignalMetrics metrics)
     {
@@ -23,6 +24,9 @@ public sealed class SignalHub
         Budget = new QueueBudget(() => _options);
         metrics.Observe(this);
     }
+
+    /// <summary>Shares rooms with the other daemons on <paramref name="bus"/> (Signal:Redis).</summary>
+    internal void Link(Backplane.RoomBus bus) => _link = new Backplane.RoomLink(bus, this);
 
     /// <summary>What each client address holds and how fast it asks.</summary>
     internal SourceLimits Sources { get; } = new();
@@ -103,7 +107,7 @@ public sealed class SignalHub
     internal IIceServerProvider IceServers => _iceServers;
 
     /// <summary>Seats a new peer from a client address; the answer is the peer, or an error code and why.</summary>
-    internal (Peer? Peer, string? Error, string? Why) Join(string roomName, string? name, byte[]? meta, ISignalSink sink, UInt128 source, QueueShare share)
+    internal async ValueTask<(Peer? Peer, string? Error, string? Why)> Join(string roomName, string? name, byte[]? meta, ISignalSink sink, UInt128 source, QueueShare share)
     {
         if (Draining)
         {
@@ -111,6 +115,8 @@ public sealed class SignalHub
         }
 
         SignalOptions options = _options;
+        string id = NewId();
+        bool seatedAcross = false;
         while (true)
         {
             Room room = _rooms.GetOrAdd(roomName, static n => new Room(n));
@@ -118,6 +124,18 @@ public sealed class SignalHub
             {
                 RemoveIfEmpty(room);
                 return (null, SignalError.TooManyRooms, null);
+            }
+
+            // Across daemons the room's cap is judged in Redis, once, before the seat is taken here.
+            if (_link is not null && await _link.Enter(room).ConfigureAwait(false) && !seatedAcross)
+            {
+                if (!await _link.TrySeat(room, id, name, meta, options.MaxPeersPerRoom).ConfigureAwait(false))
+                {
+                    RemoveIfEmpty(room);
+                    return (null, SignalError.RoomFull, null);
+                }
+
+                seatedAcross = true;
             }
 
             Peer? peer = null;
@@ -130,7 +148,7 @@ public sealed class SignalHub
                     continue;
                 }
 
-                if (room.Peers.Count >= options.MaxPeersPerRoom)
+                if (!seatedAcross && room.Peers.Count + room.Remote.Count >= options.MaxPeersPerRoom)
                 {
                     return (null, SignalError.RoomFull, null);
                 }
@@ -138,7 +156,7 @@ public sealed class SignalHub
                 if (Sources.TryTakeSeat(source, options, room.SeatsOf(source), createsRoom: room.Creator is null, out limit))
                 {
                     room.Creator ??= source;
-                    peer = new Peer(NewId(), NewToken(), room, name, meta, source, share);
+                    peer = new Peer(id, NewToken(), room, name, meta, source, share);
                     peer.Attach(sink);
                     room.Peers.Add(peer.Id, peer);
                 }
@@ -146,6 +164,11 @@ public sealed class SignalHub
 
             if (peer is null)
             {
+                if (seatedAcross)
+                {
+                    _link!.Left(room, id);
+                }
+
                 // An empty room this join looked up goes again, so that it counts against no one.
                 RemoveIfEmpty(room);
                 return (null, SignalError.AddressLimit, limit);
@@ -153,6 +176,7 @@ public sealed class SignalHub
 
             _byResumeToken[peer.ResumeToken] = peer;
             Broadcast(peer, SignalMessages.PeerJoined(peer));
+            _link?.Joined(peer);
             _metrics.PeerJoined();
             return (peer, null, null);
         }
@@ -252,6 +276,7 @@ public sealed class SignalHub
         Sources.SeatGiven(peer.Source);
         _byResumeToken.TryRemove(peer.ResumeToken, out _);
         Broadcast(peer, SignalMessages.PeerLeft(peer));
+        _link?.Left(room, peer.Id);
         RemoveIfEmpty(room);
         _metrics.PeerLeft();
         return true;
@@ -271,14 +296,26 @@ public sealed class SignalHub
                 return Delivery.NotOwner;
             }
 
-            if (!from.Room.Peers.TryGetValue(to, out target) || target == from)
+            if (!from.Room.Peers.TryGetValue(to, out target))
+            {
+                if (_link is null || !from.Room.Remote.ContainsKey(to))
+                {
+                    return Delivery.UnknownPeer;
+                }
+            }
+            else if (target == from)
             {
                 return Delivery.UnknownPeer;
             }
-
-            target.Deliver(message, _options, Budget);
+            else
+            {
+                target.Deliver(message, _options, Budget);
+                return Delivery.Delivered;
+            }
         }
 
+        // A member on another daemon: that daemon delivers it.
+        _link!.SendTo(from.Room, to, message);
         return Delivery.Delivered;
     }
 
@@ -286,7 +323,8 @@ public sealed class SignalHub
     /// Delivers to every peer of the room but the sender (null sender: everyone); returns how many,
     /// or -1 when <paramref name="owner"/> no longer holds the sender's seat.
     /// </summary>
-    internal int Broadcast(Peer? from, byte[] message, Room? room = null, ISignalSink? owner = null)
+    /// <param name="relay">Whether members on other daemons get it too (what peers and the server send; not the notices each daemon writes itself).</param>
+    internal int Broadcast(Peer? from, byte[] message, Room? room = null, ISignalSink? owner = null, bool relay = false)
     {
         room ??= from!.Room;
         SignalOptions options = _options;
@@ -305,6 +343,13 @@ public sealed class SignalHub
                     delivered++;
                 }
             }
+
+            relay &= _link is not null && room.Events is not null;
+        }
+
+        if (relay)
+        {
+            _link!.Broadcast(room, from?.Id ?? "server", message);
         }
 
         return delivered;
@@ -318,13 +363,76 @@ public sealed class SignalHub
             return -1;
         }
 
-        return Broadcast(null, SignalMessages.Relayed("broadcast", "server", rawJson), room);
+        return Broadcast(null, SignalMessages.Relayed("broadcast", "server", rawJson), room, relay: true);
+    }
+
+    /// <summary>
+    /// What another daemon said about a room this one follows (Signal:Redis): a member seated
+    /// or gone there, a message for a member here, or one for every member. Runs on the Redis
+    /// client's thread; a malformed event, or one about a room this daemon let go, is dropped.
+    /// </summary>
+    internal void OnRoomEvent(Room room, ReadOnlyMemory<byte> bytes)
+    {
+        if (!Backplane.RoomEvent.TryDecode(bytes, out Backplane.RoomEvent e) || e.Node == _link?.Node
+            || !_rooms.TryGetValue(room.Name, out Room? current) || current != room)
+        {
+            return;
+        }
+
+        switch (e.Kind)
+        {
+            case Backplane.RoomEventKind.Joined:
+                bool added;
+                lock (room.Sync)
+                {
+                    added = !room.Peers.ContainsKey(e.Id) && room.Remote.TryAdd(e.Id, new RemotePeer(e.Id, e.Name, e.Meta, e.Node));
+                }
+
+                if (added)
+                {
+                    Broadcast(null, SignalMessages.PeerJoined(e.Id, e.Name, e.Meta), room);
+                }
+
+                break;
+            case Backplane.RoomEventKind.Left:
+                RemoteLeft(room, e.Id);
+                break;
+            case Backplane.RoomEventKind.To:
+                lock (room.Sync)
+                {
+                    if (room.Peers.TryGetValue(e.Id, out Peer? target))
+                    {
+                        target.Deliver(e.Message.ToArray(), _options, Budget);
+                    }
+                }
+
+                break;
+            case Backplane.RoomEventKind.All:
+                Broadcast(null, e.Message.ToArray(), room);
+                break;
+        }
+    }
+
+    /// <summary>A member on another daemon is gone: the members here are told.</summary>
+    internal void RemoteLeft(Room room, string id)
+    {
+        bool removed;
+        lock (room.Sync)
+        {
+            removed = room.Remote.Remove(id);
+        }
+
+        if (removed)
+        {
+            Broadcast(null, SignalMessages.PeerLeft(id), room);
+        }
     }
 
     /// <summary>Ends the seats of peers away longer than the grace window; returns how many left.</summary>
     public int Sweep(long nowMs)
     {
         Sources.Sweep(nowMs, _options);
+        _link?.Sweep(nowMs, _rooms.Values);
         long grace = _options.ResumeGraceSeconds * 1000L;
         var expired = new List<Peer>();
         foreach (Room room in _rooms.Values)
@@ -377,12 +485,19 @@ public sealed class SignalHub
     private void RemoveIfEmpty(Room room)
     {
         UInt128? creator = null;
+        bool removed = false;
         lock (room.Sync)
         {
             if (room.Peers.Count == 0 && _rooms.TryRemove(new KeyValuePair<string, Room>(room.Name, room)))
             {
                 creator = room.Creator;
+                removed = true;
             }
+        }
+
+        if (removed && _link is not null)
+        {
+            Backplane.RoomLink.Exit(room);
         }
 
         if (creator is UInt128 source)

@@ -30,6 +30,11 @@ internal static class SignalMessages
                         WritePeer(w, other);
                     }
                 }
+
+                foreach (RemotePeer other in peer.Room.Remote.Values)
+                {
+                    WritePeer(w, other.Id, other.Name, other.Meta);
+                }
             }
 
             w.WriteEndArray();
@@ -73,17 +78,21 @@ internal static class SignalMessages
         WriteIceServers(w, iceServers);
     });
 
-    public static byte[] PeerJoined(Peer peer) => Write(w =>
+    public static byte[] PeerJoined(Peer peer) => PeerJoined(peer.Id, peer.Name, peer.Meta);
+
+    public static byte[] PeerJoined(string id, string? name, byte[]? meta) => Write(w =>
     {
         w.WriteString("type", "peer-joined");
         w.WritePropertyName("peer");
-        WritePeer(w, peer);
+        WritePeer(w, id, name, meta);
     });
 
-    public static byte[] PeerLeft(Peer peer) => Write(w =>
+    public static byte[] PeerLeft(Peer peer) => PeerLeft(peer.Id);
+
+    public static byte[] PeerLeft(string id) => Write(w =>
     {
         w.WriteString("type", "peer-left");
-        w.WriteString("id", peer.Id);
+        w.WriteString("id", id);
     });
 
     /// <summary>
@@ -204,19 +213,21 @@ internal static class SignalMessages
         w.WriteEndArray();
     });
 
-    private static void WritePeer(Utf8JsonWriter w, Peer peer)
+    private static void WritePeer(Utf8JsonWriter w, Peer peer) => WritePeer(w, peer.Id, peer.Name, peer.Meta);
+
+    private static void WritePeer(Utf8JsonWriter w, string id, string? name, byte[]? meta)
     {
         w.WriteStartObject();
-        w.WriteString("id", peer.Id);
-        if (peer.Name is not null)
+        w.WriteString("id", id);
+        if (name is not null)
         {
-            w.WriteString("name", peer.Name);
+            w.WriteString("name", name);
         }
 
-        if (peer.Meta is not null)
+        if (meta is not null)
         {
             w.WritePropertyName("meta");
-            w.WriteRawValue(peer.Meta, skipInputValidation: true);
+            w.WriteRawValue(meta, skipInputValidation: true);
         }
 
         w.WriteEndObject();

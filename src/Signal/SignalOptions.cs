@@ -53,6 +53,9 @@ public sealed record SignalOptions
     /// <summary>When set, joins need a token signed with it (HMAC-SHA256, room and expiry claims).</summary>
     public string? JoinTokenSecret { get; init; }
 
+    /// <summary>A Redis (StackExchange.Redis configuration, e.g. "redis:6379") through which daemons share rooms; null: rooms live in this daemon only.</summary>
+    public string? Redis { get; init; }
+
     /// <summary>When set, the HTTP API needs "Authorization: Bearer KEY".</summary>
     public string? ApiKey { get; init; }
 

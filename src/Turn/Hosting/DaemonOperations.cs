@@ -253,7 +253,7 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
             ? current.Auth
             : next.Auth with { Realm = current.Auth.Realm, NonceLifetimeSeconds = current.Auth.NonceLifetimeSeconds },
         Relay = next.Relay with { Addresses = current.Relay.Addresses, MinPort = current.Relay.MinPort, MaxPort = current.Relay.MaxPort },
-        Signal = next.Signal with { Path = current.Signal.Path },
+        Signal = next.Signal with { Path = current.Signal.Path, Redis = current.Signal.Redis },
     };
 
     private static IEnumerable<string> RestartOnlyChanges(TurnOptions current, TurnOptions next)
@@ -285,6 +285,11 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
         if (current.Signal.Path != next.Signal.Path)
         {
             yield return "Signal:Path";
+        }
+
+        if (current.Signal.Redis != next.Signal.Redis)
+        {
+            yield return "Signal:Redis";
         }
 
         if ((current.Tls.CertificateFile is null) != (next.Tls.CertificateFile is null))

@@ -108,6 +108,30 @@ internal static class TurnOptionsReader
         return value;
     }
 
+    /// <summary>A StackExchange.Redis configuration string; it may hold a password, so a bad one is not echoed.</summary>
+    private static string? ReadRedis(ConfigReader r, string key)
+    {
+        string? value = r.Text(key, secret: true);
+        if (value is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            if (StackExchange.Redis.ConfigurationOptions.Parse(value).EndPoints.Count == 0)
+            {
+                r.Error(key, null, "names no Redis endpoint (e.g. redis:6379 or 127.0.0.1:6379,password=...)");
+            }
+        }
+        catch (ArgumentException e)
+        {
+            r.Error(key, null, $"is not a Redis configuration ({e.Message.Split('\n')[0]})");
+        }
+
+        return value;
+    }
+
     private static IPEndPoint? ReadEndPoint(ConfigReader r, string key)
     {
         string? text = r.Text(key);
@@ -189,6 +213,7 @@ internal static class TurnOptionsReader
             // Both can be attacked offline (a token's HMAC, the key against the API): 32 characters at least.
             JoinTokenSecret = ReadSecret(r, "Signal:JoinTokenSecret", 32),
             ApiKey = ReadSecret(r, "Signal:ApiKey", 32),
+            Redis = ReadRedis(r, "Signal:Redis"),
             UnsafeOpenAdmission = r.Bool("Signal:UnsafeOpenAdmission", defaults.UnsafeOpenAdmission),
             CredentialsPerMinute = r.Int("Signal:CredentialsPerMinute", defaults.CredentialsPerMinute, 0, 1_000_000),
             JoinsPerSecond = r.Int("Signal:JoinsPerSecond", defaults.JoinsPerSecond, 0, 100_000),

@@ -1,0 +1,109 @@
+using StackExchange.Redis;
+
+namespace Turn.Signal.Backplane;
+
+/// <summary>
+/// What daemons sharing rooms through Redis say to each other, and who is where. Each daemon is a node with a random id and a
+/// liveness key it refreshes (turn:node:{id}, expiring); a room's members are a hash
+/// (turn:room:{room}:members, peer id to node id and the peer's public fields), and a room's
+/// events go over its own sharded channel (turn:room:{room}, SPUBLISH/SSUBSCRIBE, Redis 7), which
+/// only nodes with a member there subscribe to: no channel every node must read.
+/// </summary>
+internal sealed class RoomBus : IAsyncDisposable
+{
+    private readonly ConnectionMultiplexer _redis;
+    private readonly ISubscriber _subscriber;
+    private readonly IDatabase _db;
+
+    private RoomBus(ConnectionMultiplexer redis, string node, TimeSpan nodeLifetime)
+    {
+        _redis = redis;
+        _subscriber = redis.GetSubscriber();
+        _db = redis.GetDatabase();
+        Node = node;
+        NodeLifetime = nodeLifetime;
+    }
+
+    /// <summary>How long a node counts as alive after its last heartbeat.</summary>
+    public TimeSpan NodeLifetime { get; }
+
+    /// <summary>This daemon's id among the nodes.</summary>
+    public string Node { get; }
+
+    public bool Connected => _redis.IsConnected;
+
+    /// <summary>
+    /// Connects to the Redis at <paramref name="configuration"/> and keeps reconnecting in the
+    /// background; a call waits at most <paramref name="timeout"/> (a join must not hang on Redis).
+    /// </summary>
+    public static async Task<RoomBus> ConnectAsync(string configuration, string node, TimeSpan? timeout = null, TimeSpan? nodeLifetime = null)
+        => Create(await ConnectionMultiplexer.ConnectAsync(Options(configuration, node, timeout)).ConfigureAwait(false), node, nodeLifetime);
+
+    /// <summary>The same, connecting in the background (for start-up, which must not wait on Redis).</summary>
+    public static RoomBus Connect(string configuration, string node, TimeSpan? timeout = null, TimeSpan? nodeLifetime = null)
+        => Create(ConnectionMultiplexer.Connect(Options(configuration, node, timeout)), node, nodeLifetime);
+
+    private static RoomBus Create(ConnectionMultiplexer redis, string node, TimeSpan? nodeLifetime)
+        => new(redis, node, nodeLifetime ?? TimeSpan.FromSeconds(15));
+
+    private static ConfigurationOptions Options(string configuration, string node, TimeSpan? timeout)
+    {
+        ConfigurationOptions options = ConfigurationOptions.Parse(configuration);
+        options.AbortOnConnectFail = false;
+        options.ClientName = "turn-" + node;
+        int ms = (int)(timeout ?? TimeSpan.FromSeconds(1)).TotalMilliseconds;
+        options.SyncTimeout = ms;
+        options.AsyncTimeout = ms;
+        options.ConnectTimeout = ms;
+        return options;
+    }
+
+    /// <summary>Marks this node alive for the next <see cref="NodeLifetime"/>.</summary>
+    public Task Heartbeat() => _db.StringSetAsync(NodeKey(Node), "1", NodeLifetime);
+
+    public async Task<bool> IsAlive(string node) => await _db.KeyExistsAsync(NodeKey(node)).ConfigureAwait(false);
+
+    /// <summary>Seats a member (its entry) when the room has fewer than <paramref name="max"/>; false when full (one atomic step across daemons).</summary>
+    public async Task<bool> TryAddMember(string room, string peerId, byte[] entry, int max)
+    {
+        const string Script = "if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1";
+        return (int)await _db.ScriptEvaluateAsync(Script, [MembersKey(room)], [peerId, entry, max]).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>Removes a member without waiting for Redis.</summary>
+    public void ForgetMember(string room, string peerId) => _db.HashDelete(MembersKey(room), peerId, CommandFlags.FireAndForget);
+
+    /// <summary>Every member's entry, as bytes.</summary>
+    public async Task<IReadOnlyList<byte[]>> MemberEntries(string room) => [.. (await _db.HashValuesAsync(MembersKey(room)).ConfigureAwait(false)).Select(v => (byte[])v!)];
+
+    /// <summary>Marks this node alive without waiting.</summary>
+    public void HeartbeatLater() => _db.StringSet(NodeKey(Node), "1", NodeLifetime, flags: CommandFlags.FireAndForget);
+
+    /// <summary>
+    /// Starts handing the room's events to <paramref name="handler"/>, one at a time and in the
+    /// order Redis sent them; completes when the subscription holds. Unsubscribe with the queue.
+    /// </summary>
+    public async Task<ChannelMessageQueue> Subscribe(string room, Action<byte[]> handler)
+    {
+        ChannelMessageQueue queue = await _subscriber.SubscribeAsync(Channel(room)).ConfigureAwait(false);
+        queue.OnMessage(message => handler((byte[])message.Message!));
+        return queue;
+    }
+
+    /// <summary>Stops a room's subscription (others of the same room go on), without waiting.</summary>
+    public static void UnsubscribeLater(ChannelMessageQueue queue) => queue.Unsubscribe(CommandFlags.FireAndForget);
+
+    /// <summary>Sends an event without waiting for Redis.</summary>
+    public void PublishLater(string room, byte[] message) => _subscriber.Publish(Channel(room), message, CommandFlags.FireAndForget);
+
+    /// <summary>Sends an event; completes when Redis took it.</summary>
+    public Task Publish(string room, byte[] message) => _subscriber.PublishAsync(Channel(room), message);
+
+    private static RedisChannel Channel(string room) => RedisChannel.Sharded("turn:room:" + room);
+
+    private static RedisKey MembersKey(string room) => "turn:room:" + room + ":members";
+
+    private static RedisKey NodeKey(string node) => "turn:node:" + node;
+
+    public async ValueTask DisposeAsync() => await _redis.DisposeAsync().ConfigureAwait(false);
+}

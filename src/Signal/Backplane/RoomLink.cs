@@ -1,0 +1,218 @@
+using StackExchange.Redis;
+
+namespace Turn.Signal.Backplane;
+
+/// <summary>
+/// The hub's side of rooms across daemons (Signal:Redis): before a join it follows the room
+/// (subscribes to its events, then reads its members, so nothing sent in between is missed) and
+/// takes the seat in Redis under the room's size cap for all daemons at once; it tells the other
+/// daemons of joins, leaves, addressed messages and broadcasts; it hands what they say to the hub;
+/// and its sweep keeps this node alive and drops the members of nodes that are not. When Redis
+/// does not answer in time, the daemon serves the room with what it knows (its own members, and
+/// the others it has heard of), and tries again on the next join.
+/// </summary>
+internal sealed class RoomLink
+{
+    private readonly RoomBus _bus;
+    private readonly SignalHub _hub;
+    private long _nextSweepMs;
+    private int _sweeping;
+
+    public RoomLink(RoomBus bus, SignalHub hub)
+    {
+        _bus = bus;
+        _hub = hub;
+        _bus.HeartbeatLater();
+    }
+
+    public string Node => _bus.Node;
+
+    /// <summary>
+    /// Follows the room's events and learns its members on other nodes, once per room object
+    /// (joins meanwhile wait for the same start); false when Redis did not answer, and the next
+    /// join tries again.
+    /// </summary>
+    public Task<bool> Enter(Room room)
+    {
+        lock (room.Sync)
+        {
+            return room.Following ??= Follow(room);
+        }
+    }
+
+    private async Task<bool> Follow(Room room)
+    {
+        ChannelMessageQueue? events = null;
+        try
+        {
+            // Subscribed first, then read: a member who joins in between is in one or the other.
+            events = await _bus.Subscribe(room.Name, message => _hub.OnRoomEvent(room, message)).ConfigureAwait(false);
+            var alive = new Dictionary<string, bool>(StringComparer.Ordinal);
+            var members = new List<RemotePeer>();
+            foreach (byte[] entry in await _bus.MemberEntries(room.Name).ConfigureAwait(false))
+            {
+                if (!RoomEvent.TryDecode(entry, out RoomEvent member) || member.Node == Node)
+                {
+                    continue;
+                }
+
+                if (!alive.TryGetValue(member.Node, out bool isAlive))
+                {
+                    alive[member.Node] = isAlive = await _bus.IsAlive(member.Node).ConfigureAwait(false);
+                }
+
+                if (isAlive)
+                {
+                    members.Add(new RemotePeer(member.Id, member.Name, member.Meta, member.Node));
+                }
+                else
+                {
+                    _bus.ForgetMember(room.Name, member.Id);
+                }
+            }
+
+            lock (room.Sync)
+            {
+                room.Events = events;
+                foreach (RemotePeer member in members)
+                {
+                    room.Remote.TryAdd(member.Id, member);
+                }
+            }
+
+            return true;
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            lock (room.Sync)
+            {
+                room.Following = null;
+            }
+
+            if (events is not null)
+            {
+                Try(() => RoomBus.UnsubscribeLater(events));
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Stops following a room this daemon no longer has members in.</summary>
+    public static void Exit(Room room)
+    {
+        ChannelMessageQueue? events;
+        lock (room.Sync)
+        {
+            events = room.Events;
+            room.Events = null;
+            room.Following = null;
+            room.Remote.Clear();
+        }
+
+        if (events is not null)
+        {
+            Try(() => RoomBus.UnsubscribeLater(events));
+        }
+    }
+
+    /// <summary>Takes a seat in Redis under the cap for all daemons; true too when Redis did not answer (the local cap applies then).</summary>
+    public async Task<bool> TrySeat(Room room, string id, string? name, byte[]? meta, int max)
+    {
+        try
+        {
+            return await _bus.TryAddMember(room.Name, id, new RoomEvent(RoomEventKind.Joined, Node, id, name, meta, default).Encode(), max).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            return true;
+        }
+    }
+
+    public void Joined(Peer peer) => Publish(peer.Room, new RoomEvent(RoomEventKind.Joined, Node, peer.Id, peer.Name, peer.Meta, default));
+
+    /// <summary>The seat is given back (a leave, an expired away seat, or a join that failed after the seat was taken).</summary>
+    public void Left(Room room, string id)
+    {
+        Try(() => _bus.ForgetMember(room.Name, id));
+        Publish(room, new RoomEvent(RoomEventKind.Left, Node, id, null, null, default));
+    }
+
+    public void SendTo(Room room, string to, byte[] message) => Publish(room, new RoomEvent(RoomEventKind.To, Node, to, null, null, message));
+
+    public void Broadcast(Room room, string from, byte[] message) => Publish(room, new RoomEvent(RoomEventKind.All, Node, from, null, null, message));
+
+    /// <summary>
+    /// Every few seconds (a third of a node's lifetime), without waiting: this node's heartbeat,
+    /// and the members of nodes whose heartbeat lapsed leave the rooms this daemon follows.
+    /// </summary>
+    public void Sweep(long nowMs, IEnumerable<Room> rooms)
+    {
+        if (nowMs < _nextSweepMs || Interlocked.Exchange(ref _sweeping, 1) != 0)
+        {
+            return;
+        }
+
+        _nextSweepMs = nowMs + (long)(_bus.NodeLifetime.TotalMilliseconds / 3);
+        Try(_bus.HeartbeatLater);
+        _ = DropDeadNodes([.. rooms]);
+    }
+
+    private async Task DropDeadNodes(Room[] rooms)
+    {
+        try
+        {
+            var alive = new Dictionary<string, bool>(StringComparer.Ordinal);
+            foreach (Room room in rooms)
+            {
+                RemotePeer[] members;
+                lock (room.Sync)
+                {
+                    members = [.. room.Remote.Values];
+                }
+
+                foreach (RemotePeer member in members)
+                {
+                    if (!alive.TryGetValue(member.Node, out bool isAlive))
+                    {
+                        alive[member.Node] = isAlive = await _bus.IsAlive(member.Node).ConfigureAwait(false);
+                    }
+
+                    if (!isAlive)
+                    {
+                        _hub.RemoteLeft(room, member.Id);
+                        Try(() => _bus.ForgetMember(room.Name, member.Id));
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            // Redis is away: nobody is judged dead meanwhile.
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+    }
+
+    private static bool IsRedisFailure(Exception e) => e is RedisException or RedisTimeoutException or ObjectDisposedException;
+
+    private void Publish(Room room, RoomEvent message)
+    {
+        byte[] bytes = message.Encode();
+        Try(() => _bus.PublishLater(room.Name, bytes));
+    }
+
+    private static void Try(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            // Fire-and-forget: what Redis misses now is not retried.
+        }
+    }
+}

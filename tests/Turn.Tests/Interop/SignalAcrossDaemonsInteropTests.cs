@@ -1,0 +1,55 @@
+using System.Text.Json.Nodes;
+using Turn.Signal;
+using Turn.Tests.Attack;
+using Turn.Tests.Signal;
+using Xunit;
+
+namespace Turn.Tests.Interop;
+
+/// <summary>
+/// Two `turn serve` daemons with Signal:Redis pointing at one real redis-server: rooms span
+/// them; and when Redis goes away each keeps serving the rooms it can.
+/// </summary>
+[Collection(InteropCollectionDefinition.Name)]
+public sealed class SignalAcrossDaemonsInteropTests
+{
+    private static Task<AttackDaemon> StartAsync(RedisServer redis)
+        => AttackDaemon.StartAsync(config => config["Signal"] = new JsonObject { ["Redis"] = redis.Configuration }, http: true);
+
+    [Fact]
+    public async Task PeersJoinedOnTwoDaemons_ShareTheRoom()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        await using AttackDaemon one = await StartAsync(redis);
+        await using AttackDaemon two = await StartAsync(redis);
+
+        await using SignalTestClient ann = await SignalTestClient.ConnectAsync(one.Signal);
+        await ann.JoinAsync("lobby", "Ann");
+        await using SignalTestClient bob = await SignalTestClient.ConnectAsync(two.Signal);
+        ServerMessage joined = await bob.JoinAsync("lobby", "Bob");
+        Assert.Equal(ann.Id, joined.Get("peers")[0].GetProperty("id").GetString());
+        Assert.Equal(bob.Id, (await ann.ExpectAsync("peer-joined")).Get("peer").GetProperty("id").GetString());
+
+        await bob.SendAsync($$"""{"type":"candidate","to":"{{ann.Id}}","data":"c1"}""");
+        Assert.Equal("c1", (await ann.ExpectAsync("candidate")).Get("data").GetString());
+        await ann.SendAsync("""{"type":"broadcast","data":"hi"}""");
+        Assert.Equal("hi", (await bob.ExpectAsync("broadcast")).Get("data").GetString());
+    }
+
+    [Fact]
+    public async Task WithRedisGone_EachDaemonServesItsOwnRooms()
+    {
+        RedisServer redis = await RedisServer.StartAsync();
+        await using AttackDaemon one = await StartAsync(redis);
+        await using SignalTestClient ann = await SignalTestClient.ConnectAsync(one.Signal);
+        await ann.JoinAsync("lobby");
+        await redis.DisposeAsync();
+
+        // A join waits on Redis for at most a second, then is served here.
+        await using SignalTestClient bob = await SignalTestClient.ConnectAsync(one.Signal);
+        await bob.JoinAsync("lobby");
+        await ann.ExpectAsync("peer-joined");
+        await bob.SendAsync($$"""{"type":"message","to":"{{ann.Id}}","data":"still here"}""");
+        Assert.Equal("still here", (await ann.ExpectAsync("message")).Get("data").GetString());
+    }
+}

@@ -1,0 +1,100 @@
+using Turn.Signal;
+using Xunit;
+
+namespace Turn.Tests.Signal;
+
+/// <summary>
+/// Two signaling servers sharing rooms through a real redis-server (Signal:Redis), each with its
+/// own clients over real WebSockets.
+/// </summary>
+public sealed class SignalAcrossDaemonsTests
+{
+    private static SignalOptions Options(RedisServer redis, int maxPeersPerRoom = 50) => new() { Redis = redis.Configuration, MaxPeersPerRoom = maxPeersPerRoom };
+
+    [Fact]
+    public async Task PeersOnTwoDaemons_SeeEachOther_TalkAndBroadcast_AndLeave()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        await using SignalTestServer one = await SignalTestServer.StartAsync(Options(redis));
+        await using SignalTestServer two = await SignalTestServer.StartAsync(Options(redis));
+
+        await using SignalTestClient ann = await one.JoinAsync("lobby", "Ann");
+        await using SignalTestClient bob = await two.ConnectAsync();
+        ServerMessage joined = await bob.JoinAsync("lobby", "Bob");
+        Assert.Equal([ann.Id], joined.Get("peers").EnumerateArray().Select(p => p.GetProperty("id").GetString()));
+        Assert.Equal("Ann", joined.Get("peers")[0].GetProperty("name").GetString());
+
+        ServerMessage peerJoined = await ann.ExpectAsync("peer-joined");
+        Assert.Equal(bob.Id, peerJoined.Get("peer").GetProperty("id").GetString());
+        Assert.Equal("Bob", peerJoined.Get("peer").GetProperty("name").GetString());
+
+        await ann.SendAsync($$$"""{"type":"offer","to":"{{{bob.Id}}}","data":{"sdp":"v=0"}}""");
+        ServerMessage offer = await bob.ExpectAsync("offer");
+        Assert.Equal(ann.Id, offer.Get("from").GetString());
+        Assert.Equal("v=0", offer.Get("data").GetProperty("sdp").GetString());
+
+        await bob.SendAsync($$$"""{"type":"answer","to":"{{{ann.Id}}}","data":{"sdp":"v=1"}}""");
+        Assert.Equal(bob.Id, (await ann.ExpectAsync("answer")).Get("from").GetString());
+
+        await using SignalTestClient cy = await one.JoinAsync("lobby", "Cy");
+        await ann.ExpectAsync("peer-joined");
+        await bob.ExpectAsync("peer-joined");
+        await bob.SendAsync("""{"type":"broadcast","data":"hello all"}""");
+        Assert.Equal("hello all", (await ann.ExpectAsync("broadcast")).Get("data").GetString());
+        Assert.Equal("hello all", (await cy.ExpectAsync("broadcast")).Get("data").GetString());
+
+        // A server push on one daemon reaches the room's members on both (the count is this daemon's).
+        Assert.Equal(1, two.Hub.Push("lobby", """{"note":"from the second daemon's API"}"""u8));
+        Assert.Equal("server", (await bob.ExpectAsync("broadcast")).Get("from").GetString());
+        Assert.Equal("server", (await ann.ExpectAsync("broadcast")).Get("from").GetString());
+        Assert.Equal("server", (await cy.ExpectAsync("broadcast")).Get("from").GetString());
+
+        await bob.SendAsync("""{"type":"leave"}""");
+        Assert.Equal(bob.Id, (await ann.ExpectAsync("peer-left")).Get("id").GetString());
+        Assert.Equal(bob.Id, (await cy.ExpectAsync("peer-left")).Get("id").GetString());
+
+        await ann.SendAsync($$"""{"type":"message","to":"{{bob.Id}}","data":1}""");
+        Assert.Equal(SignalError.UnknownPeer, (await ann.ExpectAsync("error")).Get("code").GetString());
+    }
+
+    [Fact]
+    public async Task ARoomsSizeCap_HoldsAcrossDaemons()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        await using SignalTestServer one = await SignalTestServer.StartAsync(Options(redis, maxPeersPerRoom: 2));
+        await using SignalTestServer two = await SignalTestServer.StartAsync(Options(redis, maxPeersPerRoom: 2));
+        await using SignalTestClient ann = await one.JoinAsync("small");
+        await using SignalTestClient bob = await two.JoinAsync("small");
+        await ann.ExpectAsync("peer-joined");
+
+        await using SignalTestClient cy = await one.ConnectAsync();
+        await cy.SendAsync("""{"type":"join","room":"small"}""");
+        Assert.Equal(SignalError.RoomFull, (await cy.ExpectAsync("error")).Get("code").GetString());
+
+        await bob.SendAsync("""{"type":"leave"}""");
+        await ann.ExpectAsync("peer-left");
+        await cy.JoinAsync("small");
+    }
+
+    [Fact]
+    public async Task WhenADaemonStopsBeatingItsPeersLeaveTheOthersRooms()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        await using SignalTestServer one = await SignalTestServer.StartAsync(Options(redis));
+        SignalTestServer two = await SignalTestServer.StartAsync(Options(redis));
+        await using SignalTestClient ann = await one.JoinAsync("lobby");
+        SignalTestClient bob = await two.JoinAsync("lobby");
+        await ann.ExpectAsync("peer-joined");
+
+        // The second daemon goes without a word (its seats stay in Redis); once its heartbeat
+        // lapses, the first daemon's sweep lets its peers go.
+        await using (bob)
+        {
+            await two.DisposeAsync();
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(16));
+        one.Sweep();
+        Assert.Equal(bob.Id, (await ann.ExpectAsync("peer-left")).Get("id").GetString());
+    }
+}

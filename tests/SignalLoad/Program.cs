@@ -11,16 +11,18 @@ using System.Text.Json;
 // connections held, messages per second, delivery latency percentiles, and the server's memory
 // per connection when its PID is given. --sources K spreads the client sockets over the
 // source addresses 127.0.1.1 .. 127.0.1.K (each address has its own ephemeral ports); --seconds 0
-// only connects, joins and measures the memory of the idle connections.
+// only connects, joins and measures the memory of the idle connections. Several --url values
+// (comma-separated) spread the peers over daemons that share rooms: peer i connects to url i mod
+// n, so every room spans them; --server-pid then takes as many PIDs, and the figures are their sums.
 var arguments = ParseArguments(args);
-Uri url = new(arguments.GetValueOrDefault("url", "ws://127.0.0.1:8080/signal"));
+Uri[] urls = [.. arguments.GetValueOrDefault("url", "ws://127.0.0.1:8080/signal").Split(',').Select(u => new Uri(u))];
 int peers = int.Parse(arguments.GetValueOrDefault("peers", "1000"), CultureInfo.InvariantCulture);
 int roomSize = int.Parse(arguments.GetValueOrDefault("room-size", "10"), CultureInfo.InvariantCulture);
 int seconds = Math.Min(120, int.Parse(arguments.GetValueOrDefault("seconds", "10"), CultureInfo.InvariantCulture));
 int sources = Math.Clamp(int.Parse(arguments.GetValueOrDefault("sources", "1"), CultureInfo.InvariantCulture), 1, 250);
 HttpMessageInvoker?[] invokers = [.. Enumerable.Range(1, sources).Select(i => sources == 1 ? null : FromSource(IPAddress.Parse($"127.0.1.{i}")))];
 int rate = int.Parse(arguments.GetValueOrDefault("rate", "10000"), CultureInfo.InvariantCulture);
-int? serverPid = arguments.TryGetValue("server-pid", out string? pid) ? int.Parse(pid, CultureInfo.InvariantCulture) : null;
+int[]? serverPid = arguments.TryGetValue("server-pid", out string? pid) ? [.. pid.Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture))] : null;
 
 long rssBefore = Rss(serverPid);
 double cpuBefore = CpuMs(serverPid);
@@ -40,7 +42,7 @@ for (int start = 0; start < peers; start += 100)
     for (int i = start; i < Math.Min(peers, start + 100); i++)
     {
         clients[i] = new Client(i, $"room-{i / roomSize}");
-        batch.Add(clients[i].ConnectAndJoin(url, invokers[i % sources]));
+        batch.Add(clients[i].ConnectAndJoin(urls[i % urls.Length], invokers[i % sources]));
     }
 
     await Task.WhenAll(batch).WaitAsync(TimeSpan.FromSeconds(60));
@@ -130,9 +132,11 @@ foreach (Client client in clients)
 return received >= sent * 0.99 ? 0 : 1;
 
 // utime + stime of the server, from /proc/PID/stat (clock ticks of 10 ms).
-static double CpuMs(int? pid)
+static double CpuMs(int[]? pids) => pids is null ? double.NaN : pids.Sum(ProcessCpuMs);
+
+static double ProcessCpuMs(int pid)
 {
-    if (pid is null || !File.Exists($"/proc/{pid}/stat"))
+    if (!File.Exists($"/proc/{pid}/stat"))
     {
         return double.NaN;
     }
@@ -142,13 +146,10 @@ static double CpuMs(int? pid)
     return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10.0;
 }
 
-static long Rss(int? pid)
-{
-    if (pid is null)
-    {
-        return 0;
-    }
+static long Rss(int[]? pids) => pids is null ? 0 : pids.Sum(ProcessRss);
 
+static long ProcessRss(int pid)
+{
     foreach (string line in File.ReadLines($"/proc/{pid}/status"))
     {
         if (line.StartsWith("VmRSS:", StringComparison.Ordinal))

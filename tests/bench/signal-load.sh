@@ -36,31 +36,14 @@ dotnet build -c Release src/Turn -v q -nologo >/dev/null
 dotnet build -c Release tests/SignalLoad -v q -nologo >/dev/null
 [ -f tests/bench/signal-node/node_modules/ws/package.json ] || npm ci --prefix tests/bench/signal-node --no-audit --no-fund >/dev/null
 
-free_port() { python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
+. tests/bench/signal-lib.sh
 dir=$(mktemp -d)
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
 
 start_turn() {
-  local port=$1 stun
-  stun=$(free_port udp)
-  cat > "$dir/turn.json" <<JSON
-{
-  "Listen": { "Addresses": [ "127.0.0.1" ], "UdpPort": $stun, "Transports": [ "udp" ] },
-  "Http": { "Urls": [ "http://127.0.0.1:$port" ] },
-  "Signal": { "MessagesPerSecond": 1000, "MaxPeersPerRoom": 1000, "SendQueueLength": 1024, "MaxConnections": 1000000,
-              "MaxConnectionsPerAddress": 100000, "MaxPeersPerAddress": 100000, "MaxPeersPerRoomPerAddress": 1000,
-              "MaxRoomsPerAddress": 100000, "JoinsPerSecond": 0, "CredentialsPerMinute": 0 },
-  "Auth": { "Realm": "load", "Secrets": [ "load-test-secret-0123456789" ] },
-  "Logging": { "LogLevel": { "Default": "Warning" } }
-}
-JSON
-  if [ -n "${DAEMON_EXE:-}" ]; then
-    "$DAEMON_EXE" serve --config "$dir/turn.json" > "$dir/server.log" 2>&1 &
-  else
-    dotnet src/Turn/bin/Release/net10.0/turn.dll serve --config "$dir/turn.json" > "$dir/server.log" 2>&1 &
-  fi
-  server=$!
+  turn_daemon "$dir" server "$1"
+  server=$daemon
 }
 
 start_node() {

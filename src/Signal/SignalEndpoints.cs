@@ -158,7 +158,7 @@ public static class SignalEndpoints
                 return JsonBytesResult.Problem(StatusCodes.Status400BadRequest, "the body must be JSON");
             }
 
-            int delivered = hub.Push(room, body.AsSpan(0, read));
+            int delivered = await hub.PushAsync(room, body.AsMemory(0, read)).ConfigureAwait(false);
             return delivered < 0 ? JsonBody(SignalMessages.ApiError($"no room \"{room}\""), StatusCodes.Status404NotFound) : JsonBody(SignalMessages.Delivered(delivered));
         }).RequireAuthorization(SignalAccess.ApiKeyPolicy);
 

@@ -25,6 +25,9 @@ public sealed class SignalHub
         metrics.Observe(this);
     }
 
+    /// <summary>Whether the Redis of Signal:Redis is connected; null without it.</summary>
+    internal bool? BackplaneConnected => _link?.Connected;
+
     /// <summary>Shares rooms with the other daemons on <paramref name="bus"/> (Signal:Redis).</summary>
     internal void Link(Backplane.RoomBus bus) => _link = new Backplane.RoomLink(bus, this);
 
@@ -355,7 +358,11 @@ public sealed class SignalHub
         return delivered;
     }
 
-    /// <summary>Server push: a message from "server" to every peer of a room; -1 when the room does not exist.</summary>
+    /// <summary>
+    /// Server push: a message from "server" to every peer of a room; how many peers of this daemon
+    /// got it, or -1 when the room does not exist. With rooms across daemons the members on the
+    /// others get it too, also when none is here (then 0).
+    /// </summary>
     public int Push(string roomName, ReadOnlySpan<byte> rawJson)
     {
         if (!_rooms.TryGetValue(roomName, out Room? room))
@@ -364,6 +371,18 @@ public sealed class SignalHub
         }
 
         return Broadcast(null, SignalMessages.Relayed("broadcast", "server", rawJson), room, relay: true);
+    }
+
+    /// <summary>The same, asking the other daemons (Signal:Redis) whether the room exists when this one has no member there.</summary>
+    public async ValueTask<int> PushAsync(string roomName, ReadOnlyMemory<byte> rawJson)
+    {
+        int delivered = Push(roomName, rawJson.Span);
+        if (delivered >= 0 || _link is null)
+        {
+            return delivered;
+        }
+
+        return await _link.PushElsewhere(roomName, SignalMessages.Relayed("broadcast", "server", rawJson.Span)).ConfigureAwait(false) ? 0 : -1;
     }
 
     /// <summary>
@@ -378,6 +397,8 @@ public sealed class SignalHub
         {
             return;
         }
+
+        _metrics.BackplaneEvent(sent: false);
 
         switch (e.Kind)
         {
@@ -495,9 +516,9 @@ public sealed class SignalHub
             }
         }
 
-        if (removed && _link is not null)
+        if (removed)
         {
-            Backplane.RoomLink.Exit(room);
+            _link?.Exit(room);
         }
 
         if (creator is UInt128 source)

@@ -16,6 +16,8 @@ public sealed class SignalMetrics : IDisposable
     private readonly UpDownCounter<long> _connections;
     private readonly Counter<long> _sendQueueDrops;
     private readonly Counter<long> _shed;
+    private readonly Counter<long> _backplaneEvents;
+    private readonly Counter<long> _backplaneErrors;
     private SignalHub? _hub;
 
     public SignalMetrics()
@@ -30,6 +32,9 @@ public sealed class SignalMetrics : IDisposable
         _shed = _meter.CreateCounter<long>("turn_signal_shed_messages_total", description: "Messages dropped because the daemon's queue budget or the sender's address share was spent (the connection lives on).");
         _meter.CreateObservableGauge("turn_signal_rooms", () => _hub?.RoomCount ?? 0, description: "Rooms with at least one peer.");
         _meter.CreateObservableGauge("turn_signal_queued_bytes", () => _hub?.QueuedBytes ?? 0, description: "Bytes waiting in send queues and kept for away peers (bounded by Signal:MaxQueuedMegabytes).");
+        _backplaneEvents = _meter.CreateCounter<long>("turn_signal_backplane_events_total", description: "Room events sent to and received from the other daemons through Redis (Signal:Redis), by direction.");
+        _backplaneErrors = _meter.CreateCounter<long>("turn_signal_backplane_errors_total", description: "Redis calls that failed or timed out (Signal:Redis); the daemon served what it could meanwhile.");
+        _meter.CreateObservableGauge("turn_signal_backplane_up", BackplaneUp, description: "1 while the Redis of Signal:Redis is connected, 0 while not; absent without Signal:Redis.");
 
         // Every series exists from the start, so rate() and absent() work before the first event.
         _resumes.Add(0);
@@ -50,6 +55,9 @@ public sealed class SignalMetrics : IDisposable
 
         _sendQueueDrops.Add(0);
         _shed.Add(0);
+        _backplaneEvents.Add(0, new KeyValuePair<string, object?>("direction", "out"));
+        _backplaneEvents.Add(0, new KeyValuePair<string, object?>("direction", "in"));
+        _backplaneErrors.Add(0);
         _peers.Add(0);
         _connections.Add(0);
     }
@@ -72,6 +80,12 @@ public sealed class SignalMetrics : IDisposable
     internal static readonly string[] DisconnectReasons = ["closed_by_peer", "connection_lost", "send_queue_full", "server_stopping", "resumed_elsewhere", "error"];
 
     internal void Observe(SignalHub hub) => _hub = hub;
+
+    private IEnumerable<Measurement<int>> BackplaneUp() => _hub?.BackplaneConnected is { } up ? [new Measurement<int>(up ? 1 : 0)] : [];
+
+    internal void BackplaneEvent(bool sent) => _backplaneEvents.Add(1, new KeyValuePair<string, object?>("direction", sent ? "out" : "in"));
+
+    internal void BackplaneError() => _backplaneErrors.Add(1);
 
     internal void Error(string code) => _errors.Add(1, new KeyValuePair<string, object?>("code", code));
 

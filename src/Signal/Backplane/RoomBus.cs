@@ -73,6 +73,9 @@ internal sealed class RoomBus : IAsyncDisposable
     /// <summary>Removes a member without waiting for Redis.</summary>
     public void ForgetMember(string room, string peerId) => _db.HashDelete(MembersKey(room), peerId, CommandFlags.FireAndForget);
 
+    /// <summary>How many members the room has on every daemon.</summary>
+    public Task<long> MemberCount(string room) => _db.HashLengthAsync(MembersKey(room));
+
     /// <summary>Every member's entry, as bytes.</summary>
     public async Task<IReadOnlyList<byte[]>> MemberEntries(string room) => [.. (await _db.HashValuesAsync(MembersKey(room)).ConfigureAwait(false)).Select(v => (byte[])v!)];
 

@@ -27,6 +27,8 @@ internal sealed class RoomLink
 
     public string Node => _bus.Node;
 
+    public bool Connected => _bus.Connected;
+
     /// <summary>
     /// Follows the room's events and learns its members on other nodes, once per room object
     /// (joins meanwhile wait for the same start); false when Redis did not answer, and the next
@@ -99,7 +101,7 @@ internal sealed class RoomLink
     }
 
     /// <summary>Stops following a room this daemon no longer has members in.</summary>
-    public static void Exit(Room room)
+    public void Exit(Room room)
     {
         ChannelMessageQueue? events;
         lock (room.Sync)
@@ -141,6 +143,27 @@ internal sealed class RoomLink
     public void SendTo(Room room, string to, byte[] message) => Publish(room, new RoomEvent(RoomEventKind.To, Node, to, null, null, message));
 
     public void Broadcast(Room room, string from, byte[] message) => Publish(room, new RoomEvent(RoomEventKind.All, Node, from, null, null, message));
+
+    /// <summary>A server push for a room with no member here: false when no daemon has one either (or Redis did not answer).</summary>
+    public async Task<bool> PushElsewhere(string room, byte[] message)
+    {
+        try
+        {
+            if (await _bus.MemberCount(room).ConfigureAwait(false) == 0)
+            {
+                return false;
+            }
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            return false;
+        }
+
+        _hub.Metrics.BackplaneEvent(sent: true);
+        byte[] bytes = new RoomEvent(RoomEventKind.All, Node, "server", null, null, message).Encode();
+        Try(() => _bus.PublishLater(room, bytes));
+        return true;
+    }
 
     /// <summary>
     /// Every few seconds (a third of a node's lifetime), without waiting: this node's heartbeat,
@@ -196,15 +219,26 @@ internal sealed class RoomLink
         }
     }
 
-    private static bool IsRedisFailure(Exception e) => e is RedisException or RedisTimeoutException or ObjectDisposedException;
+    /// <summary>Whether a call failed on Redis's side (counted), rather than on ours.</summary>
+    private bool IsRedisFailure(Exception e)
+    {
+        bool redis = e is RedisException or RedisTimeoutException or ObjectDisposedException;
+        if (redis)
+        {
+            _hub.Metrics.BackplaneError();
+        }
+
+        return redis;
+    }
 
     private void Publish(Room room, RoomEvent message)
     {
         byte[] bytes = message.Encode();
+        _hub.Metrics.BackplaneEvent(sent: true);
         Try(() => _bus.PublishLater(room.Name, bytes));
     }
 
-    private static void Try(Action action)
+    private void Try(Action action)
     {
         try
         {

@@ -34,6 +34,12 @@ public sealed class SignalAcrossDaemonsInteropTests
         Assert.Equal("c1", (await ann.ExpectAsync("candidate")).Get("data").GetString());
         await ann.SendAsync("""{"type":"broadcast","data":"hi"}""");
         Assert.Equal("hi", (await bob.ExpectAsync("broadcast")).Get("data").GetString());
+
+        // What an operator sees: Redis connected, events both ways, no errors.
+        Assert.Equal(1, await one.MetricAsync("turn_signal_backplane_up", null));
+        Assert.True(await one.MetricAsync("turn_signal_backplane_events_total", "direction=\"out\"") >= 2);
+        Assert.True(await one.MetricAsync("turn_signal_backplane_events_total", "direction=\"in\"") >= 2);
+        Assert.Equal(0, await two.MetricAsync("turn_signal_backplane_errors_total", null));
     }
 
     [Fact]
@@ -51,5 +57,7 @@ public sealed class SignalAcrossDaemonsInteropTests
         await ann.ExpectAsync("peer-joined");
         await bob.SendAsync($$"""{"type":"message","to":"{{ann.Id}}","data":"still here"}""");
         Assert.Equal("still here", (await ann.ExpectAsync("message")).Get("data").GetString());
+        Assert.Equal(0, await one.MetricAsync("turn_signal_backplane_up", null));
+        Assert.True(await one.MetricAsync("turn_signal_backplane_errors_total", null) >= 1);
     }
 }

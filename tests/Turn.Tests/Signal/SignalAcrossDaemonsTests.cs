@@ -53,6 +53,12 @@ public sealed class SignalAcrossDaemonsTests
         Assert.Equal(bob.Id, (await ann.ExpectAsync("peer-left")).Get("id").GetString());
         Assert.Equal(bob.Id, (await cy.ExpectAsync("peer-left")).Get("id").GetString());
 
+        // A push through a daemon with no member in the room reaches the others' members; a room
+        // that no daemon has is unknown.
+        Assert.Equal(0, await two.Hub.PushAsync("lobby", """{"note":"through a daemon without members"}"""u8.ToArray()));
+        Assert.Equal("through a daemon without members", (await ann.ExpectAsync("broadcast")).Get("data").GetProperty("note").GetString());
+        Assert.Equal(-1, await two.Hub.PushAsync("nowhere", "{}"u8.ToArray()));
+
         await ann.SendAsync($$"""{"type":"message","to":"{{bob.Id}}","data":1}""");
         Assert.Equal(SignalError.UnknownPeer, (await ann.ExpectAsync("error")).Get("code").GetString());
     }

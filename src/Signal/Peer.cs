@@ -89,6 +89,19 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
         }
     }
 
+    /// <summary>What the queue held, in order, given back to the budget: the seat moved to another daemon, which delivers it.</summary>
+    public List<byte[]> TakePending(QueueBudget budget)
+    {
+        var taken = new List<byte[]>();
+        while (_pending is not null && _pending.TryDequeue(out byte[]? message))
+        {
+            Forget(message, budget);
+            taken.Add(message);
+        }
+
+        return taken;
+    }
+
     /// <summary>Gives back what the queue held: the seat is gone.</summary>
     public void Clear(QueueBudget budget)
     {

@@ -424,15 +424,15 @@ internal sealed class SignalConnection : ISignalSink
             // A resume needs no token (the resume token is the credential) and is not a join to
             // count. Credentials are minted only once the seat is found; past the address's rate
             // it gets its seat back with STUN only, and can ask again later.
-            Peer? resumed = _hub.Resume(message.Resume, this, peer => SignalMessages.Joined(peer, IceServersFor(peer, _hub.Sources.TryMint(_source, options, nowMs)), resumed: true));
-            if (resumed is null)
+            Func<Peer, byte[]> joined = peer => SignalMessages.Joined(peer, IceServersFor(peer, _hub.Sources.TryMint(_source, options, nowMs)), resumed: true);
+            Peer? resumed = _hub.Resume(message.Resume, this, joined);
+            if (resumed is null && _hub.Linked)
             {
-                Reply(SignalError.ResumeFailed, "the resume token is unknown or its grace window has passed; join again", message.Id);
-                return null;
+                // Perhaps another daemon holds the seat.
+                return ResumedAcross(message.Resume, message.Id, joined);
             }
 
-            _peer = resumed;
-            SignalLog.Resumed(_logger, resumed.Id, resumed.Room.Name);
+            Resumed(resumed, message.Id);
             return null;
         }
 
@@ -477,6 +477,21 @@ internal sealed class SignalConnection : ISignalSink
         }
 
         return SeatedLater(joining, room, id);
+    }
+
+    private async Task ResumedAcross(string token, string? id, Func<Peer, byte[]> joined)
+        => Resumed(await _hub.ResumeAcross(token, this, _source, _share, joined).ConfigureAwait(false), id);
+
+    private void Resumed(Peer? resumed, string? id)
+    {
+        if (resumed is null)
+        {
+            Reply(SignalError.ResumeFailed, "the resume token is unknown or its grace window has passed; join again", id);
+            return;
+        }
+
+        _peer = resumed;
+        SignalLog.Resumed(_logger, resumed.Id, resumed.Room.Name);
     }
 
     private async Task SeatedLater(ValueTask<(Peer? Peer, string? Error, string? Why)> joining, string room, string? id)

@@ -214,6 +214,61 @@ public sealed class SignalHub
         return peer;
     }
 
+    /// <summary>Whether rooms span daemons (Signal:Redis).</summary>
+    internal bool Linked => _link is not null;
+
+    /// <summary>
+    /// A resume whose seat another daemon holds (Signal:Redis): the seat comes here with its id,
+    /// the others are told it moved (no leave, no join), and the daemon that held it sends on
+    /// what it kept, after the joined message. Null when no daemon holds the seat, or this
+    /// address may take no more seats.
+    /// </summary>
+    internal async ValueTask<Peer?> ResumeAcross(string resumeToken, ISignalSink sink, UInt128 source, QueueShare share, Func<Peer, byte[]> joined)
+    {
+        if (_link is null || await _link.FindSeat(resumeToken).ConfigureAwait(false) is not { } seat)
+        {
+            return null;
+        }
+
+        SignalOptions options = _options;
+        string roomName = seat.Room;
+        while (true)
+        {
+            Room room = _rooms.GetOrAdd(roomName, static n => new Room(n));
+            await _link.Enter(room).ConfigureAwait(false);
+            Peer? peer = null;
+            lock (room.Sync)
+            {
+                if (!_rooms.TryGetValue(roomName, out Room? current) || current != room)
+                {
+                    continue;
+                }
+
+                if (!room.Peers.ContainsKey(seat.Id) && Sources.TryTakeSeat(source, options, room.SeatsOf(source), createsRoom: room.Creator is null, out _))
+                {
+                    room.Creator ??= source;
+                    peer = new Peer(seat.Id, resumeToken, room, seat.Name, seat.Meta, source, share);
+                    room.Remote.Remove(seat.Id);
+                    room.Peers.Add(peer.Id, peer);
+                    peer.Attach(sink);
+                    sink.TrySend(joined(peer));
+                }
+            }
+
+            if (peer is null)
+            {
+                RemoveIfEmpty(room);
+                return null;
+            }
+
+            _byResumeToken[resumeToken] = peer;
+            _link.Moved(peer);
+            _metrics.PeerJoined();
+            _metrics.Resumed();
+            return peer;
+        }
+    }
+
     /// <summary>
     /// Fresh iceServers for a seat, written by <paramref name="write"/>, when <paramref name="owner"/>
     /// still holds it (judged under the room's lock, like every operation on a seat) and
@@ -279,7 +334,7 @@ public sealed class SignalHub
         Sources.SeatGiven(peer.Source);
         _byResumeToken.TryRemove(peer.ResumeToken, out _);
         Broadcast(peer, SignalMessages.PeerLeft(peer));
-        _link?.Left(room, peer.Id);
+        _link?.Left(room, peer.Id, peer.ResumeToken);
         RemoveIfEmpty(room);
         _metrics.PeerLeft();
         return true;
@@ -431,7 +486,49 @@ public sealed class SignalHub
             case Backplane.RoomEventKind.All:
                 Broadcast(null, e.Message.ToArray(), room);
                 break;
+            case Backplane.RoomEventKind.Moved:
+                MovedAway(room, e.Id, e.Node);
+                break;
         }
+    }
+
+    /// <summary>
+    /// A seat resumed on another daemon: held here, it goes without a leave (its connection, if
+    /// any, is closed as resumed elsewhere) and what it kept is sent on; known as remote, its node
+    /// changes.
+    /// </summary>
+    private void MovedAway(Room room, string id, string node)
+    {
+        Peer? moved;
+        List<byte[]> kept = [];
+        lock (room.Sync)
+        {
+            if (room.Remote.TryGetValue(id, out RemotePeer? remote))
+            {
+                room.Remote[id] = remote with { Node = node };
+                return;
+            }
+
+            if (!room.Peers.Remove(id, out moved))
+            {
+                return;
+            }
+
+            moved.HasLeft = true;
+            room.Remote[id] = new RemotePeer(id, moved.Name, moved.Meta, node);
+            kept = moved.TakePending(Budget);
+            moved.Sink?.Close("resumed elsewhere");
+        }
+
+        Sources.SeatGiven(moved.Source);
+        _byResumeToken.TryRemove(moved.ResumeToken, out _);
+        _metrics.PeerLeft();
+        foreach (byte[] message in kept)
+        {
+            _link!.SendTo(room, id, message);
+        }
+
+        RemoveIfEmpty(room);
     }
 
     /// <summary>A member on another daemon is gone: the members here are told.</summary>

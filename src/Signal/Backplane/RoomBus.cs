@@ -73,6 +73,26 @@ internal sealed class RoomBus : IAsyncDisposable
     /// <summary>Removes a member without waiting for Redis.</summary>
     public void ForgetMember(string room, string peerId) => _db.HashDelete(MembersKey(room), peerId, CommandFlags.FireAndForget);
 
+    /// <summary>Remembers which room and member a resume token is for (a day at most), without waiting.</summary>
+    public void RememberSeat(string token, string room, string peerId)
+        => _db.StringSet(SeatKey(token), room + "\n" + peerId, TimeSpan.FromDays(1), flags: CommandFlags.FireAndForget);
+
+    public void ForgetSeat(string token) => _db.KeyDelete(SeatKey(token), CommandFlags.FireAndForget);
+
+    /// <summary>The room and member a resume token is for, or null.</summary>
+    public async Task<(string Room, string PeerId)?> FindSeat(string token)
+    {
+        string? value = await _db.StringGetAsync(SeatKey(token)).ConfigureAwait(false);
+        int newline = value?.IndexOf('\n') ?? -1;
+        return newline > 0 ? (value![..newline], value[(newline + 1)..]) : null;
+    }
+
+    /// <summary>One member's entry, or null.</summary>
+    public async Task<byte[]?> MemberEntry(string room, string peerId) => (byte[]?)await _db.HashGetAsync(MembersKey(room), peerId).ConfigureAwait(false);
+
+    /// <summary>Replaces a member's entry, without waiting (sent before what this connection sends next).</summary>
+    public void ReplaceMember(string room, string peerId, byte[] entry) => _db.HashSet(MembersKey(room), peerId, entry, flags: CommandFlags.FireAndForget);
+
     /// <summary>How many members the room has on every daemon.</summary>
     public Task<long> MemberCount(string room) => _db.HashLengthAsync(MembersKey(room));
 
@@ -107,6 +127,8 @@ internal sealed class RoomBus : IAsyncDisposable
     private static RedisKey MembersKey(string room) => "turn:room:" + room + ":members";
 
     private static RedisKey NodeKey(string node) => "turn:node:" + node;
+
+    private static RedisKey SeatKey(string token) => "turn:resume:" + token;
 
     public async ValueTask DisposeAsync() => await _redis.DisposeAsync().ConfigureAwait(false);
 }

@@ -17,6 +17,9 @@ internal enum RoomEventKind : byte
 
     /// <summary>A message for every member but the sender (id), relayed as it is to be delivered.</summary>
     All = (byte)'A',
+
+    /// <summary>A member (id) resumed on the sending node: the node that held its seat lets it go and sends on what it kept.</summary>
+    Moved = (byte)'M',
 }
 
 /// <summary>

@@ -131,11 +131,48 @@ internal sealed class RoomLink
         }
     }
 
-    public void Joined(Peer peer) => Publish(peer.Room, new RoomEvent(RoomEventKind.Joined, Node, peer.Id, peer.Name, peer.Meta, default));
+    public void Joined(Peer peer)
+    {
+        Try(() => _bus.RememberSeat(peer.ResumeToken, peer.Room.Name, peer.Id));
+        Publish(peer.Room, new RoomEvent(RoomEventKind.Joined, Node, peer.Id, peer.Name, peer.Meta, default));
+    }
+
+    /// <summary>The seat a resume token is for when another daemon holds it: its room, id, name and metadata; null when none does.</summary>
+    public async Task<SeatElsewhere?> FindSeat(string token)
+    {
+        try
+        {
+            if (await _bus.FindSeat(token).ConfigureAwait(false) is not (string room, string id)
+                || await _bus.MemberEntry(room, id).ConfigureAwait(false) is not { } entry
+                || !RoomEvent.TryDecode(entry, out RoomEvent member))
+            {
+                return null;
+            }
+
+            return new SeatElsewhere(room, member.Id, member.Name, member.Meta);
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A seat resumed here that another daemon held: the members' entry now names this node, and the others are told.</summary>
+    public void Moved(Peer peer)
+    {
+        var entry = new RoomEvent(RoomEventKind.Joined, Node, peer.Id, peer.Name, peer.Meta, default);
+        Try(() => _bus.ReplaceMember(peer.Room.Name, peer.Id, entry.Encode()));
+        Publish(peer.Room, new RoomEvent(RoomEventKind.Moved, Node, peer.Id, null, null, default));
+    }
 
     /// <summary>The seat is given back (a leave, an expired away seat, or a join that failed after the seat was taken).</summary>
-    public void Left(Room room, string id)
+    public void Left(Room room, string id, string? token = null)
     {
+        if (token is not null)
+        {
+            Try(() => _bus.ForgetSeat(token));
+        }
+
         Try(() => _bus.ForgetMember(room.Name, id));
         Publish(room, new RoomEvent(RoomEventKind.Left, Node, id, null, null, default));
     }
@@ -250,3 +287,6 @@ internal sealed class RoomLink
         }
     }
 }
+
+/// <summary>A seat another daemon holds, as its resume token finds it.</summary>
+internal sealed record SeatElsewhere(string Room, string Id, string? Name, byte[]? Meta);

@@ -43,6 +43,25 @@ public sealed class SignalAcrossDaemonsInteropTests
     }
 
     [Fact]
+    public async Task APeerResumes_ThroughTheOtherDaemon()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        await using AttackDaemon one = await StartAsync(redis);
+        await using AttackDaemon two = await StartAsync(redis);
+        await using SignalTestClient ann = await SignalTestClient.ConnectAsync(one.Signal);
+        await ann.JoinAsync("lobby");
+        await using SignalTestClient bob = await SignalTestClient.ConnectAsync(two.Signal);
+        await bob.JoinAsync("lobby");
+        await ann.ExpectAsync("peer-joined");
+
+        bob.Socket.Abort();
+        await using SignalTestClient again = await SignalTestClient.ConnectAsync(one.Signal);
+        Assert.Equal(bob.Id, (await again.ResumeAsync(bob.ResumeToken)).Get("id").GetString());
+        await ann.SendAsync($$"""{"type":"message","to":"{{bob.Id}}","data":"welcome back"}""");
+        Assert.Equal("welcome back", (await again.ExpectAsync("message")).Get("data").GetString());
+    }
+
+    [Fact]
     public async Task WithRedisGone_EachDaemonServesItsOwnRooms()
     {
         RedisServer redis = await RedisServer.StartAsync();

@@ -64,6 +64,49 @@ public sealed class SignalAcrossDaemonsTests
     }
 
     [Fact]
+    public async Task AResumeOnTheOtherDaemon_KeepsTheIdAndSeat_AndWhatWasSentMeanwhile_AndNobodySeesALeave()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        await using SignalTestServer one = await SignalTestServer.StartAsync(Options(redis));
+        await using SignalTestServer two = await SignalTestServer.StartAsync(Options(redis));
+        await using SignalTestClient ann = await one.JoinAsync("lobby", "Ann");
+        await using SignalTestClient bob = await two.JoinAsync("lobby", "Bob");
+        await using SignalTestClient cy = await two.JoinAsync("lobby", "Cy");
+        await ann.ExpectAsync("peer-joined");
+        await ann.ExpectAsync("peer-joined");
+        await bob.ExpectAsync("peer-joined");
+
+        // Bob's connection to the second daemon drops; what Ann sends him meanwhile is kept there.
+        bob.Socket.Abort();
+        await two.WaitUntilAwayAsync("lobby", bob.Id);
+        await ann.SendAsync($$"""{"type":"message","to":"{{bob.Id}}","data":"while away"}""");
+        await Task.Delay(200);
+
+        // He comes back through the first daemon (a load balancer without stickiness).
+        await using SignalTestClient again = await one.ConnectAsync();
+        ServerMessage resumed = await again.ResumeAsync(bob.ResumeToken);
+        Assert.Equal(bob.Id, resumed.Get("id").GetString());
+        Assert.True(resumed.Get("resumed").GetBoolean());
+        ServerMessage kept = await again.ExpectAsync("message");
+        Assert.Equal("while away", kept.Get("data").GetString());
+        Assert.Equal(ann.Id, kept.Get("from").GetString());
+
+        // Both daemons now route to his new connection; nobody saw him leave or join.
+        await ann.SendAsync($$"""{"type":"message","to":"{{bob.Id}}","data":"from the same daemon"}""");
+        Assert.Equal("from the same daemon", (await again.ExpectAsync("message")).Get("data").GetString());
+        await cy.SendAsync($$"""{"type":"message","to":"{{bob.Id}}","data":"from the old daemon"}""");
+        Assert.Equal("from the old daemon", (await again.ExpectAsync("message")).Get("data").GetString());
+        foreach (SignalTestClient other in new[] { ann, cy })
+        {
+            await other.SendAsync("""{"type":"ping","id":"after"}""");
+            Assert.Equal("pong", (await other.NextAsync()).Type);
+        }
+
+        Assert.Null(two.Peer("lobby", bob.Id));
+        Assert.True(one.Peer("lobby", bob.Id)!.Connected);
+    }
+
+    [Fact]
     public async Task ARoomsSizeCap_HoldsAcrossDaemons()
     {
         await using RedisServer redis = await RedisServer.StartAsync();

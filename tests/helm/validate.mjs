@@ -274,6 +274,14 @@ function checkRelease(all) {
   const secretName = values.auth.existingSecret || fullname;
   same(w, "env TURN_Auth__Secrets", env.TURN_Auth__Secrets?.valueFrom?.secretKeyRef, { name: secretName, key: values.auth.secretKeys.authSecret });
   same(w, "env TURN_Admin__ApiKey", env.TURN_Admin__ApiKey?.valueFrom?.secretKeyRef, { name: secretName, key: values.auth.secretKeys.adminApiKey });
+  const redis = values.signal?.redis ?? {};
+  if (redis.existingSecret) {
+    same(w, "env TURN_Signal__Redis", env.TURN_Signal__Redis?.valueFrom?.secretKeyRef, { name: redis.existingSecret, key: redis.secretKey });
+  } else if (redis.url) {
+    same(w, "env TURN_Signal__Redis", env.TURN_Signal__Redis?.value, redis.url);
+  } else {
+    check(w, env.TURN_Signal__Redis === undefined, "no Signal:Redis unless signal.redis names one");
+  }
   for (const extra of values.env ?? []) {
     same(w, `env ${extra.name}`, env[extra.name], extra);
   }

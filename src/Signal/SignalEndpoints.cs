@@ -128,8 +128,8 @@ public static class SignalEndpoints
             {
                 using WebSocket socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
                 {
-                    KeepAliveInterval = TimeSpan.FromSeconds(options.PingIntervalSeconds),
-                    KeepAliveTimeout = TimeSpan.FromSeconds(options.PingIntervalSeconds * 3),
+                    KeepAliveInterval = options.KeepAliveInterval,
+                    KeepAliveTimeout = options.KeepAliveTimeout,
                 }).ConfigureAwait(false);
                 IHostApplicationLifetime? lifetime = context.RequestServices.GetService<IHostApplicationLifetime>();
                 await Serve(socket, hub, time, logger, remote, SourceAddress.IsLocal(context), share, lifetime?.ApplicationStopping ?? CancellationToken.None).ConfigureAwait(false);

@@ -85,5 +85,11 @@ public sealed record SignalOptions
     public int MaxRoomsPerAddress { get; init; } = 64;
 
     /// <summary>The mode in which joins and /api/ice-servers admit clients that bring no key.</summary>
+    /// <summary>How often the server pings a WebSocket (Signal:PingIntervalSeconds).</summary>
+    public TimeSpan KeepAliveInterval => TimeSpan.FromSeconds(PingIntervalSeconds);
+
+    /// <summary>How long a ping may go unanswered before the connection counts as dead: three intervals.</summary>
+    public TimeSpan KeepAliveTimeout => TimeSpan.FromSeconds(PingIntervalSeconds * 3);
+
     public SignalAdmission Admission => JoinTokenSecret is not null ? SignalAdmission.JoinToken : UnsafeOpenAdmission ? SignalAdmission.Open : SignalAdmission.LocalOnly;
 }

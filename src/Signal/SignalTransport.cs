@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
-using System.Net.WebSockets;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
@@ -153,23 +152,10 @@ internal sealed class SignalTransport(
             Interlocked.Increment(ref _served);
             try
             {
-                // One frame for the connection's life: the request is not kept.
-                int headLength = request.HeadLength;
-                string accept = request.Accept();
-                request = null;
-                var stream = new SocketStream(socket);
-                await using (stream.ConfigureAwait(false))
-                {
-                    if (await Answer(stream, headLength, accept, upgrade.HeadTimeout).ConfigureAwait(false))
-                    {
-                        using WebSocket webSocket = WebSocket.CreateFromStream(stream, upgrade.SocketOptions());
-                        await upgrade.Serve(webSocket, remote, local, share).ConfigureAwait(false);
-                    }
-                }
+                await upgrade.AnswerAndServe(new SocketStream(socket), request, remote, local, source, share).ConfigureAwait(false);
             }
             finally
             {
-                upgrade.Release(source);
                 if (Interlocked.Decrement(ref _served) == 0 && Volatile.Read(ref _unbound))
                 {
                     _drained.TrySetResult();
@@ -221,28 +207,6 @@ internal sealed class SignalTransport(
                 {
                     ArrayPool<byte>.Shared.Return(buffer);
                 }
-            }
-        }
-
-        /// <summary>Consumes the head and answers 101; false when the client went meanwhile.</summary>
-        private static async Task<bool> Answer(Stream stream, int headLength, string accept, TimeSpan timeout)
-        {
-            byte[] scratch = ArrayPool<byte>.Shared.Rent(Math.Max(headLength, SignalUpgrade.ResponseLength(accept)));
-            try
-            {
-                using var deadline = new CancellationTokenSource(timeout);
-                await stream.ReadExactlyAsync(scratch.AsMemory(0, headLength), deadline.Token).ConfigureAwait(false);
-                int length = SignalUpgrade.WriteResponse(accept, scratch);
-                await stream.WriteAsync(scratch.AsMemory(0, length), deadline.Token).ConfigureAwait(false);
-                return true;
-            }
-            catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or EndOfStreamException)
-            {
-                return false;
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(scratch);
             }
         }
 

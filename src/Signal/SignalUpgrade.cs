@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.WebSockets;
@@ -62,24 +63,7 @@ internal sealed class SignalUpgrade
             return;
         }
 
-        try
-        {
-            // The request is not kept: this frame lives as long as the connection.
-            int headLength = request.HeadLength;
-            string accept = request.Accept();
-            request = null;
-            if (!await Accept(connection.Transport, headLength, accept).ConfigureAwait(false))
-            {
-                return;
-            }
-
-            using WebSocket socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), SocketOptions());
-            await Serve(socket, remote, local, share).ConfigureAwait(false);
-        }
-        finally
-        {
-            _hub.Release(source);
-        }
+        await AnswerAndServe(new DuplexPipeStream(connection.Transport), request, remote, local, source, share).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -107,36 +91,59 @@ internal sealed class SignalUpgrade
     /// <summary>How long a request head may take.</summary>
     internal TimeSpan HeadTimeout => _headTimeout;
 
-    /// <summary>Gives back what <see cref="TryAdmit"/> took.</summary>
-    internal void Release(UInt128 source) => _hub.Release(source);
-
-    /// <summary>The server side of a WebSocket with the keep-alive in force.</summary>
-    internal WebSocketCreationOptions SocketOptions()
+    /// <summary>
+    /// Answers an admitted upgrade on the connection's <paramref name="stream"/> (its head read,
+    /// 101 written: what follows the head stays for the WebSocket), runs the WebSocket until
+    /// either side closes it, closes the stream and gives back what <see cref="TryAdmit"/> took.
+    /// </summary>
+    internal async Task AnswerAndServe(Stream stream, UpgradeRequest request, IPAddress? remote, bool local, UInt128 source, QueueShare share)
     {
-        SignalOptions options = _hub.Options;
-        return new WebSocketCreationOptions
+        try
         {
-            IsServer = true,
-            KeepAliveInterval = TimeSpan.FromSeconds(options.PingIntervalSeconds),
-            KeepAliveTimeout = TimeSpan.FromSeconds(options.PingIntervalSeconds * 3),
-        };
+            await using (stream.ConfigureAwait(false))
+            {
+                if (await Answer(stream, request.HeadLength, request.Accept(), _headTimeout).ConfigureAwait(false))
+                {
+                    SignalOptions options = _hub.Options;
+                    using WebSocket socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
+                    {
+                        IsServer = true,
+                        KeepAliveInterval = options.KeepAliveInterval,
+                        KeepAliveTimeout = options.KeepAliveTimeout,
+                    });
+                    await SignalEndpoints.Serve(socket, _hub, _time, _logger, remote, local, share, _stopping).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            _hub.Release(source);
+        }
     }
 
-    /// <summary>Runs an admitted signaling WebSocket until either side closes it.</summary>
-    internal Task Serve(WebSocket socket, IPAddress? remote, bool local, QueueShare share)
-        => SignalEndpoints.Serve(socket, _hub, _time, _logger, remote, local, share, _stopping);
-
-    /// <summary>The 101 answer for a Sec-WebSocket-Accept value, written into <paramref name="destination"/>; its length.</summary>
-    internal static int WriteResponse(string accept, Span<byte> destination)
+    /// <summary>Reads the request head and writes the 101 answer, within the head's time; false when the client went meanwhile.</summary>
+    private static async Task<bool> Answer(Stream stream, int headLength, string accept, TimeSpan timeout)
     {
-        SwitchingProtocols.CopyTo(destination);
-        int length = SwitchingProtocols.Length + Encoding.ASCII.GetBytes(accept, destination[SwitchingProtocols.Length..]);
-        "\r\n\r\n"u8.CopyTo(destination[length..]);
-        return length + 4;
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(Math.Max(headLength, SwitchingProtocols.Length + accept.Length + 4));
+        try
+        {
+            using var deadline = new CancellationTokenSource(timeout);
+            await stream.ReadExactlyAsync(scratch.AsMemory(0, headLength), deadline.Token).ConfigureAwait(false);
+            SwitchingProtocols.CopyTo(scratch, 0);
+            int length = SwitchingProtocols.Length + Encoding.ASCII.GetBytes(accept, scratch.AsSpan(SwitchingProtocols.Length));
+            "\r\n\r\n"u8.CopyTo(scratch.AsSpan(length));
+            await stream.WriteAsync(scratch.AsMemory(0, length + 4), deadline.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or System.Net.Sockets.SocketException or EndOfStreamException)
+        {
+            return false;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
     }
-
-    /// <summary>Room enough for <see cref="WriteResponse"/>.</summary>
-    internal static int ResponseLength(string accept) => SwitchingProtocols.Length + accept.Length + 4;
 
     /// <summary>
     /// Peeks at the connection's first bytes without consuming any: the upgrade request when they
@@ -229,21 +236,5 @@ internal sealed class SignalUpgrade
     {
         string host = new HostString(request.Host).Host;
         return host.Length > 0 && _hosts.IsAllowed(host) && SignalEndpoints.IsOriginAllowed(request.Origin ?? "", request.Host, _hub.Options, _hosts);
-    }
-
-    /// <summary>Consumes the request head and answers 101; false when the connection went meanwhile.</summary>
-    private static async Task<bool> Accept(IDuplexPipe transport, int headLength, string accept)
-    {
-        if (!transport.Input.TryRead(out ReadResult buffered) || buffered.Buffer.Length < headLength)
-        {
-            return false;
-        }
-
-        // What follows the head (a client may send its first frame at once) stays for the WebSocket.
-        transport.Input.AdvanceTo(buffered.Buffer.GetPosition(headLength));
-        Memory<byte> response = transport.Output.GetMemory(ResponseLength(accept));
-        transport.Output.Advance(WriteResponse(accept, response.Span));
-        FlushResult flushed = await transport.Output.FlushAsync().ConfigureAwait(false);
-        return !flushed.IsCompleted && !flushed.IsCanceled;
     }
 }

@@ -8,7 +8,7 @@ namespace Turn.Signal;
 internal sealed class Peer(string id, string resumeToken, Room room, string? name, byte[]? meta, UInt128 source, QueueShare share)
 {
     // Only a peer that has been away has a queue.
-    private Queue<byte[]>? _pending;
+    private Queue<ReadOnlyMemory<byte>>? _pending;
     private int _pendingBytes;
 
     public string Id { get; } = id;
@@ -43,7 +43,7 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
     /// length or bytes, or the new one when the daemon's or the address's budget is spent. False
     /// when the message was not queued (a connection over its own limit closes itself).
     /// </summary>
-    public bool Deliver(byte[] message, SignalOptions options, QueueBudget budget)
+    public bool Deliver(ReadOnlyMemory<byte> message, SignalOptions options, QueueBudget budget)
     {
         ISignalSink? sink = Sink;
         if (sink is not null)
@@ -56,7 +56,7 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
             return false;
         }
 
-        _pending ??= new Queue<byte[]>();
+        _pending ??= new Queue<ReadOnlyMemory<byte>>();
         _pending.Enqueue(message);
         _pendingBytes += message.Length;
         while (_pending.Count > options.ResumeQueueLength || _pendingBytes > options.ResumeQueueBytes)
@@ -82,7 +82,7 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
     /// <summary>Hands the messages kept while away to the new connection, in order (what it cannot take is lost).</summary>
     public void Flush(QueueBudget budget)
     {
-        while (Sink is not null && _pending is not null && _pending.TryDequeue(out byte[]? message))
+        while (Sink is not null && _pending is not null && _pending.TryDequeue(out ReadOnlyMemory<byte> message))
         {
             Forget(message, budget);
             Sink.TrySend(message);
@@ -90,10 +90,10 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
     }
 
     /// <summary>What the queue held, in order, given back to the budget: the seat moved to another daemon, which delivers it.</summary>
-    public List<byte[]> TakePending(QueueBudget budget)
+    public List<ReadOnlyMemory<byte>> TakePending(QueueBudget budget)
     {
-        var taken = new List<byte[]>();
-        while (_pending is not null && _pending.TryDequeue(out byte[]? message))
+        var taken = new List<ReadOnlyMemory<byte>>();
+        while (_pending is not null && _pending.TryDequeue(out ReadOnlyMemory<byte> message))
         {
             Forget(message, budget);
             taken.Add(message);
@@ -105,13 +105,13 @@ internal sealed class Peer(string id, string resumeToken, Room room, string? nam
     /// <summary>Gives back what the queue held: the seat is gone.</summary>
     public void Clear(QueueBudget budget)
     {
-        while (_pending is not null && _pending.TryDequeue(out byte[]? message))
+        while (_pending is not null && _pending.TryDequeue(out ReadOnlyMemory<byte> message))
         {
             Forget(message, budget);
         }
     }
 
-    private void Forget(byte[] message, QueueBudget budget)
+    private void Forget(ReadOnlyMemory<byte> message, QueueBudget budget)
     {
         _pendingBytes -= message.Length;
         budget.Give(message.Length, Share);

@@ -344,7 +344,7 @@ public sealed class SignalHub
     /// Delivers to one peer of the sender's room, when <paramref name="owner"/> still holds the
     /// sender's seat (checked under the room's lock).
     /// </summary>
-    internal Delivery SendTo(Peer from, string to, byte[] message, ISignalSink owner)
+    internal Delivery SendTo(Peer from, string to, ReadOnlyMemory<byte> message, ISignalSink owner)
     {
         Peer? target;
         lock (from.Room.Sync)
@@ -382,7 +382,7 @@ public sealed class SignalHub
     /// or -1 when <paramref name="owner"/> no longer holds the sender's seat.
     /// </summary>
     /// <param name="relay">Whether members on other daemons get it too (what peers and the server send; not the notices each daemon writes itself).</param>
-    internal int Broadcast(Peer? from, byte[] message, Room? room = null, ISignalSink? owner = null, bool relay = false)
+    internal int Broadcast(Peer? from, ReadOnlyMemory<byte> message, Room? room = null, ISignalSink? owner = null, bool relay = false)
     {
         room ??= from!.Room;
         SignalOptions options = _options;
@@ -478,13 +478,13 @@ public sealed class SignalHub
                 {
                     if (room.Peers.TryGetValue(e.Id, out Peer? target))
                     {
-                        target.Deliver(e.Message.ToArray(), _options, Budget);
+                        target.Deliver(e.Message, _options, Budget);
                     }
                 }
 
                 break;
             case Backplane.RoomEventKind.All:
-                Broadcast(null, e.Message.ToArray(), room);
+                Broadcast(null, e.Message, room);
                 break;
             case Backplane.RoomEventKind.Moved:
                 MovedAway(room, e.Id, e.Node);
@@ -500,7 +500,7 @@ public sealed class SignalHub
     private void MovedAway(Room room, string id, string node)
     {
         Peer? moved;
-        List<byte[]> kept = [];
+        List<ReadOnlyMemory<byte>> kept = [];
         lock (room.Sync)
         {
             if (room.Remote.TryGetValue(id, out RemotePeer? remote))
@@ -523,7 +523,7 @@ public sealed class SignalHub
         Sources.SeatGiven(moved.Source);
         _byResumeToken.TryRemove(moved.ResumeToken, out _);
         _metrics.PeerLeft();
-        foreach (byte[] message in kept)
+        foreach (ReadOnlyMemory<byte> message in kept)
         {
             _link!.SendTo(room, id, message);
         }

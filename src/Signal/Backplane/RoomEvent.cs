@@ -56,20 +56,20 @@ internal readonly record struct RoomEvent(RoomEventKind Kind, string Node, strin
         }
 
         int offset = 1;
-        if (!TryRead(span, ref offset, out byte[]? node) || node is null
-            || !TryRead(span, ref offset, out byte[]? id) || id is null
-            || !TryRead(span, ref offset, out byte[]? name)
-            || !TryRead(span, ref offset, out byte[]? meta))
+        if (!TryRead(span, ref offset, out Range? node) || node is null
+            || !TryRead(span, ref offset, out Range? id) || id is null
+            || !TryRead(span, ref offset, out Range? name)
+            || !TryRead(span, ref offset, out Range? meta))
         {
             return false;
         }
 
         decoded = new RoomEvent(
             (RoomEventKind)span[0],
-            Encoding.UTF8.GetString(node),
-            Encoding.UTF8.GetString(id),
-            name is null ? null : Encoding.UTF8.GetString(name),
-            meta,
+            Encoding.UTF8.GetString(span[node.Value]),
+            Encoding.UTF8.GetString(span[id.Value]),
+            name is null ? null : Encoding.UTF8.GetString(span[name.Value]),
+            meta is null ? null : span[meta.Value].ToArray(),
             bytes[offset..]);
         return true;
     }
@@ -77,7 +77,17 @@ internal readonly record struct RoomEvent(RoomEventKind Kind, string Node, strin
     private static int Field(string? text) => 2 + (text is null ? 0 : Encoding.UTF8.GetByteCount(text));
 
     private static Span<byte> Write(Span<byte> span, string? text)
-        => Write(span, text is null ? null : Encoding.UTF8.GetBytes(text));
+    {
+        if (text is null)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(span, None);
+            return span[2..];
+        }
+
+        int length = Encoding.UTF8.GetBytes(text, span[2..]);
+        BinaryPrimitives.WriteUInt16BigEndian(span, checked((ushort)length));
+        return span[(2 + length)..];
+    }
 
     private static Span<byte> Write(Span<byte> span, byte[]? bytes)
     {
@@ -92,7 +102,8 @@ internal readonly record struct RoomEvent(RoomEventKind Kind, string Node, strin
         return span[(2 + bytes.Length)..];
     }
 
-    private static bool TryRead(ReadOnlySpan<byte> span, ref int offset, out byte[]? value)
+    /// <summary>The next field: where it lies, or null for none; false when the bytes end before it does.</summary>
+    private static bool TryRead(ReadOnlySpan<byte> span, ref int offset, out Range? value)
     {
         value = null;
         if (span.Length - offset < 2)
@@ -112,7 +123,7 @@ internal readonly record struct RoomEvent(RoomEventKind Kind, string Node, strin
             return false;
         }
 
-        value = span.Slice(offset, length).ToArray();
+        value = offset..(offset + length);
         offset += length;
         return true;
     }

@@ -134,7 +134,7 @@ internal sealed class RoomLink
     public void Joined(Peer peer)
     {
         Try(() => _bus.RememberSeat(peer.ResumeToken, peer.Room.Name, peer.Id));
-        Publish(peer.Room, new RoomEvent(RoomEventKind.Joined, Node, peer.Id, peer.Name, peer.Meta, default));
+        Publish(peer.Room.Name, new RoomEvent(RoomEventKind.Joined, Node, peer.Id, peer.Name, peer.Meta, default));
     }
 
     /// <summary>The seat a resume token is for when another daemon holds it: its room, id, name and metadata; null when none does.</summary>
@@ -162,7 +162,7 @@ internal sealed class RoomLink
     {
         var entry = new RoomEvent(RoomEventKind.Joined, Node, peer.Id, peer.Name, peer.Meta, default);
         Try(() => _bus.ReplaceMember(peer.Room.Name, peer.Id, entry.Encode()));
-        Publish(peer.Room, new RoomEvent(RoomEventKind.Moved, Node, peer.Id, null, null, default));
+        Publish(peer.Room.Name, new RoomEvent(RoomEventKind.Moved, Node, peer.Id, null, null, default));
     }
 
     /// <summary>The seat is given back (a leave, an expired away seat, or a join that failed after the seat was taken).</summary>
@@ -174,15 +174,15 @@ internal sealed class RoomLink
         }
 
         Try(() => _bus.ForgetMember(room.Name, id));
-        Publish(room, new RoomEvent(RoomEventKind.Left, Node, id, null, null, default));
+        Publish(room.Name, new RoomEvent(RoomEventKind.Left, Node, id, null, null, default));
     }
 
-    public void SendTo(Room room, string to, byte[] message) => Publish(room, new RoomEvent(RoomEventKind.To, Node, to, null, null, message));
+    public void SendTo(Room room, string to, ReadOnlyMemory<byte> message) => Publish(room.Name, new RoomEvent(RoomEventKind.To, Node, to, null, null, message));
 
-    public void Broadcast(Room room, string from, byte[] message) => Publish(room, new RoomEvent(RoomEventKind.All, Node, from, null, null, message));
+    public void Broadcast(Room room, string from, ReadOnlyMemory<byte> message) => Publish(room.Name, new RoomEvent(RoomEventKind.All, Node, from, null, null, message));
 
     /// <summary>A server push for a room with no member here: false when no daemon has one either (or Redis did not answer).</summary>
-    public async Task<bool> PushElsewhere(string room, byte[] message)
+    public async Task<bool> PushElsewhere(string room, ReadOnlyMemory<byte> message)
     {
         try
         {
@@ -196,9 +196,7 @@ internal sealed class RoomLink
             return false;
         }
 
-        _hub.Metrics.BackplaneEvent(sent: true);
-        byte[] bytes = new RoomEvent(RoomEventKind.All, Node, "server", null, null, message).Encode();
-        Try(() => _bus.PublishLater(room, bytes));
+        Publish(room, new RoomEvent(RoomEventKind.All, Node, "server", null, null, message));
         return true;
     }
 
@@ -268,11 +266,18 @@ internal sealed class RoomLink
         return redis;
     }
 
-    private void Publish(Room room, RoomEvent message)
+    /// <summary>Sends an event to the room's channel without waiting (per message: no closure).</summary>
+    private void Publish(string room, RoomEvent message)
     {
-        byte[] bytes = message.Encode();
         _hub.Metrics.BackplaneEvent(sent: true);
-        Try(() => _bus.PublishLater(room.Name, bytes));
+        try
+        {
+            _bus.PublishLater(room, message.Encode());
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            // Fire-and-forget: what Redis misses now is not retried.
+        }
     }
 
     private void Try(Action action)

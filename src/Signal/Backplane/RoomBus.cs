@@ -3,8 +3,9 @@ using StackExchange.Redis;
 namespace Turn.Signal.Backplane;
 
 /// <summary>
-/// What daemons sharing rooms through Redis say to each other, and who is where. Each daemon is a node with a random id and a
-/// liveness key it refreshes (turn:node:{id}, expiring); a room's members are a hash
+/// What daemons sharing rooms through Redis say to each other, and who is where. Each daemon is
+/// a node with a random id and a liveness key it refreshes (turn:node:{id}, expiring); a room's
+/// members are a hash
 /// (turn:room:{room}:members, peer id to node id and the peer's public fields), and a room's
 /// events go over its own sharded channel (turn:room:{room}, SPUBLISH/SSUBSCRIBE, Redis 7), which
 /// only nodes with a member there subscribe to: no channel every node must read.
@@ -33,13 +34,10 @@ internal sealed class RoomBus : IAsyncDisposable
     public bool Connected => _redis.IsConnected;
 
     /// <summary>
-    /// Connects to the Redis at <paramref name="configuration"/> and keeps reconnecting in the
-    /// background; a call waits at most <paramref name="timeout"/> (a join must not hang on Redis).
+    /// Connects to the Redis at <paramref name="configuration"/> in the background (start-up does
+    /// not wait on Redis) and keeps reconnecting; a call waits at most <paramref name="timeout"/>
+    /// (a join must not hang on Redis).
     /// </summary>
-    public static async Task<RoomBus> ConnectAsync(string configuration, string node, TimeSpan? timeout = null, TimeSpan? nodeLifetime = null)
-        => Create(await ConnectionMultiplexer.ConnectAsync(Options(configuration, node, timeout)).ConfigureAwait(false), node, nodeLifetime);
-
-    /// <summary>The same, connecting in the background (for start-up, which must not wait on Redis).</summary>
     public static RoomBus Connect(string configuration, string node, TimeSpan? timeout = null, TimeSpan? nodeLifetime = null)
         => Create(ConnectionMultiplexer.Connect(Options(configuration, node, timeout)), node, nodeLifetime);
 
@@ -57,9 +55,6 @@ internal sealed class RoomBus : IAsyncDisposable
         options.ConnectTimeout = ms;
         return options;
     }
-
-    /// <summary>Marks this node alive for the next <see cref="NodeLifetime"/>.</summary>
-    public Task Heartbeat() => _db.StringSetAsync(NodeKey(Node), "1", NodeLifetime);
 
     public async Task<bool> IsAlive(string node) => await _db.KeyExistsAsync(NodeKey(node)).ConfigureAwait(false);
 
@@ -118,9 +113,6 @@ internal sealed class RoomBus : IAsyncDisposable
 
     /// <summary>Sends an event without waiting for Redis.</summary>
     public void PublishLater(string room, byte[] message) => _subscriber.Publish(Channel(room), message, CommandFlags.FireAndForget);
-
-    /// <summary>Sends an event; completes when Redis took it.</summary>
-    public Task Publish(string room, byte[] message) => _subscriber.PublishAsync(Channel(room), message);
 
     private static RedisChannel Channel(string room) => RedisChannel.Sharded("turn:room:" + room);
 

@@ -13,8 +13,8 @@ public sealed class RoomBusTests
     public async Task ARoomsEvents_ReachTheNodesSubscribedToIt_AndNoOther()
     {
         await using RedisServer redis = await RedisServer.StartAsync();
-        await using RoomBus a = await RoomBus.ConnectAsync(redis.Configuration, "a");
-        await using RoomBus b = await RoomBus.ConnectAsync(redis.Configuration, "b");
+        await using RoomBus a = RoomBus.Connect(redis.Configuration, "a");
+        await using RoomBus b = RoomBus.Connect(redis.Configuration, "b");
         var atB = Channel.CreateUnbounded<string>();
         var otherAtB = Channel.CreateUnbounded<string>();
         ChannelMessageQueue lobby = await b.Subscribe("lobby", m => atB.Writer.TryWrite(Encoding.UTF8.GetString(m)));
@@ -23,7 +23,7 @@ public sealed class RoomBusTests
         // In the order sent: a peer's offer comes before its candidates.
         for (int i = 0; i < 200; i++)
         {
-            await a.Publish("lobby", Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            a.PublishLater("lobby", Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
 
         using var timeout = new CancellationTokenSource(SignalTestServer.Timeout);
@@ -35,10 +35,10 @@ public sealed class RoomBusTests
         Assert.False(otherAtB.Reader.TryRead(out _));
 
         RoomBus.UnsubscribeLater(lobby);
-        await b.Publish("elsewhere", "marker"u8.ToArray());
+        b.PublishLater("elsewhere", "marker"u8.ToArray());
         Assert.Equal("marker", await otherAtB.Reader.ReadAsync(timeout.Token));
-        await a.Publish("lobby", "three"u8.ToArray());
-        await a.Publish("elsewhere", "marker 2"u8.ToArray());
+        a.PublishLater("lobby", "three"u8.ToArray());
+        a.PublishLater("elsewhere", "marker 2"u8.ToArray());
         Assert.Equal("marker 2", await otherAtB.Reader.ReadAsync(timeout.Token));
         Assert.False(atB.Reader.TryRead(out _));
     }
@@ -47,8 +47,8 @@ public sealed class RoomBusTests
     public async Task ARoomsSizeCap_HoldsAcrossNodes()
     {
         await using RedisServer redis = await RedisServer.StartAsync();
-        await using RoomBus a = await RoomBus.ConnectAsync(redis.Configuration, "a");
-        await using RoomBus b = await RoomBus.ConnectAsync(redis.Configuration, "b");
+        await using RoomBus a = RoomBus.Connect(redis.Configuration, "a");
+        await using RoomBus b = RoomBus.Connect(redis.Configuration, "b");
 
         Assert.True(await a.TryAddMember("lobby", "p1", "a"u8.ToArray(), max: 2));
         Assert.True(await b.TryAddMember("lobby", "p2", "b"u8.ToArray(), max: 2));
@@ -64,10 +64,13 @@ public sealed class RoomBusTests
     public async Task ANode_IsAliveWhileItsHeartbeatLasts()
     {
         await using RedisServer redis = await RedisServer.StartAsync();
-        await using RoomBus a = await RoomBus.ConnectAsync(redis.Configuration, "a", nodeLifetime: TimeSpan.FromSeconds(1));
-        await using RoomBus b = await RoomBus.ConnectAsync(redis.Configuration, "b");
+        await using RoomBus a = RoomBus.Connect(redis.Configuration, "a", nodeLifetime: TimeSpan.FromSeconds(1));
+        await using RoomBus b = RoomBus.Connect(redis.Configuration, "b");
         Assert.False(await b.IsAlive("a"));
-        await a.Heartbeat();
+
+        // One connection's commands arrive in order: once a sees its own key, b does too.
+        a.HeartbeatLater();
+        Assert.True(await a.IsAlive("a"));
         Assert.True(await b.IsAlive("a"));
         await Task.Delay(1500);
         Assert.False(await b.IsAlive("a"));

@@ -1,18 +1,19 @@
-using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Turn.Tests.Interop;
 
 namespace Turn.Tests.Signal;
 
 /// <summary>
 /// A real redis-server (Debian's package, 7.x) on a loopback port of its own, without
-/// persistence, stopped by its PID.
+/// persistence: a <see cref="ChildProcess"/>, ready once it accepts a connection, killed by PID.
 /// </summary>
 internal sealed class RedisServer : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly ChildProcess _process;
 
-    private RedisServer(Process process, int port)
+    private RedisServer(ChildProcess process, int port)
     {
         _process = process;
         Port = port;
@@ -24,46 +25,34 @@ internal sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        int port = LoopbackPorts.TakeOne();
+        string[] arguments = ["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"];
+        var redis = new RedisServer(ChildProcess.Start($"redis-server :{port}", ToolRunner.Require("redis-server"), arguments, null), port);
+        try
         {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            await redis._process.WaitUntilAsync(() => Accepts(port), "a connection", redis._process.Describe);
+            return redis;
         }
-
-        var start = new ProcessStartInfo("redis-server")
+        catch
         {
-            ArgumentList = { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        Process process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return new RedisServer(process, port);
-            }
-            catch (SocketException) when (clock.Elapsed < TimeSpan.FromSeconds(10) && !process.HasExited)
-            {
-                await Task.Delay(50);
-            }
+            await redis.DisposeAsync();
+            throw;
         }
     }
 
-    public async ValueTask DisposeAsync()
+    private static async Task<bool> Accepts(int port)
     {
-        if (!_process.HasExited)
+        using var client = new TcpClient();
+        try
         {
-            _process.Kill();
-            await _process.WaitForExitAsync();
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            return true;
         }
-
-        _process.Dispose();
+        catch (SocketException)
+        {
+            return false;
+        }
     }
+
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

@@ -31,6 +31,8 @@ internal sealed class UpgradeRequest
     public const int MaxHeadLength = 8192;
 
     private static readonly byte[] HeadEnd = "\r\n\r\n"u8.ToArray();
+    private static readonly SearchValues<byte> TokenBytes = SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
+    private static readonly SearchValues<byte> FieldValueBytes = SearchValues.Create([(byte)'\t', .. Enumerable.Range(0x20, 0x7F - 0x20).Select(b => (byte)b)]);
 
     private UpgradeRequest(int headLength, string host, string key, string? origin, string? forwardedFor, bool otherForwarding)
     {
@@ -236,30 +238,8 @@ internal sealed class UpgradeRequest
     }
 
     /// <summary>RFC 9110 §5.6.2: a header name is a token.</summary>
-    private static bool IsToken(ReadOnlySpan<byte> name)
-    {
-        foreach (byte b in name)
-        {
-            if (b <= 0x20 || b >= 0x7F || "\"(),/:;<=>?@[\\]{}"u8.Contains(b))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    private static bool IsToken(ReadOnlySpan<byte> name) => name.IndexOfAnyExcept(TokenBytes) < 0;
 
     /// <summary>Visible ASCII, spaces and tabs; anything else (controls, non-ASCII) is left to HTTP.</summary>
-    private static bool IsFieldValue(ReadOnlySpan<byte> value)
-    {
-        foreach (byte b in value)
-        {
-            if ((b < 0x20 && b != (byte)'\t') || b >= 0x7F)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    private static bool IsFieldValue(ReadOnlySpan<byte> value) => value.IndexOfAnyExcept(FieldValueBytes) < 0;
 }

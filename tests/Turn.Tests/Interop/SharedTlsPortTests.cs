@@ -47,6 +47,22 @@ public sealed class SharedTlsPortTests(ITestOutputHelper output)
             Assert.Equal((100L, 100L), UclientOutput.Totals(relayed.StandardOutput));
         }
 
+        // Signaling on the same port: the WebSocket upgrade, after TLS and the port's router, is taken at
+        // the connection before HTTP (Kestrel's own 101 would carry a Date header).
+        using (var socket = new System.Net.WebSockets.ClientWebSocket())
+        {
+            socket.Options.CollectHttpResponseDetails = true;
+            socket.Options.RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate?.GetCertHashString() == OperationsTests.Thumbprint(firstCertificate);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await socket.ConnectAsync(new Uri($"wss://127.0.0.1:{sharedPort}/signal"), timeout.Token);
+            Assert.Equal(HttpStatusCode.SwitchingProtocols, socket.HttpStatusCode);
+            Assert.False(socket.HttpResponseHeaders!.ContainsKey("Date"), "the upgrade went through Kestrel's HTTP layer");
+            await socket.SendAsync("""{"type":"ping","id":"tls"}"""u8.ToArray(), System.Net.WebSockets.WebSocketMessageType.Text, true, timeout.Token);
+            byte[] answer = new byte[256];
+            System.Net.WebSockets.WebSocketReceiveResult received = await socket.ReceiveAsync(answer, timeout.Token);
+            Assert.Contains("\"pong\"", System.Text.Encoding.UTF8.GetString(answer, 0, received.Count), StringComparison.Ordinal);
+        }
+
         JsonNode config = JsonNode.Parse(await File.ReadAllTextAsync(daemon.ConfigFile))!;
         config["Tls"] = new JsonObject { ["CertificateFile"] = secondCertificate, ["PrivateKeyFile"] = secondKey };
         await File.WriteAllTextAsync(daemon.ConfigFile, config.ToJsonString());

@@ -106,6 +106,19 @@ public class TurnOptionsReaderTests
         Assert.Equal($"{key}: is shorter than 32 characters; use a long random value", error);
     }
 
+    [Theory]
+    [InlineData("password=hunter2-secret", "names no Redis endpoint")]
+    [InlineData("127.0.0.1:6379,password=hunter2-secret,nosuchkey=1", "is not a Redis configuration")]
+    public void ABadRedisConfiguration_IsRefusedByKey_WithoutShowingIt(string value, string why)
+    {
+        ValidationResult result = TurnOptionsReader.Read(Config(("Signal:Redis", value)));
+
+        string error = Assert.Single(result.Errors);
+        Assert.StartsWith($"Signal:Redis: {why}", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", error, StringComparison.Ordinal);
+        Assert.Equal("127.0.0.1:6379,password=x", TurnOptionsReader.Read(Config(("Signal:Redis", "127.0.0.1:6379,password=x"))).Options.Signal.Redis);
+    }
+
     [Fact]
     public void OpenAdmission_IsWarnedAbout_AndContradictingAJoinTokenSecretIsAnError()
     {

@@ -217,6 +217,9 @@ public sealed class SignalHub
     /// <summary>Whether rooms span daemons (Signal:Redis).</summary>
     internal bool Linked => _link is not null;
 
+    /// <summary>The rooms this daemon has members in.</summary>
+    internal ICollection<Room> Rooms => _rooms.Values;
+
     /// <summary>
     /// A resume whose seat another daemon holds (Signal:Redis): the seat comes here with its id,
     /// the others are told it moved (no leave, no join), and the daemon that held it sends on
@@ -458,17 +461,7 @@ public sealed class SignalHub
         switch (e.Kind)
         {
             case Backplane.RoomEventKind.Joined:
-                bool added;
-                lock (room.Sync)
-                {
-                    added = !room.Peers.ContainsKey(e.Id) && room.Remote.TryAdd(e.Id, new RemotePeer(e.Id, e.Name, e.Meta, e.Node));
-                }
-
-                if (added)
-                {
-                    Broadcast(null, SignalMessages.PeerJoined(e.Id, e.Name, e.Meta), room);
-                }
-
+                RemoteJoined(room, new RemotePeer(e.Id, e.Name, e.Meta, e.Node));
                 break;
             case Backplane.RoomEventKind.Left:
                 RemoteLeft(room, e.Id);
@@ -529,6 +522,21 @@ public sealed class SignalHub
         }
 
         RemoveIfEmpty(room);
+    }
+
+    /// <summary>A member seated on another daemon: the members here are told, once.</summary>
+    internal void RemoteJoined(Room room, RemotePeer member)
+    {
+        bool added;
+        lock (room.Sync)
+        {
+            added = !room.Peers.ContainsKey(member.Id) && room.Remote.TryAdd(member.Id, member);
+        }
+
+        if (added)
+        {
+            Broadcast(null, SignalMessages.PeerJoined(member.Id, member.Name, member.Meta), room);
+        }
     }
 
     /// <summary>A member on another daemon is gone: the members here are told.</summary>

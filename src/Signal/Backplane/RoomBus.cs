@@ -23,6 +23,7 @@ internal sealed class RoomBus : IAsyncDisposable
         _db = redis.GetDatabase();
         Node = node;
         NodeLifetime = nodeLifetime;
+        redis.ConnectionRestored += OnRestored;
     }
 
     /// <summary>How long a node counts as alive after its last heartbeat.</summary>
@@ -32,6 +33,26 @@ internal sealed class RoomBus : IAsyncDisposable
     public string Node { get; }
 
     public bool Connected => _redis.IsConnected;
+
+    /// <summary>
+    /// Raised (on the Redis client's thread) when the connection for commands is back after a
+    /// failure: Redis restarted, or the network returned. Subscriptions are renewed by the client.
+    /// </summary>
+    public event Action? Restored
+    {
+        add => _restored += value;
+        remove => _restored -= value;
+    }
+
+    private Action? _restored;
+
+    private void OnRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Interactive)
+        {
+            _restored?.Invoke();
+        }
+    }
 
     /// <summary>
     /// Connects to the Redis at <paramref name="configuration"/> in the background (start-up does
@@ -63,6 +84,43 @@ internal sealed class RoomBus : IAsyncDisposable
     {
         const string Script = "if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1";
         return (int)await _db.ScriptEvaluateAsync(Script, [MembersKey(room)], [peerId, entry, max]).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>Every member's id and entry, as bytes.</summary>
+    public async Task<IReadOnlyList<(string Id, byte[] Entry)>> Members(string room)
+        => [.. (await _db.HashGetAllAsync(MembersKey(room)).ConfigureAwait(false)).Select(e => ((string)e.Name!, (byte[])e.Value!))];
+
+    /// <summary>Seats members without the cap (their seats were taken before), without waiting.</summary>
+    public void RestoreMembers(string room, HashEntry[] entries) => _db.HashSet(MembersKey(room), entries, CommandFlags.FireAndForget);
+
+    /// <summary>Removes members without waiting for Redis.</summary>
+    public void ForgetMembers(string room, RedisValue[] peerIds) => _db.HashDelete(MembersKey(room), peerIds, CommandFlags.FireAndForget);
+
+    /// <summary>The rooms that have members on any daemon, with how many, found by a scan of the keys (for the operator API).</summary>
+    public async Task<IReadOnlyList<(string Room, long Members)>> Rooms()
+    {
+        const string Prefix = "turn:room:", Suffix = ":members";
+        var rooms = new List<(string, long)>();
+        foreach (System.Net.EndPoint endpoint in _redis.GetEndPoints())
+        {
+            IServer server = _redis.GetServer(endpoint);
+            if (server.IsReplica || !server.IsConnected)
+            {
+                continue;
+            }
+
+            await foreach (RedisKey key in server.KeysAsync(_db.Database, Prefix + "*" + Suffix, pageSize: 500).ConfigureAwait(false))
+            {
+                string name = key.ToString();
+                long members = await _db.HashLengthAsync(key).ConfigureAwait(false);
+                if (members > 0)
+                {
+                    rooms.Add((name[Prefix.Length..^Suffix.Length], members));
+                }
+            }
+        }
+
+        return rooms;
     }
 
     /// <summary>Removes a member without waiting for Redis.</summary>

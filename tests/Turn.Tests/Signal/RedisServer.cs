@@ -23,14 +23,15 @@ internal sealed class RedisServer : IAsyncDisposable
 
     public string Configuration => $"127.0.0.1:{Port}";
 
-    public static async Task<RedisServer> StartAsync()
+    /// <summary>Starts one on a free port, or on <paramref name="port"/> (a restart: it comes back empty).</summary>
+    public static async Task<RedisServer> StartAsync(int? port = null)
     {
-        int port = LoopbackPorts.TakeOne();
-        string[] arguments = ["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"];
-        var redis = new RedisServer(ChildProcess.Start($"redis-server :{port}", ToolRunner.Require("redis-server"), arguments, null), port);
+        port ??= LoopbackPorts.TakeOne();
+        string[] arguments = ["--port", port.Value.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"];
+        var redis = new RedisServer(ChildProcess.Start($"redis-server :{port}", ToolRunner.Require("redis-server"), arguments, null), port.Value);
         try
         {
-            await redis._process.WaitUntilAsync(() => Accepts(port), "a connection", redis._process.Describe);
+            await redis._process.WaitUntilAsync(() => Accepts(redis.Port), "a connection", redis._process.Describe);
             return redis;
         }
         catch

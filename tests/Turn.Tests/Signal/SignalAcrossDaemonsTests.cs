@@ -146,4 +146,45 @@ public sealed class SignalAcrossDaemonsTests
         one.Sweep();
         Assert.Equal(bob.Id, (await ann.ExpectAsync("peer-left")).Get("id").GetString());
     }
+
+    [Fact]
+    public async Task AfterRedisRestartsEmpty_TheRoomIsWholeAgain_WithWhoJoinedAndLeftMeanwhile()
+    {
+        RedisServer redis = await RedisServer.StartAsync();
+        int port = redis.Port;
+        await using SignalTestServer one = await SignalTestServer.StartAsync(Options(redis));
+        await using SignalTestServer two = await SignalTestServer.StartAsync(Options(redis));
+        await using SignalTestClient ann = await one.JoinAsync("lobby", "Ann");
+        await using SignalTestClient bob = await two.JoinAsync("lobby", "Bob");
+        await ann.ExpectAsync("peer-joined");
+
+        // Redis goes; meanwhile Cy joins on the second daemon (which still knows Ann) and Bob
+        // leaves there, and Dan joins on the first: neither daemon hears of the other's changes.
+        await redis.DisposeAsync();
+        await using SignalTestClient cy = await two.ConnectAsync();
+        Assert.Equal(new[] { ann.Id, bob.Id }.Order(), (await cy.JoinAsync("lobby", "Cy")).Get("peers").EnumerateArray().Select(p => p.GetProperty("id").GetString()).Order());
+        await bob.ExpectAsync("peer-joined");
+        await bob.SendAsync("""{"type":"leave"}""");
+        Assert.Equal(bob.Id, (await cy.ExpectAsync("peer-left")).Get("id").GetString());
+        await using SignalTestClient dan = await one.JoinAsync("lobby", "Dan");
+        Assert.Equal(dan.Id, (await ann.ExpectAsync("peer-joined")).Get("peer").GetProperty("id").GetString());
+
+        // Redis returns on its port, empty (no persistence): with no restart of the daemons, each
+        // puts its members back, and each side learns who came and went while Redis was away.
+        await using RedisServer again = await RedisServer.StartAsync(port);
+        TimeSpan patience = TimeSpan.FromSeconds(20);
+        var annSaw = new List<ServerMessage> { await ann.NextAsync("Cy's join and Bob's leave", patience), await ann.NextAsync("Cy's join and Bob's leave", patience) };
+        Assert.Contains(annSaw, m => m.Type == "peer-joined" && m.Get("peer").GetProperty("id").GetString() == cy.Id);
+        Assert.Contains(annSaw, m => m.Type == "peer-left" && m.Get("id").GetString() == bob.Id);
+        Assert.Equal(dan.Id, (await cy.NextOfTypeAsync("peer-joined", patience)).Get("peer").GetProperty("id").GetString());
+        Assert.Equal(cy.Id, (await dan.NextOfTypeAsync("peer-joined", patience)).Get("peer").GetProperty("id").GetString());
+
+        // And the room works across again, with a resume token remembered on the new Redis.
+        await ann.SendAsync($$"""{"type":"message","to":"{{cy.Id}}","data":"hello after the restart"}""");
+        Assert.Equal("hello after the restart", (await cy.ExpectAsync("message")).Get("data").GetString());
+        Assert.True(one.Hub.BackplaneConnected);
+        cy.Socket.Abort();
+        await using SignalTestClient cyAgain = await one.ConnectAsync();
+        Assert.Equal(cy.Id, (await cyAgain.ResumeAsync(cy.ResumeToken)).Get("id").GetString());
+    }
 }

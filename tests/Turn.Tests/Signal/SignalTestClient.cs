@@ -182,16 +182,16 @@ internal sealed class SignalTestClient : IAsyncDisposable
     }
 
     /// <summary>The next message, whatever it is.</summary>
-    public async Task<ServerMessage> NextAsync(string waitingFor = "any message")
+    public async Task<ServerMessage> NextAsync(string waitingFor = "any message", TimeSpan? within = null)
     {
-        using var timeout = new CancellationTokenSource(SignalTestServer.Timeout);
+        using var timeout = new CancellationTokenSource(within ?? SignalTestServer.Timeout);
         try
         {
             return await _inbox.Reader.ReadAsync(timeout.Token);
         }
         catch (OperationCanceledException)
         {
-            Assert.Fail($"no message within {SignalTestServer.Timeout.TotalSeconds} s while waiting for {waitingFor} (peer {Id})");
+            Assert.Fail($"no message within {(within ?? SignalTestServer.Timeout).TotalSeconds} s while waiting for {waitingFor} (peer {Id})");
             throw;
         }
         catch (ChannelClosedException)
@@ -219,11 +219,11 @@ internal sealed class SignalTestClient : IAsyncDisposable
     }
 
     /// <summary>The next message of <paramref name="type"/>, passing over others.</summary>
-    public async Task<ServerMessage> NextOfTypeAsync(string type)
+    public async Task<ServerMessage> NextOfTypeAsync(string type, TimeSpan? within = null)
     {
         while (true)
         {
-            ServerMessage message = await NextAsync($"\"{type}\"");
+            ServerMessage message = await NextAsync($"\"{type}\"", within);
             if (message.Type == type)
             {
                 return message;

@@ -13,19 +13,27 @@
 //     addressed message. She must resume with the same peer id, get both, and bob must see
 //     no peer-left / peer-joined for her; the call carries on over TURN.
 //
+// With --base2 (a second daemon sharing rooms with the first through Signal:Redis) the two
+// people are on different daemons: bob's page comes from --base2, so his signaling goes there,
+// and alice's page and signaling go through a TCP forwarder the script runs on loopback, in
+// front of --base as a load balancer would be. In step 3 the forwarder fails over to --base2
+// (new connections go there, those still open to --base are cut), so alice reconnects to the
+// other daemon and must resume there with the same id; --base must then let her seat go.
+//
 // One JSON line goes to stdout; exit code 0 on success, 1 when a check failed, 2 when the
 // test could not run.
 //
 // Usage:
-//   node demo-test.mjs --base http://127.0.0.1:8080 [--api-key KEY] [--join-token-secret SECRET]
+//   node demo-test.mjs --base http://127.0.0.1:8080 [--base2 http://127.0.0.1:8081] [--api-key KEY] [--join-token-secret SECRET]
 //       [--timeout-ms 60000] [--hold-ms 1500] [--chromium /usr/bin/chromium | --firefox /usr/bin/firefox-esr] [--headed]
 //       [--call-only] [--ignore-certificate-errors]
 // --api-key is Signal:ApiKey (the test reads /api/ice-servers and /api/rooms/{room});
 // --join-token-secret is Signal:JoinTokenSecret (the test mints a join token for the pages).
+// With --base2 both daemons need the same Signal:ApiKey, Signal:JoinTokenSecret and TURN secret.
 // --call-only ends after the relayed call (steps 1 and 2) and hangs up: no /api/rooms needed.
 // --ignore-certificate-errors lets Chromium take a self-signed certificate for the page and for
 // turns: (Node's own requests trust one named by NODE_EXTRA_CA_CERTS).
-// Or from the environment: DEMO_TEST_BASE, DEMO_TEST_API_KEY, DEMO_TEST_JOIN_TOKEN_SECRET,
+// Or from the environment: DEMO_TEST_BASE, DEMO_TEST_BASE2, DEMO_TEST_API_KEY, DEMO_TEST_JOIN_TOKEN_SECRET,
 // DEMO_TEST_TIMEOUT_MS, DEMO_TEST_CHROMIUM.
 //
 // The daemon needs TURN REST credentials (Auth:Secrets, or the secret it generates without
@@ -36,6 +44,7 @@
 
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
+import { createServer, connect as connectTcp } from 'node:net';
 import { createHmac } from 'node:crypto';
 import { launchFirefox } from './firefox-bidi.mjs';
 
@@ -49,6 +58,7 @@ try {
   parsed = parseArgs({
     options: {
       base: { type: 'string' },
+      base2: { type: 'string' },
       'api-key': { type: 'string' },
       'join-token-secret': { type: 'string' },
       'timeout-ms': { type: 'string' },
@@ -67,12 +77,13 @@ try {
   fail(`${error.message}; see the usage at the top of demo-test.mjs`);
 }
 if (parsed.help) {
-  process.stdout.write('node demo-test.mjs --base http://HOST:PORT [--api-key KEY] [--join-token-secret SECRET] [--timeout-ms MS] [--hold-ms MS] [--chromium PATH | --firefox PATH] [--headed] [--call-only] [--ignore-certificate-errors]\n');
+  process.stdout.write('node demo-test.mjs --base http://HOST:PORT [--base2 http://HOST:PORT] [--api-key KEY] [--join-token-secret SECRET] [--timeout-ms MS] [--hold-ms MS] [--chromium PATH | --firefox PATH] [--headed] [--call-only] [--ignore-certificate-errors]\n');
   process.exit(0);
 }
 
 const env = process.env;
 const base = (parsed.base ?? env.DEMO_TEST_BASE ?? '').replace(/\/+$/, '');
+const base2 = (parsed.base2 ?? env.DEMO_TEST_BASE2 ?? '').replace(/\/+$/, '') || undefined;
 const apiKey = parsed['api-key'] ?? env.DEMO_TEST_API_KEY;
 const joinTokenSecret = parsed['join-token-secret'] ?? env.DEMO_TEST_JOIN_TOKEN_SECRET;
 const callOnly = parsed['call-only'] === true;
@@ -84,6 +95,8 @@ const useFirefox = parsed.firefox !== undefined;
 const executablePath = useFirefox ? parsed.firefox : parsed.chromium ?? env.DEMO_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
 if (!/^https?:\/\/[^/]+$/.test(base)) fail('pass --base http://HOST:PORT (the daemon\'s Http:Urls entry)');
+if (base2 !== undefined && !/^https?:\/\/[^/]+$/.test(base2)) fail('--base2 must be http(s)://HOST:PORT (the second daemon\'s Http:Urls entry)');
+if (base2 === base) fail('--base2 must name another daemon than --base');
 if (!Number.isFinite(timeoutMs) || timeoutMs < 5000) fail(`--timeout-ms must be at least 5000, not ${timeoutMs}`);
 if (!Number.isFinite(holdMs) || holdMs < 0) fail(`--hold-ms must be a number of milliseconds, not ${holdMs}`);
 if (!existsSync(executablePath)) fail(`${executablePath} does not exist: install Debian's ${useFirefox ? 'firefox-esr' : 'chromium'} with apt-get`);
@@ -97,24 +110,30 @@ try {
 
 const authHeaders = apiKey ? { Authorization: `Bearer ${apiKey}` } : {};
 
-async function api(path) {
-  const response = await fetch(base + path, { headers: authHeaders });
-  if (!response.ok) throw new Error(`GET ${path}: HTTP ${response.status}`);
+/** GET from + path (--base unless told) with the API key; with orNull, null for a 404 (no peer of the room on that daemon). */
+async function api(path, { from = base, orNull = false } = {}) {
+  const response = await fetch(from + path, { headers: authHeaders });
+  if (orNull && response.status === 404) return null;
+  if (!response.ok) throw new Error(`GET ${from}${path}: HTTP ${response.status}`);
   return response.json();
 }
 
 // The TURN hosts must be excluded from MAP * ~NOTFOUND (Chromium resolves even an IP
 // literal for turn:...?transport=tcp); the rule keeps the browser off the network otherwise.
-let iceServers;
-try {
-  ({ iceServers } = await api('/api/ice-servers'));
-} catch (error) {
-  fail(`cannot read ${base}/api/ice-servers (${error.message}); is the daemon running, and is --api-key right?`);
+const bases = base2 === undefined ? [base] : [base, base2];
+const hosts = new Set();
+for (const from of bases) {
+  let iceServers;
+  try {
+    ({ iceServers } = await api('/api/ice-servers', { from }));
+  } catch (error) {
+    fail(`cannot read ${from}/api/ice-servers (${error.message}); is the daemon running, and is --api-key right?`);
+  }
+  const turnUrls = iceServers.flatMap((s) => s.urls).filter((u) => /^turns?:/i.test(u));
+  if (turnUrls.length === 0) fail(`${from}/api/ice-servers hands out no turn: URL; configure Auth:Secrets`);
+  hosts.add(new URL(from).hostname);
+  for (const url of turnUrls) hosts.add(/^turns?:(\[[^\]]+\]|[^:?]+)/i.exec(url)[1]);
 }
-const turnUrls = iceServers.flatMap((s) => s.urls).filter((u) => /^turns?:/i.test(u));
-if (turnUrls.length === 0) fail(`${base}/api/ice-servers hands out no turn: URL; configure Auth:Secrets`);
-const hosts = new Set([new URL(base).hostname]);
-for (const url of turnUrls) hosts.add(/^turns?:(\[[^\]]+\]|[^:?]+)/i.exec(url)[1]);
 const resolverRules = ['MAP * ~NOTFOUND', 'EXCLUDE localhost', ...[...hosts].map((h) => `EXCLUDE ${h}`)].join(', ');
 
 /** A join token (docs/signaling.md, "Join tokens") for any room, valid for ten minutes. */
@@ -122,7 +141,75 @@ function joinToken(secret) {
   const payload = Buffer.from(JSON.stringify({ room: '*', exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url');
   return `${payload}.${createHmac('sha256', secret).update(payload).digest('base64url')}`;
 }
-const pageUrl = joinTokenSecret ? `${base}/?token=${encodeURIComponent(joinToken(joinTokenSecret))}` : `${base}/`;
+const pageUrl = (from) => (joinTokenSecret ? `${from}/?token=${encodeURIComponent(joinToken(joinTokenSecret))}` : `${from}/`);
+
+/**
+ * A TCP forwarder on loopback in front of a daemon, as a load balancer would be: each accepted
+ * connection is piped to the current target. route() sends new connections to another daemon,
+ * cutStale() cuts those still open to an old one: the two halves of a fail-over.
+ */
+async function startForwarder(target) {
+  const open = new Set();
+  const forwarded = new Map();
+  let current = target;
+  const server = createServer((client) => {
+    const to = current;
+    const { hostname, port } = new URL(to);
+    const upstream = connectTcp({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port) || (to.startsWith('https:') ? 443 : 80) });
+    const pair = { client, upstream, to };
+    open.add(pair);
+    forwarded.set(to, (forwarded.get(to) ?? 0) + 1);
+    const end = () => {
+      open.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const socket of [client, upstream]) {
+      socket.setNoDelay(true);
+      socket.on('error', end);
+      socket.on('close', end);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  const host = new URL(target).hostname.replace(/^\[|\]$/g, '');
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  const { port } = server.address();
+  const url = new URL(target);
+  url.port = String(port);
+  return {
+    base: url.origin,
+    /** Connections forwarded so far, per target. */
+    forwarded,
+    /** New connections go to `to`. */
+    route(to) {
+      current = to;
+    },
+    /** Cuts the connections open to another target than the current one; returns how many. */
+    cutStale() {
+      let cut = 0;
+      for (const pair of [...open]) {
+        if (pair.to !== current) {
+          pair.client.destroy();
+          pair.upstream.destroy();
+          open.delete(pair);
+          cut++;
+        }
+      }
+      return cut;
+    },
+    close() {
+      for (const pair of open) {
+        pair.client.destroy();
+        pair.upstream.destroy();
+      }
+      server.close();
+    },
+  };
+}
 
 const started = Date.now();
 const steps = [];
@@ -144,8 +231,9 @@ async function until(what, fn, ms = timeoutMs, every = 100) {
 const state = (page) => page.evaluate(() => window.demo.state);
 
 let browser;
+let forwarder;
 let exitCode = 0;
-const result = { ok: false, base };
+const result = { ok: false, base, ...(base2 === undefined ? {} : { base2 }) };
 const overall = setTimeout(() => {
   process.stderr.write(`demo-test: the whole run exceeded ${timeoutMs * 3} ms\n`);
   process.stdout.write(JSON.stringify({ ...result, problem: 'overall timeout', steps }) + '\n');
@@ -174,18 +262,22 @@ try {
   });
   result.browser = browser.version();
 
+  // With --base2, alice reaches the first daemon through the forwarder and bob the second directly.
+  if (base2 !== undefined) forwarder = await startForwarder(base);
+  const pageBase = { alice: forwarder?.base ?? base, bob: base2 ?? base };
+
   // Two contexts: two people with nothing shared.
   const pages = {};
   for (const name of ['alice', 'bob']) {
     const context = await browser.newContext({ ignoreHTTPSErrors: ignoreCertificateErrors });
     const page = await context.newPage();
     page.on('pageerror', (error) => process.stderr.write(`demo-test: ${name}: page error: ${error.message}\n`));
-    await page.goto(pageUrl, { timeout: 15000 });
+    await page.goto(pageUrl(pageBase[name]), { timeout: 15000 });
     await page.waitForFunction(() => window.demo !== undefined && window.demo.client.state === 'open', null, { timeout: 15000 });
     pages[name] = page;
   }
   const { alice, bob } = pages;
-  step('pages loaded');
+  step('pages loaded', base2 === undefined ? {} : { alice: `${pageBase.alice} -> ${base}`, bob: base2 });
 
   // 1. Join, see each other, chat.
   const room = `demo-test-${Math.random().toString(36).slice(2, 10)}`;
@@ -256,7 +348,11 @@ try {
       window.addressedToMe = [];
       window.demo.client.on('message', (m) => window.addressedToMe.push(m));
     });
+    // With --base2 the forwarder fails over first, so her reconnect reaches the other daemon.
+    // Then what is left of her connections to the first daemon (say, kept-alive HTTP) is cut.
+    forwarder?.route(base2);
     await alice.evaluate((hold) => window.demo.dropSignaling(hold), holdMs);
+    const cut = forwarder?.cutStale() ?? 0;
     let sawAway = null;
     try {
       await until('the server to see alice away', async () => {
@@ -270,7 +366,7 @@ try {
     }
     await bob.evaluate(() => window.demo.chat('while you were away'));
     await bob.evaluate((to) => window.demo.client.message(to, { note: 'kept for you' }), aliceJoined.id);
-    step('alice dropped', { serverSawAway: sawAway });
+    step('alice dropped', { serverSawAway: sawAway, ...(forwarder ? { failover: base2, connectionsCut: cut } : {}) });
 
     await until('alice to resume', async () => {
       const s = await state(alice);
@@ -284,9 +380,22 @@ try {
       window.addressedToMe.some((m) => m.from === from && m.data?.note === 'kept for you'), bobJoined.id));
     const bobEvents = await bob.evaluate((n) => window.demo.peerEvents.slice(n), bobEventsBefore);
     if (bobEvents.length > 0) throw new Error(`bob saw ${JSON.stringify(bobEvents)} while alice resumed`);
-    const roomAfter = await api(`/api/rooms/${encodeURIComponent(room)}`);
-    if (!roomAfter.peers.some((p) => p.id === aliceJoined.id && p.connected)) throw new Error(`after the resume the server shows ${JSON.stringify(roomAfter)}`);
-    step('alice resumed', { id: resumed.id, keptMessages: 2, bobPeerEvents: bobEvents.length });
+    // The daemon she resumed on holds her seat (GET /api/rooms/{room} lists a daemon's own peers).
+    const resumedOn = base2 ?? base;
+    const roomAfter = await api(`/api/rooms/${encodeURIComponent(room)}`, { from: resumedOn });
+    if (!roomAfter.peers.some((p) => p.id === aliceJoined.id && p.connected)) throw new Error(`after the resume ${resumedOn} shows ${JSON.stringify(roomAfter)}`);
+    if (forwarder) {
+      if (!(forwarder.forwarded.get(base2) > 0)) throw new Error(`no connection of alice's went to ${base2}`);
+      // The first daemon let her seat go once she resumed on the second.
+      await until(`${base} to let alice's seat go`, async () => {
+        const snapshot = await api(`/api/rooms/${encodeURIComponent(room)}`, { from: base, orNull: true });
+        return !snapshot?.peers.some((p) => p.id === aliceJoined.id);
+      }, 5000, 100);
+    }
+    step('alice resumed', {
+      id: resumed.id, on: resumedOn, keptMessages: 2, bobPeerEvents: bobEvents.length,
+      ...(forwarder ? { connectionsForwardedTo: Object.fromEntries(forwarder.forwarded) } : {}),
+    });
 
     // The call never depended on the signaling socket.
     await sendBatch(alice, 'after', 10);
@@ -313,6 +422,7 @@ try {
 } finally {
   clearTimeout(overall);
   if (browser) await browser.close().catch(() => {});
+  forwarder?.close();
 }
 result.elapsedMs = Date.now() - started;
 result.steps = steps;

@@ -162,12 +162,12 @@ public static class SignalEndpoints
             return delivered < 0 ? JsonBody(SignalMessages.ApiError($"no room \"{room}\""), StatusCodes.Status404NotFound) : JsonBody(SignalMessages.Delivered(delivered));
         }).RequireAuthorization(SignalAccess.ApiKeyPolicy);
 
-        app.MapGet("/api/rooms", () => JsonBody(SignalMessages.Rooms(hub.Snapshot())))
+        app.MapGet("/api/rooms", async () => JsonBody(SignalMessages.Rooms(await hub.SnapshotAsync().ConfigureAwait(false))))
             .RequireAuthorization(SignalAccess.ApiKeyPolicy);
 
-        app.MapGet("/api/rooms/{room}", (string room) =>
+        app.MapGet("/api/rooms/{room}", async (string room) =>
         {
-            IReadOnlyList<RoomSnapshot> found = hub.Snapshot(room);
+            IReadOnlyList<RoomSnapshot> found = await hub.SnapshotAsync(room).ConfigureAwait(false);
             RoomSnapshot? snapshot = found.Count > 0 ? found[0] : null;
             return snapshot is null ? JsonBody(SignalMessages.ApiError($"no room \"{room}\""), StatusCodes.Status404NotFound) : JsonBody(SignalMessages.Room(snapshot));
         }).RequireAuthorization(SignalAccess.ApiKeyPolicy);

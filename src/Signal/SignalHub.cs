@@ -208,6 +208,7 @@ public sealed class SignalHub
             peer.Attach(sink);
             sink.TrySend(joined(peer));
             peer.Flush(Budget);
+            _link?.Presence(peer, connected: true);
         }
 
         _metrics.Resumed();
@@ -297,6 +298,7 @@ public sealed class SignalHub
             }
 
             peer.Detach(nowMs);
+            _link?.Presence(peer, connected: false);
         }
 
         if (_options.ResumeGraceSeconds <= 0)
@@ -606,6 +608,37 @@ public sealed class SignalHub
         }
 
         return rooms;
+    }
+
+    /// <summary>
+    /// <see cref="Snapshot"/> across daemons (Signal:Redis): every daemon's members as Redis has
+    /// them, with this daemon's own view where Redis lacks a room or member (seated while Redis was
+    /// away); without Redis, or when it does not answer, this daemon's rooms.
+    /// </summary>
+    public async Task<IReadOnlyList<RoomSnapshot>> SnapshotAsync(string? onlyRoom = null)
+    {
+        IReadOnlyList<RoomSnapshot> here = Snapshot(onlyRoom);
+        if (_link is null || await _link.Snapshot(onlyRoom).ConfigureAwait(false) is not { } across)
+        {
+            return here;
+        }
+
+        foreach (RoomSnapshot room in here)
+        {
+            int index = across.FindIndex(r => r.Room == room.Room);
+            if (index < 0)
+            {
+                across.Add(room);
+                continue;
+            }
+
+            // This daemon knows its own members best: whether each is connected, and any Redis missed.
+            var peers = room.Peers.ToList();
+            peers.AddRange(across[index].Peers.Where(p => !room.Peers.Any(mine => mine.Id == p.Id)));
+            across[index] = room with { Peers = peers };
+        }
+
+        return across;
     }
 
     private void RemoveIfEmpty(Room room)

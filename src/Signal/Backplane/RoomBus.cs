@@ -96,11 +96,11 @@ internal sealed class RoomBus : IAsyncDisposable
     /// <summary>Removes members without waiting for Redis.</summary>
     public void ForgetMembers(string room, RedisValue[] peerIds) => _db.HashDelete(MembersKey(room), peerIds, CommandFlags.FireAndForget);
 
-    /// <summary>The rooms that have members on any daemon, with how many, found by a scan of the keys (for the operator API).</summary>
-    public async Task<IReadOnlyList<(string Room, long Members)>> Rooms()
+    /// <summary>The rooms that have members on any daemon, found by a scan of the keys (for the operator API).</summary>
+    public async Task<IReadOnlyList<string>> RoomNames()
     {
         const string Prefix = "turn:room:", Suffix = ":members";
-        var rooms = new List<(string, long)>();
+        var rooms = new List<string>();
         foreach (System.Net.EndPoint endpoint in _redis.GetEndPoints())
         {
             IServer server = _redis.GetServer(endpoint);
@@ -112,11 +112,7 @@ internal sealed class RoomBus : IAsyncDisposable
             await foreach (RedisKey key in server.KeysAsync(_db.Database, Prefix + "*" + Suffix, pageSize: 500).ConfigureAwait(false))
             {
                 string name = key.ToString();
-                long members = await _db.HashLengthAsync(key).ConfigureAwait(false);
-                if (members > 0)
-                {
-                    rooms.Add((name[Prefix.Length..^Suffix.Length], members));
-                }
+                rooms.Add(name[Prefix.Length..^Suffix.Length]);
             }
         }
 

@@ -6,7 +6,7 @@ namespace Turn.Signal.Backplane;
 /// <summary>What one daemon tells the others about a room it has members in.</summary>
 internal enum RoomEventKind : byte
 {
-    /// <summary>A member was seated on the sending node (id, name, meta).</summary>
+    /// <summary>A member was seated on the sending node (id, name, meta). Also a room's member entry in Redis, whose message is "away" while the member's connection is away.</summary>
     Joined = (byte)'J',
 
     /// <summary>A member left (id).</summary>

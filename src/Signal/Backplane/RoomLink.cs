@@ -160,11 +160,53 @@ internal sealed class RoomLink
         }
     }
 
+    /// <summary>Marks the member's entry away or back (for the operator API), without waiting; called under the room's lock, so the marks go out in order.</summary>
+    public void Presence(Peer peer, bool connected)
+        => Try(() => _bus.ReplaceMember(peer.Room.Name, peer.Id, Entry(peer, connected)));
+
+    private byte[] Entry(Peer peer, bool connected = true)
+        => new RoomEvent(RoomEventKind.Joined, Node, peer.Id, peer.Name, peer.Meta, connected ? default : AwayMark).Encode();
+
+    private static readonly byte[] AwayMark = "away"u8.ToArray();
+
+    /// <summary>
+    /// The rooms as Redis has them, every daemon's members (one room, or all of them), with
+    /// whether each is connected; null when Redis did not answer.
+    /// </summary>
+    public async Task<List<RoomSnapshot>?> Snapshot(string? onlyRoom)
+    {
+        try
+        {
+            var rooms = new List<RoomSnapshot>();
+            foreach (string name in onlyRoom is null ? await _bus.RoomNames().ConfigureAwait(false) : [onlyRoom])
+            {
+                var peers = new List<PeerSnapshot>();
+                foreach ((_, byte[] entry) in await _bus.Members(name).ConfigureAwait(false))
+                {
+                    if (RoomEvent.TryDecode(entry, out RoomEvent member))
+                    {
+                        peers.Add(new PeerSnapshot(member.Id, member.Name, member.Message.IsEmpty));
+                    }
+                }
+
+                if (peers.Count > 0)
+                {
+                    rooms.Add(new RoomSnapshot(name, peers));
+                }
+            }
+
+            return rooms;
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            return null;
+        }
+    }
+
     /// <summary>A seat resumed here that another daemon held: the members' entry now names this node, and the others are told.</summary>
     public void Moved(Peer peer)
     {
-        var entry = new RoomEvent(RoomEventKind.Joined, Node, peer.Id, peer.Name, peer.Meta, default);
-        Try(() => _bus.ReplaceMember(peer.Room.Name, peer.Id, entry.Encode()));
+        Try(() => _bus.ReplaceMember(peer.Room.Name, peer.Id, Entry(peer)));
         Publish(peer.Room.Name, new RoomEvent(RoomEventKind.Moved, Node, peer.Id, null, null, default));
     }
 
@@ -333,7 +375,7 @@ internal sealed class RoomLink
         {
             foreach (Peer peer in room.Peers.Values)
             {
-                mine.Add((new HashEntry(peer.Id, new RoomEvent(RoomEventKind.Joined, Node, peer.Id, peer.Name, peer.Meta, default).Encode()), peer.ResumeToken));
+                mine.Add((new HashEntry(peer.Id, Entry(peer, peer.Sink is not null)), peer.ResumeToken));
             }
         }
 

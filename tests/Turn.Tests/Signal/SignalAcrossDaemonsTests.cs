@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Turn.Signal;
 using Xunit;
 
@@ -186,5 +187,42 @@ public sealed class SignalAcrossDaemonsTests
         cy.Socket.Abort();
         await using SignalTestClient cyAgain = await one.ConnectAsync();
         Assert.Equal(cy.Id, (await cyAgain.ResumeAsync(cy.ResumeToken)).Get("id").GetString());
+    }
+
+    [Fact]
+    public async Task TheRoomsApi_ListsEveryDaemonsMembers_FromAnyDaemon_WithWhoIsAway()
+    {
+        const string Key = "api-key-0123456789-0123456789-0123";
+        await using RedisServer redis = await RedisServer.StartAsync();
+        await using SignalTestServer one = await SignalTestServer.StartAsync(Options(redis) with { ApiKey = Key });
+        await using SignalTestServer two = await SignalTestServer.StartAsync(Options(redis) with { ApiKey = Key });
+        await using SignalTestClient ann = await one.JoinAsync("lobby", "Ann");
+        await using SignalTestClient bob = await two.JoinAsync("lobby", "Bob");
+        await using SignalTestClient cy = await two.JoinAsync("annex", "Cy");
+        bob.Socket.Abort();
+        await two.WaitUntilAwayAsync("lobby", bob.Id);
+
+        foreach (SignalTestServer server in new[] { one, two })
+        {
+            using HttpClient http = server.HttpClient(Key);
+            using JsonDocument rooms = JsonDocument.Parse(await http.GetStringAsync(new Uri("api/rooms", UriKind.Relative)));
+            Assert.Equal(
+                ["annex:1", "lobby:2"],
+                rooms.RootElement.EnumerateArray().Select(r => $"{r.GetProperty("room").GetString()}:{r.GetProperty("peers").GetInt32()}").Order());
+
+            // The away mark goes to Redis without waiting: another daemon may read it a moment later.
+            string[] expected = [$"{ann.Id} Ann True", $"{bob.Id} Bob False"];
+            string[] lobby = [];
+            for (int attempt = 0; attempt < 50 && !lobby.SequenceEqual(expected.Order()); attempt++)
+            {
+                await Task.Delay(attempt == 0 ? 0 : 100);
+                using JsonDocument room = JsonDocument.Parse(await http.GetStringAsync(new Uri("api/rooms/lobby", UriKind.Relative)));
+                lobby = [.. room.RootElement.GetProperty("peers").EnumerateArray().Select(p => $"{p.GetProperty("id").GetString()} {p.GetProperty("name").GetString()} {p.GetProperty("connected").GetBoolean()}").Order()];
+            }
+
+            Assert.Equal(expected.Order(), lobby);
+            using HttpResponseMessage none = await http.GetAsync(new Uri("api/rooms/nowhere", UriKind.Relative));
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, none.StatusCode);
+        }
     }
 }

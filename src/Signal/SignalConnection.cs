@@ -424,7 +424,7 @@ internal sealed class SignalConnection : ISignalSink
             // A resume needs no token (the resume token is the credential) and is not a join to
             // count. Credentials are minted only once the seat is found; past the address's rate
             // it gets its seat back with STUN only, and can ask again later.
-            Func<Peer, byte[]> joined = peer => SignalMessages.Joined(peer, IceServersFor(peer, _hub.Sources.TryMint(_source, options, nowMs)), resumed: true);
+            Func<Peer, byte[]> joined = peer => SignalMessages.Joined(peer, IceServersFor(peer, _hub.TryMint(_source, options, nowMs)), resumed: true);
             Peer? resumed = _hub.Resume(message.Resume, this, joined);
             if (resumed is null && _hub.Linked)
             {
@@ -469,7 +469,7 @@ internal sealed class SignalConnection : ISignalSink
         // Without rooms across daemons this completes at once; with them it waits on Redis.
         string room = message.Room;
         string? id = message.Id;
-        ValueTask<(Peer? Peer, string? Error, string? Why)> joining = _hub.Join(room, message.Name, message.Meta.IsEmpty ? null : message.Meta.ToArray(), this, _source, _share);
+        ValueTask<(Peer? Peer, string? Error, string? Why)> joining = _hub.Join(room, message.Name, message.Meta.IsEmpty ? null : message.Meta.ToArray(), this, _source, _share, nowMs);
         if (joining.IsCompletedSuccessfully)
         {
             Seated(joining.Result, room, id);
@@ -506,7 +506,7 @@ internal sealed class SignalConnection : ISignalSink
             {
                 SignalError.RoomFull => $"room \"{room}\" has {_hub.Options.MaxPeersPerRoom} peers already",
                 SignalError.TooManyRooms => "the server holds as many rooms as it may",
-                SignalError.AddressLimit => limit!,
+                SignalError.AddressLimit or SignalError.RateLimited => limit!,
                 _ => "the server is draining; try another",
             }, id);
             return;
@@ -547,7 +547,7 @@ internal sealed class SignalConnection : ISignalSink
 
         SignalOptions options = _hub.Options;
         string? id = message.Id;
-        byte[]? answer = _hub.MintFor(_peer!, this, () => _hub.Sources.TryMint(_source, options, NowMs()), servers => SignalMessages.IceServers(servers, id), out bool owner);
+        byte[]? answer = _hub.MintFor(_peer!, this, () => _hub.TryMint(_source, options, NowMs()), servers => SignalMessages.IceServers(servers, id), out bool owner);
         if (!owner)
         {
             LostSeat(message);

@@ -110,7 +110,7 @@ public sealed class SignalHub
     internal IIceServerProvider IceServers => _iceServers;
 
     /// <summary>Seats a new peer from a client address; the answer is the peer, or an error code and why.</summary>
-    internal async ValueTask<(Peer? Peer, string? Error, string? Why)> Join(string roomName, string? name, byte[]? meta, ISignalSink sink, UInt128 source, QueueShare share)
+    internal async ValueTask<(Peer? Peer, string? Error, string? Why)> Join(string roomName, string? name, byte[]? meta, ISignalSink sink, UInt128 source, QueueShare share, long nowMs)
     {
         if (Draining)
         {
@@ -118,6 +118,23 @@ public sealed class SignalHub
         }
 
         SignalOptions options = _options;
+
+        // Across daemons the address's join and credential rates are for all of them together.
+        if (_link is not null)
+        {
+            Task<bool> join = _link.TakeRate(joins: true, source, options, nowMs);
+            Task<bool> credentials = _link.TakeRate(joins: false, source, options, nowMs);
+            if (!await join.ConfigureAwait(false))
+            {
+                return (null, SignalError.RateLimited, $"more than {options.JoinsPerSecond} joins per second from this address");
+            }
+
+            if (!await credentials.ConfigureAwait(false))
+            {
+                return (null, SignalError.RateLimited, $"more than {options.CredentialsPerMinute} sets of TURN credentials a minute for this address");
+            }
+        }
+
         string id = NewId();
         bool seatedAcross = false;
         while (true)
@@ -213,6 +230,26 @@ public sealed class SignalHub
 
         _metrics.Resumed();
         return peer;
+    }
+
+    /// <summary>
+    /// One set of TURN credentials for the address within Signal:CredentialsPerMinute; with
+    /// Signal:Redis it is also counted for all daemons together, without waiting: once they have
+    /// handed out the address's share, each refuses it until the rate allows again.
+    /// </summary>
+    internal bool TryMint(UInt128 source, SignalOptions options, long nowMs)
+    {
+        if (!Sources.TryMint(source, options, nowMs))
+        {
+            return false;
+        }
+
+        if (_link is not null)
+        {
+            _ = _link.TakeRate(joins: false, source, options, nowMs);
+        }
+
+        return true;
     }
 
     /// <summary>Whether rooms span daemons (Signal:Redis).</summary>

@@ -88,6 +88,19 @@ internal sealed class SourceLimits
     public bool TryMint(UInt128 source, SignalOptions options, long nowMs)
         => options.CredentialsPerMinute <= 0 || Take(_credentials, source, options.CredentialsPerMinute, options.CredentialsPerMinute / 60_000.0, nowMs);
 
+    /// <summary>
+    /// Empties the address's joins or credentials bucket: the daemons together refused it
+    /// (Signal:Redis), so asks here wait for the bucket to refill as well.
+    /// </summary>
+    public void Drain(bool joins, UInt128 source, long nowMs)
+    {
+        lock (_lock)
+        {
+            Dictionary<UInt128, Bucket> buckets = joins ? _joins : _credentials;
+            buckets[source] = new Bucket { Tokens = 0, RefilledMs = nowMs };
+        }
+    }
+
     /// <summary>Forgets rate buckets that are full again, so idle addresses cost nothing.</summary>
     public void Sweep(long nowMs, SignalOptions options)
     {

@@ -40,7 +40,7 @@ internal sealed class IceServersRequirement : AccessRequirement
         }
 
         long nowMs = (long)(time.GetTimestamp() * (1000.0 / time.TimestampFrequency));
-        return hub.Sources.TryMint(SourceAddress.KeyOf(remote), options, nowMs)
+        return hub.TryMint(SourceAddress.KeyOf(remote), options, nowMs)
             ? null
             : new AccessRefusal(StatusCodes.Status429TooManyRequests, $"more than {options.CredentialsPerMinute} sets of TURN credentials a minute for this address");
     }

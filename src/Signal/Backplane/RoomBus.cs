@@ -119,6 +119,29 @@ internal sealed class RoomBus : IAsyncDisposable
         return rooms;
     }
 
+    /// <summary>
+    /// Takes one from a rate shared by every daemon (a generic cell rate: one per
+    /// <paramref name="intervalMs"/>, bursts of <paramref name="burst"/>, on Redis's clock):
+    /// 0 when taken, else how many milliseconds until one is free.
+    /// </summary>
+    public async Task<long> TakeRate(string rate, UInt128 source, long intervalMs, int burst)
+    {
+        const string Script = """
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            local interval = tonumber(ARGV[1])
+            local burst = tonumber(ARGV[2])
+            local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+            if tat < now then tat = now end
+            local after = tat + interval
+            if after - now > burst * interval then return after - now - burst * interval end
+            redis.call('SET', KEYS[1], after, 'PX', after - now)
+            return 0
+            """;
+        RedisKey key = $"turn:rate:{rate}:{source:x32}";
+        return (long)await _db.ScriptEvaluateAsync(Script, [key], [intervalMs, burst]).ConfigureAwait(false);
+    }
+
     /// <summary>Removes a member without waiting for Redis.</summary>
     public void ForgetMember(string room, string peerId) => _db.HashDelete(MembersKey(room), peerId, CommandFlags.FireAndForget);
 

@@ -121,6 +121,37 @@ internal sealed class RoomLink
         }
     }
 
+    /// <summary>
+    /// Takes a join, or a set of TURN credentials, from the address's rate shared by every daemon
+    /// (the same Signal:JoinsPerSecond and Signal:CredentialsPerMinute, for all of them together);
+    /// on a refusal the address's bucket here is emptied too. True when Redis did not answer.
+    /// </summary>
+    public async Task<bool> TakeRate(bool joins, UInt128 source, SignalOptions options, long nowMs)
+    {
+        (int perPeriod, long periodMs, int burst) = joins
+            ? (options.JoinsPerSecond, 1000L, options.JoinsPerSecond * 4)
+            : (options.CredentialsPerMinute, 60_000L, options.CredentialsPerMinute);
+        if (perPeriod <= 0)
+        {
+            return true;
+        }
+
+        try
+        {
+            if (await _bus.TakeRate(joins ? "join" : "credentials", source, Math.Max(1, periodMs / perPeriod), burst).ConfigureAwait(false) == 0)
+            {
+                return true;
+            }
+
+            _hub.Sources.Drain(joins, source, nowMs);
+            return false;
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            return true;
+        }
+    }
+
     /// <summary>Takes a seat in Redis under the cap for all daemons; true too when Redis did not answer (the local cap applies then).</summary>
     public async Task<bool> TrySeat(Room room, string id, string? name, byte[]? meta, int max)
     {

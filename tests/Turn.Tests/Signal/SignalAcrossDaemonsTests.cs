@@ -225,4 +225,71 @@ public sealed class SignalAcrossDaemonsTests
             Assert.Equal(System.Net.HttpStatusCode.NotFound, none.StatusCode);
         }
     }
+
+    [Fact]
+    public async Task AnAddresssJoinRate_IsForAllDaemonsTogether()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        SignalOptions options = Options(redis) with { JoinsPerSecond = 1, CredentialsPerMinute = 1000 };
+        await using SignalTestServer one = await SignalTestServer.StartAsync(options);
+        await using SignalTestServer two = await SignalTestServer.StartAsync(options);
+
+        // One a second with bursts of four, for this address on both daemons together (each
+        // alone would take four in a burst, eight in all).
+        var clients = new List<SignalTestClient>();
+        int accepted = 0;
+        var elapsed = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            for (int i = 0; i < 8; i++)
+            {
+                SignalTestClient client = await (i % 2 == 0 ? one : two).ConnectAsync();
+                clients.Add(client);
+                await client.SendAsync($$"""{"type":"join","room":"r{{i}}"}""");
+                ServerMessage answer = await client.NextAsync();
+                if (answer.Type == "joined")
+                {
+                    accepted++;
+                }
+                else
+                {
+                    Assert.Equal(SignalError.RateLimited, answer.Str("code"));
+                    Assert.Contains("joins per second", answer.Str("message"), StringComparison.Ordinal);
+                }
+            }
+
+            Assert.InRange(accepted, 4, 4 + (int)Math.Ceiling(elapsed.Elapsed.TotalSeconds));
+        }
+        finally
+        {
+            foreach (SignalTestClient client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AnAddresssCredentialRate_IsForAllDaemonsTogether()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        SignalOptions options = Options(redis) with { CredentialsPerMinute = 3 };
+        await using SignalTestServer one = await SignalTestServer.StartAsync(options);
+        await using SignalTestServer two = await SignalTestServer.StartAsync(options);
+        await using SignalTestClient ann = await one.JoinAsync("lobby");
+        await using SignalTestClient bob = await two.JoinAsync("lobby");
+        await ann.SendAsync("""{"type":"ice-servers"}""");
+        await ann.NextOfTypeAsync("ice-servers");
+
+        // Three sets for the address so far, two of them on the first daemon: a join on the second
+        // (which has handed out one) is refused, as the rate is for both together.
+        await using SignalTestClient cy = await two.ConnectAsync();
+        await cy.SendAsync("""{"type":"join","room":"lobby"}""");
+        ServerMessage refused = await cy.ExpectErrorAsync(SignalError.RateLimited);
+        Assert.Contains("TURN credentials", refused.Str("message"), StringComparison.Ordinal);
+
+        // And the second daemon's own count now refuses a refresh it would have allowed alone.
+        await bob.SendAsync("""{"type":"ice-servers"}""");
+        await bob.ExpectErrorAsync(SignalError.RateLimited);
+    }
 }

@@ -79,6 +79,59 @@ public sealed class SignalAcrossDaemonsInteropTests
         // Exported as 0, not absent (MetricAsync reads an absent series as 0 too).
         Assert.Equal("0", await SeriesAsync(one, "turn_signal_backplane_up"));
         Assert.True(await one.MetricAsync("turn_signal_backplane_errors_total", null) >= 1);
+
+        // Redis returns on its port, empty: without a restart the daemon connects again and puts
+        // its members back, so a peer joining through another daemon finds both.
+        await using RedisServer again = await RedisServer.StartAsync(redis.Port);
+        await using AttackDaemon two = await StartAsync(again);
+        for (int i = 0; i < 100 && await SeriesAsync(one, "turn_signal_backplane_up") != "1"; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal("1", await SeriesAsync(one, "turn_signal_backplane_up"));
+        string[] peers = [];
+        for (int attempt = 0; attempt < 20 && peers.Length < 2; attempt++)
+        {
+            await using SignalTestClient probe = await SignalTestClient.ConnectAsync(two.Signal);
+            peers = [.. (await probe.JoinAsync("lobby")).Get("peers").EnumerateArray().Select(p => p.GetProperty("id").GetString()!)];
+            await probe.SendAsync("""{"type":"leave"}""");
+            await Task.Delay(attempt == 0 ? 0 : 200);
+        }
+
+        Assert.Equal(new[] { ann.Id, bob.Id }.Order(), peers.Order());
+        await using SignalTestClient cy = await SignalTestClient.ConnectAsync(two.Signal);
+        await cy.JoinAsync("lobby");
+        await cy.SendAsync($$"""{"type":"message","to":"{{ann.Id}}","data":"across again"}""");
+        Assert.Equal("across again", (await ann.NextOfTypeAsync("message")).Get("data").GetString());
+    }
+
+    [Fact]
+    public async Task ADaemonKilled_ItsPeersResumeOnTheOther_OrLeaveTheRoom()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        await using AttackDaemon one = await StartAsync(redis);
+        await using AttackDaemon two = await StartAsync(redis);
+        await using SignalTestClient ann = await SignalTestClient.ConnectAsync(one.Signal);
+        await ann.JoinAsync("lobby");
+        await using SignalTestClient bob = await SignalTestClient.ConnectAsync(two.Signal);
+        await bob.JoinAsync("lobby");
+        await using SignalTestClient cy = await SignalTestClient.ConnectAsync(two.Signal);
+        await cy.JoinAsync("lobby");
+        await ann.ExpectAsync("peer-joined");
+        await ann.ExpectAsync("peer-joined");
+
+        // SIGKILL: no leave is said. Bob resumes through the first daemon at once, with his id
+        // and seat; Cy does not come back, and leaves Ann's room once the dead daemon's
+        // liveness lapses (15 s) and a sweep (every 5 s) sees it.
+        await two.Process.SignalAsync("KILL");
+        Assert.True(await two.Process.WaitForExitAsync(TimeSpan.FromSeconds(5)));
+        await using SignalTestClient bobAgain = await SignalTestClient.ConnectAsync(one.Signal);
+        Assert.Equal(bob.Id, (await bobAgain.ResumeAsync(bob.ResumeToken)).Get("id").GetString());
+        ServerMessage left = await ann.NextAsync("Cy's leave", TimeSpan.FromSeconds(30));
+        Assert.True(left.Type == "peer-left" && left.Get("id").GetString() == cy.Id, left.Raw);
+        await ann.SendAsync($$"""{"type":"message","to":"{{bob.Id}}","data":"still with us"}""");
+        Assert.Equal("still with us", (await bobAgain.NextOfTypeAsync("message")).Get("data").GetString());
     }
 
     /// <summary>The value of a series without labels as /metrics prints it; null when absent.</summary>

@@ -186,7 +186,7 @@ internal sealed class SignalConnection : ISignalSink
     /// </summary>
     public async Task RunAsync(CancellationToken stopping)
     {
-        _hub.Metrics.Connected(1);
+        _hub.Metrics.Connected(1, _socket is Polling.PollingSocket);
         using CancellationTokenRegistration onStop = stopping.Register(static state => ((SignalConnection)state!).Close(StoppingReason), this);
         string reason = "closed by peer";
         try
@@ -209,8 +209,8 @@ internal sealed class SignalConnection : ISignalSink
 
             await CloseSocket(_closeReason ?? reason).ConfigureAwait(false);
             await AwaitPeerClose().ConfigureAwait(false);
-            _hub.Metrics.Connected(-1);
-            _hub.Metrics.Disconnected(Category(reason));
+            _hub.Metrics.Connected(-1, _socket is Polling.PollingSocket);
+            _hub.Metrics.Disconnected(Category(reason), _socket is Polling.PollingSocket);
             SignalLog.Closed(_logger, _peer?.Id, reason);
             _ended = true;
         }

@@ -172,6 +172,8 @@ public static class SignalEndpoints
             return snapshot is null ? JsonBody(SignalMessages.ApiError($"no room \"{room}\""), StatusCodes.Status404NotFound) : JsonBody(SignalMessages.Room(snapshot));
         }).RequireAuthorization(SignalAccess.ApiKeyPolicy);
 
+        Polling.PollingEndpoints.Map(app, hub, time, logger, hosts);
+
         app.MapGet("/signal.js", () => Asset("signal.js", "text/javascript; charset=utf-8")).AllowAnonymous();
         app.MapGet("/", () => Asset("index.html", "text/html; charset=utf-8")).AllowAnonymous();
         return app;

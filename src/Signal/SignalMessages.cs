@@ -159,6 +159,20 @@ internal static class SignalMessages
     /// <summary>POST /api/rooms/{room}/messages: how many peers it reached.</summary>
     public static byte[] Delivered(int delivered) => Write(w => w.WriteNumber("delivered", delivered));
 
+    /// <summary>The answer to opening a session of the HTTP fallback: its token and how long a poll waits.</summary>
+    public static byte[] PollSession(string session, int pollSeconds) => Write(w =>
+    {
+        w.WriteString("session", session);
+        w.WriteNumber("pollSeconds", pollSeconds);
+    });
+
+    /// <summary>A poll of a session that is over: the close code and reason, as a WebSocket's close would carry them.</summary>
+    public static byte[] PollClosed(int code, string reason) => Write(w =>
+    {
+        w.WriteNumber("code", code);
+        w.WriteString("reason", reason);
+    });
+
     /// <summary>An HTTP API error: {"error": "..."}.</summary>
     public static byte[] ApiError(string error) => Write(w => w.WriteString("error", error));
 

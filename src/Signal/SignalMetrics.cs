@@ -27,7 +27,7 @@ public sealed class SignalMetrics : IDisposable
         _resumes = _meter.CreateCounter<long>("turn_signal_resumes_total", description: "Peers that came back within the grace window.");
         _disconnects = _meter.CreateCounter<long>("turn_signal_disconnects_total", description: "Connections closed, by reason.");
         _peers = _meter.CreateUpDownCounter<long>("turn_signal_peers", description: "Peers seated in rooms, connected or away.");
-        _connections = _meter.CreateUpDownCounter<long>("turn_signal_connections", description: "Open signaling WebSockets.");
+        _connections = _meter.CreateUpDownCounter<long>("turn_signal_connections", description: "Open signaling connections, by transport (websocket, or polling: the HTTP fallback).");
         _sendQueueDrops = _meter.CreateCounter<long>("turn_signal_send_queue_drops_total", description: "Messages not delivered because the connection's send queue was full (the connection is then closed).");
         _shed = _meter.CreateCounter<long>("turn_signal_shed_messages_total", description: "Messages dropped because the daemon's queue budget or the sender's address share was spent (the connection lives on).");
         _meter.CreateObservableGauge("turn_signal_rooms", () => _hub?.RoomCount ?? 0, description: "Rooms with at least one peer.");
@@ -48,9 +48,14 @@ public sealed class SignalMetrics : IDisposable
             _errors.Add(0, new KeyValuePair<string, object?>("code", code));
         }
 
-        foreach (string reason in DisconnectReasons)
+        foreach (string transport in Transports)
         {
-            _disconnects.Add(0, new KeyValuePair<string, object?>("reason", reason));
+            foreach (string reason in DisconnectReasons)
+            {
+                _disconnects.Add(0, new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("transport", transport));
+            }
+
+            _connections.Add(0, new KeyValuePair<string, object?>("transport", transport));
         }
 
         _sendQueueDrops.Add(0);
@@ -59,8 +64,10 @@ public sealed class SignalMetrics : IDisposable
         _backplaneEvents.Add(0, new KeyValuePair<string, object?>("direction", "in"));
         _backplaneErrors.Add(0);
         _peers.Add(0);
-        _connections.Add(0);
     }
+
+    /// <summary>How connections reach the daemon: WebSockets, or the HTTP fallback (long polls and posts).</summary>
+    internal static readonly string[] Transports = ["websocket", "polling"];
 
     /// <summary>Message types counted by name; anything else a client sends counts as "other", so clients cannot add series.</summary>
     private static readonly string[] KnownTypes = ["join", "resume", "leave", "offer", "answer", "candidate", "message", "broadcast", "ice-servers", "ping"];
@@ -91,13 +98,14 @@ public sealed class SignalMetrics : IDisposable
 
     internal void Resumed() => _resumes.Add(1);
 
-    internal void Disconnected(string reason) => _disconnects.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    internal void Disconnected(string reason, bool polling)
+        => _disconnects.Add(1, new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("transport", Transports[polling ? 1 : 0]));
 
     internal void PeerJoined() => _peers.Add(1);
 
     internal void PeerLeft() => _peers.Add(-1);
 
-    internal void Connected(int delta) => _connections.Add(delta);
+    internal void Connected(int delta, bool polling) => _connections.Add(delta, new KeyValuePair<string, object?>("transport", Transports[polling ? 1 : 0]));
 
     public void Dispose() => _meter.Dispose();
 }

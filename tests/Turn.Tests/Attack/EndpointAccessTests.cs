@@ -24,7 +24,9 @@ public sealed class EndpointAccessTests
     /// <summary>The room the tests seat a peer in, standing for every {parameter} of a route.</summary>
     private const string Room = "lobby";
 
-    private static readonly string[] Anonymous = ["/", "/signal.js", "/signal", "/healthz", "/readyz", "/metrics"];
+    // The WebSocket's HTTP fallback is as open as the WebSocket: its session token is the
+    // credential after the open, and joins are judged per join.
+    private static readonly string[] Anonymous = ["/", "/signal.js", "/signal", "/signal/poll", "/signal/poll/{session}", "/signal/poll/{session}", "/signal/poll/{session}/close", "/healthz", "/readyz", "/metrics"];
 
     [Fact]
     public async Task EveryMappedEndpoint_DeclaresWhoMayCallIt()

@@ -60,7 +60,8 @@ public sealed class OperationsTests
         Assert.Equal(0, Value(after, "turn_allocations_refused_total", "reason=\"auth_failed\""));
         Assert.True(Value(after, "turn_requests_total", "method=\"channel_bind\",code=\"success\"") >= 2);
         Assert.True(Value(after, "turn_request_duration_seconds_count", "method=\"allocate\"") >= created);
-        Assert.Equal(1, Value(after, "turn_signal_connections", ""));
+        Assert.Equal(1, Value(after, "turn_signal_connections", "transport=\"websocket\""));
+        Assert.Equal(0, Value(after, "turn_signal_connections", "transport=\"polling\""));
         Assert.Equal(1, Value(after, "turn_signal_peers", ""));
         Assert.Equal(1, Value(after, "turn_signal_rooms", ""));
         Assert.Equal(1, Value(after, "turn_signal_messages_total", "type=\"join\""));

@@ -12,4 +12,10 @@ internal interface ISignalSink
 
     /// <summary>Closes the connection, with a reason for the log and the close frame.</summary>
     void Close(string reason);
+
+    /// <summary>
+    /// Takes back, in order, what was queued for the client and has not reached the network (for
+    /// the HTTP fallback: not yet taken by a poll), so that a resume elsewhere delivers it.
+    /// </summary>
+    List<ReadOnlyMemory<byte>> TakeUndelivered();
 }

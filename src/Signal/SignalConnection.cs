@@ -139,6 +139,21 @@ internal sealed class SignalConnection : ISignalSink
         _hub.Budget.Give(length, _share);
     }
 
+    public List<ReadOnlyMemory<byte>> TakeUndelivered()
+    {
+        List<ReadOnlyMemory<byte>> taken = _socket is Polling.PollingSocket polling ? polling.TakeUnpolled() : [];
+        lock (_sendLock)
+        {
+            while (_pending is not null && _pending.TryDequeue(out ReadOnlyMemory<byte> message))
+            {
+                Dequeued(message.Length);
+                taken.Add(message);
+            }
+        }
+
+        return taken;
+    }
+
     /// <summary>
     /// Closes from the server's side: what is queued is written first, then a close frame with
     /// the reason goes out so the client can tell a takeover or a slow read from a network drop.

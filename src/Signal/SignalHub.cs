@@ -220,10 +220,17 @@ public sealed class SignalHub
                 return null;
             }
 
-            // A resume can also take over from a connection that is not yet known to be dead.
+            // A resume can also take over from a connection that is not yet known to be dead:
+            // what that one had not delivered comes here, after the joined message.
+            List<ReadOnlyMemory<byte>> undelivered = peer.Sink?.TakeUndelivered() ?? [];
             peer.Sink?.Close("resumed elsewhere");
             peer.Attach(sink);
             sink.TrySend(joined(peer));
+            foreach (ReadOnlyMemory<byte> message in undelivered)
+            {
+                sink.TrySend(message);
+            }
+
             peer.Flush(Budget);
             _link?.Presence(peer, connected: true);
         }
@@ -548,7 +555,7 @@ public sealed class SignalHub
 
             moved.HasLeft = true;
             room.Remote[id] = new RemotePeer(id, moved.Name, moved.Meta, node);
-            kept = moved.TakePending(Budget);
+            kept = [.. moved.Sink?.TakeUndelivered() ?? [], .. moved.TakePending(Budget)];
             moved.Sink?.Close("resumed elsewhere");
         }
 

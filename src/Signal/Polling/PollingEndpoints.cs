@@ -16,8 +16,9 @@ namespace Turn.Signal.Polling;
 /// Signaling where WebSockets do not pass (a proxy that refuses the upgrade): the same protocol
 /// over plain HTTP requests that every proxy carries (docs/signaling.md, "Without WebSockets").
 /// <c>POST {path}/poll</c> opens a session with the checks of a WebSocket upgrade (Host, Origin,
-/// the connection limits) and answers its token; <c>GET {path}/poll/{session}</c> waits up to
-/// Signal:PingIntervalSeconds for server messages and answers them as a JSON array;
+/// the connection limits) and answers its token; <c>GET {path}/poll/{session}?ack=N</c> waits up
+/// to Signal:PingIntervalSeconds for server messages and answers every one after the N-th as
+/// <c>{"seq": last, "messages": [...]}</c> (what a lost response carried comes again);
 /// <c>POST {path}/poll/{session}</c> carries client messages, one per line; <c>POST
 /// {path}/poll/{session}/close</c> ends it. A session is a signaling connection like any other
 /// (same rooms, limits, queues, resume), and one that has not polled for two ping intervals
@@ -109,21 +110,20 @@ internal sealed class PollingEndpoints
             return;
         }
 
-        List<byte[]>? messages = await socket.PollAsync(_hub.Options.KeepAliveInterval, context.RequestAborted).ConfigureAwait(false);
-        if (messages is null)
+        long? acknowledged = long.TryParse(context.Request.Query["ack"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long ack) ? ack : null;
+        if (await socket.PollAsync(acknowledged, _hub.Options.KeepAliveInterval, context.RequestAborted).ConfigureAwait(false) is not (long sequence, List<byte[]> messages))
         {
             _sessions.TryRemove(session, out _);
             await Gone(context, socket).ConfigureAwait(false);
             return;
         }
 
-        context.Response.ContentType = "application/json";
-        context.Response.Headers.CacheControl = "no-store";
-        int length = 2 + Math.Max(0, messages.Count - 1) + messages.Sum(m => m.Length);
-        context.Response.ContentLength = length;
+        // {"seq":N,"messages":[...]}: the messages as the server wrote them, and the number of the last.
+        byte[] head = System.Text.Encoding.ASCII.GetBytes($"{{\"seq\":{sequence},\"messages\":[");
+        int length = head.Length + Math.Max(0, messages.Count - 1) + messages.Sum(m => m.Length) + 2;
         byte[] body = new byte[length];
-        int at = 0;
-        body[at++] = (byte)'[';
+        head.CopyTo(body, 0);
+        int at = head.Length;
         for (int i = 0; i < messages.Count; i++)
         {
             if (i > 0)
@@ -135,7 +135,11 @@ internal sealed class PollingEndpoints
             at += messages[i].Length;
         }
 
-        body[at] = (byte)']';
+        body[at++] = (byte)']';
+        body[at] = (byte)'}';
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        context.Response.ContentLength = length;
         await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 

@@ -21,6 +21,8 @@ internal sealed class PollingSocket : WebSocket
     private readonly Queue<byte[]> _inbound = new();
     private readonly List<byte[]> _outbound = [];
     private int _outboundBytes;
+    private long _acknowledged;
+    private long _handedOut;
     private byte[]? _reading;
     private int _readOffset;
     private TaskCompletionSource? _readable;
@@ -100,20 +102,25 @@ internal sealed class PollingSocket : WebSocket
     }
 
     /// <summary>
-    /// Waits up to <paramref name="wait"/> for messages and takes them all; an empty list when
-    /// none came (or a newer poll took over, or the request was aborted: nothing is taken for a
-    /// response that cannot be written); null when the session is over and nothing is left.
+    /// Takes the client's acknowledgement (<paramref name="acknowledged"/>: the sequence number of
+    /// the last message it received; null: all handed out so far), then waits up to
+    /// <paramref name="wait"/> for messages and answers every one not yet acknowledged, with the
+    /// sequence number of the last. So a response lost on the way is sent again by the next poll,
+    /// and what no poll delivered goes to a resume elsewhere. An empty batch when none came (or a
+    /// newer poll took over, or the request was aborted); null when the session is over and
+    /// everything was acknowledged.
     /// </summary>
-    public async Task<List<byte[]>?> PollAsync(TimeSpan wait, CancellationToken aborted)
+    public async Task<(long Sequence, List<byte[]> Messages)?> PollAsync(long? acknowledged, TimeSpan wait, CancellationToken aborted)
     {
         TaskCompletionSource<bool> poll;
         TaskCompletionSource<bool>? older;
         lock (_lock)
         {
             LastSeenMs = Environment.TickCount64;
+            Acknowledge(acknowledged ?? _handedOut);
             if (_outbound.Count > 0 || _state is not (WebSocketState.Open or WebSocketState.CloseReceived))
             {
-                return Take();
+                return HandOut();
             }
 
             older = _poll;
@@ -135,8 +142,37 @@ internal sealed class PollingSocket : WebSocket
                 _poll = null;
             }
 
-            return superseded || aborted.IsCancellationRequested ? [] : Take();
+            return superseded || aborted.IsCancellationRequested ? (_acknowledged, []) : HandOut();
         }
+    }
+
+    private void Acknowledge(long sequence)
+    {
+        int count = (int)Math.Clamp(sequence - _acknowledged, 0, _outbound.Count);
+        for (int i = 0; i < count; i++)
+        {
+            _outboundBytes -= _outbound[i].Length;
+        }
+
+        _outbound.RemoveRange(0, count);
+        _acknowledged += count;
+        if (count > 0)
+        {
+            TaskCompletionSource? writable = _writable;
+            _writable = null;
+            writable?.TrySetResult();
+        }
+    }
+
+    private (long, List<byte[]>)? HandOut()
+    {
+        if (_outbound.Count == 0 && _state is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        {
+            return null;
+        }
+
+        _handedOut = _acknowledged + _outbound.Count;
+        return (_handedOut, [.. _outbound]);
     }
 
     /// <summary>The client was heard from (a post).</summary>
@@ -148,20 +184,15 @@ internal sealed class PollingSocket : WebSocket
         }
     }
 
-    private List<byte[]>? Take()
+    /// <summary>What was sent and the client has not acknowledged: a resume over another connection delivers it there.</summary>
+    public List<ReadOnlyMemory<byte>> TakeUnpolled()
     {
-        if (_outbound.Count == 0)
+        lock (_lock)
         {
-            return _state is WebSocketState.Open or WebSocketState.CloseReceived ? [] : null;
+            List<ReadOnlyMemory<byte>> taken = [.. _outbound.Select(m => (ReadOnlyMemory<byte>)m)];
+            Acknowledge(_acknowledged + _outbound.Count);
+            return taken;
         }
-
-        List<byte[]> taken = [.. _outbound];
-        _outbound.Clear();
-        _outboundBytes = 0;
-        TaskCompletionSource? writable = _writable;
-        _writable = null;
-        writable?.TrySetResult();
-        return taken;
     }
 
     public override async ValueTask<ValueWebSocketReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)

@@ -8,6 +8,10 @@
 //   const joined = await client.join('room-1', { name: 'Ann' });
 //   const pc = new RTCPeerConnection({ iceServers: client.iceServers });
 //
+// Where WebSockets do not get through (a proxy refuses the upgrade), it falls back by itself to
+// plain HTTP requests (long polls and posts) for the same protocol; connect(url, {transport})
+// chooses one.
+//
 // When the socket drops without close() or leave(), the client reconnects with backoff and
 // resumes its seat ({type:"join", resume}): same id, fresh iceServers, the messages addressed
 // to it meanwhile, and the other peers see no leave/join. When the grace window has passed it
@@ -49,6 +53,10 @@ export const PROTOCOL_VERSION = 1;
  * @property {number} [iceRefreshMs=240000]  While in a room, asks for fresh iceServers at least this
  *   often, and sooner when the TURN credentials run out earlier (half-way to the expiry in their
  *   username), so `iceServers` always holds credentials that are still valid; 0 turns it off.
+ * @property {'auto'|'websocket'|'polling'} [transport='auto']  How to reach the server: 'websocket';
+ *   'polling', the HTTP fallback (long polls and posts, for networks whose proxies refuse WebSockets);
+ *   or 'auto', a WebSocket first and the fallback once a WebSocket fails to open (it stays on the
+ *   fallback from then on). A resume works across a switch.
  * @property {typeof WebSocket} [WebSocket]  A WebSocket implementation (default: the global one).
  */
 
@@ -73,6 +81,127 @@ function socketUrl(url) {
   if (resolved.protocol === 'http:') resolved.protocol = 'ws:';
   if (resolved.protocol === 'https:') resolved.protocol = 'wss:';
   return resolved.href;
+}
+
+/**
+ * The HTTP fallback, with the part of the WebSocket interface SignalClient uses: POST
+ * {url}/poll opens a session, GET {url}/poll/{session}?ack=N long-polls for the server's messages
+ * after the N-th ({seq, messages}; 410 with {code, reason} once the session is over), POST {url}/poll/{session} sends
+ * messages one per line, in order, and POST .../close ends it (docs/signaling.md, "Without
+ * WebSockets").
+ */
+export class PollingSocket {
+  /** @param {string} url  The http: or https: URL of the signaling endpoint. */
+  constructor(url) {
+    this.url = url;
+    /** 0 connecting, 1 open, 2 closing, 3 closed (as WebSocket.readyState). */
+    this.readyState = 0;
+    this.onopen = this.onmessage = this.onclose = this.onerror = null;
+    this._session = null;
+    this._outbox = [];
+    this._posting = null;
+    this._poll = null;
+    this._ack = 0;
+    this._open();
+  }
+
+  async _open() {
+    try {
+      const response = await fetch(`${this.url}/poll`, { method: 'POST', cache: 'no-store' });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const { session, pollSeconds } = await response.json();
+      if (this.readyState !== 0) return;
+      this._session = `${this.url}/poll/${encodeURIComponent(session)}`;
+      this._pollMs = (pollSeconds + 10) * 1000;
+      this.readyState = 1;
+      this.onopen?.({});
+      this._polling();
+      this._flush();
+    } catch (error) {
+      this._closed(1006, `fallback: ${error.message}`);
+    }
+  }
+
+  async _polling() {
+    while (this.readyState === 1) {
+      const abort = new AbortController();
+      this._poll = abort;
+      const timer = setTimeout(() => abort.abort(), this._pollMs);
+      try {
+        const response = await fetch(`${this._session}?ack=${this._ack}`, { cache: 'no-store', signal: abort.signal });
+        if (response.status === 410) {
+          const { code, reason } = await response.json().catch(() => ({}));
+          this._closed(code ?? 1006, reason ?? 'session over');
+          return;
+        }
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        // Numbered: a batch sent again (its response was lost) is not delivered twice.
+        const { seq, messages } = await response.json();
+        const first = seq - messages.length + 1;
+        for (let i = Math.max(0, this._ack + 1 - first); i < messages.length; i++) {
+          if (this.readyState !== 1) return;
+          this.onmessage?.({ data: JSON.stringify(messages[i]) });
+        }
+        this._ack = Math.max(this._ack, seq);
+      } catch (error) {
+        if (this.readyState === 1) this._closed(1006, `poll failed: ${error.message}`);
+        return;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  /** Queues a message; posts go one at a time, each with everything queued so far. */
+  send(text) {
+    if (this.readyState !== 1) throw new Error('not open');
+    this._outbox.push(text);
+    this._flush();
+  }
+
+  _flush() {
+    if (this._posting || this._outbox.length === 0 || this.readyState !== 1) return;
+    const body = this._outbox.join('\n');
+    this._outbox = [];
+    this._posting = this._post(body).then(() => {
+      this._posting = null;
+      this._flush();
+    }, (error) => {
+      this._posting = null;
+      this._closed(1006, `post failed: ${error.message}`);
+    });
+  }
+
+  async _post(body, keepalive = false) {
+    const response = await fetch(this._session, { method: 'POST', body, headers: { 'Content-Type': 'text/plain' }, cache: 'no-store', keepalive });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  }
+
+  /**
+   * Ends the session after what was sent before (a leave, say) has been posted: the server sees
+   * a closed connection, so a peer still in a room is away, not gone.
+   */
+  close(code = 1000, reason = '') {
+    if (this.readyState >= 2) return;
+    const session = this._session;
+    const before = this._posting ?? Promise.resolve();
+    const rest = this._outbox.join('\n');
+    this._outbox = [];
+    this._closed(code, reason);
+    if (!session) return;
+    before
+      .then(() => (rest ? this._post(rest, true) : undefined))
+      .catch(() => {})
+      .then(() => fetch(`${session}/close`, { method: 'POST', keepalive: true }))
+      .catch(() => {});
+  }
+
+  _closed(code, reason) {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this._poll?.abort();
+    this.onclose?.({ code, reason });
+  }
 }
 
 /**
@@ -114,8 +243,13 @@ export class SignalClient {
     this.options = {
       reconnect: true, minDelayMs: 250, maxDelayMs: 8000,
       heartbeatMs: 25000, heartbeatTimeoutMs: 10000, connectTimeoutMs: 5000, outboxLength: 256, iceRefreshMs: 240000,
+      transport: 'auto',
       ...options,
     };
+    /** 'websocket' or 'polling' (the HTTP fallback): what the current or next connection uses. */
+    this.transport = this.options.transport === 'polling' || (this.options.transport === 'auto' && !(this.options.WebSocket ?? globalThis.WebSocket))
+      ? 'polling'
+      : 'websocket';
     /** 'connecting' | 'open' (not in a room) | 'joined' | 'reconnecting' | 'closed' */
     this.state = 'connecting';
     /** This peer's id while in a room, else null. Unchanged by a resume. @type {string|null} */
@@ -284,14 +418,23 @@ export class SignalClient {
   // ---- the socket ------------------------------------------------------------------------
 
   _open() {
-    const Impl = this.options.WebSocket ?? globalThis.WebSocket;
-    const socket = new Impl(this.url);
+    let socket;
+    try {
+      socket = this.transport === 'polling'
+        ? new PollingSocket(this.url.replace(/^ws/, 'http'))
+        : new (this.options.WebSocket ?? globalThis.WebSocket)(this.url);
+    } catch (error) {
+      // A WebSocket that cannot even be constructed (blocked by policy or by the page).
+      socket = { readyState: 0, close() {} };
+      setTimeout(() => { if (this.socket === socket) this._lost(1006, `no WebSocket: ${error.message}`); });
+    }
     this.socket = socket;
     const connectTimer = setTimeout(() => {
       if (this.socket === socket && socket.readyState === 0) this._lost(4002, 'connect timeout');
     }, this.options.connectTimeoutMs);
     socket.onopen = () => {
       clearTimeout(connectTimer);
+      this._opened = true;
       this._attempt = 0;
       this._startHeartbeat();
       if (this.resumeToken !== null) {
@@ -320,6 +463,13 @@ export class SignalClient {
   _lost(code, reason, holdMs = 0) {
     if (this.state === 'closed') return;
     const socket = this.socket;
+    // In 'auto', a WebSocket that never opened means the way is blocked: the fallback from now on.
+    if (this.options.transport === 'auto' && this.transport === 'websocket' && socket?.readyState !== 1 && !this._opened) {
+      this.transport = 'polling';
+      this._attempt = 0;
+      holdMs = 0;
+    }
+    this._opened = false;
     this._detach(socket);
     this.socket = null;
     this._stopHeartbeat();

@@ -57,10 +57,13 @@ internal sealed class PollingTestClient : IAsyncDisposable
         return response.StatusCode;
     }
 
-    /// <summary>One poll: the messages it answered, or the 410 body's close code when the session is over.</summary>
-    public async Task<(List<ServerMessage> Messages, int? ClosedWith)> PollOnceAsync()
+    /// <summary>The sequence number of the last message read (what the next poll acknowledges).</summary>
+    public long Acknowledged { get; private set; }
+
+    /// <summary>One poll: the messages it answered after those acknowledged, or the 410 body's close code when the session is over.</summary>
+    public async Task<(List<ServerMessage> Messages, int? ClosedWith)> PollOnceAsync(long? acknowledge = null)
     {
-        using HttpResponseMessage response = await _http.GetAsync(PollUri);
+        using HttpResponseMessage response = await _http.GetAsync(new Uri($"{PollUri}?ack={acknowledge ?? Acknowledged}"));
         string body = await response.Content.ReadAsStringAsync();
         if (response.StatusCode == HttpStatusCode.Gone)
         {
@@ -70,8 +73,9 @@ internal sealed class PollingTestClient : IAsyncDisposable
 
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"poll: {(int)response.StatusCode} {body}");
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        using JsonDocument array = JsonDocument.Parse(body);
-        return ([.. array.RootElement.EnumerateArray().Select(m => new ServerMessage(m.GetRawText()))], null);
+        using JsonDocument batch = JsonDocument.Parse(body);
+        Acknowledged = batch.RootElement.GetProperty("seq").GetInt64();
+        return ([.. batch.RootElement.GetProperty("messages").EnumerateArray().Select(m => new ServerMessage(m.GetRawText()))], null);
     }
 
     /// <summary>The next message the server sent, polling as long as needed.</summary>

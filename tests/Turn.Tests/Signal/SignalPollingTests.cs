@@ -50,6 +50,31 @@ public sealed class SignalPollingTests
     }
 
     [Fact]
+    public async Task WhatALostResponseCarried_IsSentAgain_AndWhatWasAcknowledgedIsNot()
+    {
+        await using SignalTestServer server = await SignalTestServer.StartAsync(new SignalOptions { PingIntervalSeconds = 1 });
+        await using PollingTestClient bob = await PollingTestClient.OpenAsync(server.Http);
+        await bob.JoinAsync("lobby");
+        long afterJoin = bob.Acknowledged;
+        Assert.Equal(HttpStatusCode.NoContent, await bob.PostAsync("""{"type":"ping","id":"a"}""", """{"type":"ping","id":"b"}"""));
+        List<ServerMessage> first = [];
+        while (first.Count < 2)
+        {
+            first.AddRange((await bob.PollOnceAsync()).Messages);
+        }
+
+        // That response is lost: the next poll still acknowledges only the join, and gets both again.
+        (List<ServerMessage> again, _) = await bob.PollOnceAsync(afterJoin);
+        Assert.Equal(["a", "b"], again.Select(m => m.Str("id")));
+        Assert.Equal(afterJoin + 2, bob.Acknowledged);
+
+        // Acknowledged, they are gone: the next poll waits and answers nothing.
+        (List<ServerMessage> none, int? closed) = await bob.PollOnceAsync();
+        Assert.Empty(none);
+        Assert.Null(closed);
+    }
+
+    [Fact]
     public async Task AnEmptyPoll_AnswersAnEmptyArray_AfterTheInterval()
     {
         await using SignalTestServer server = await SignalTestServer.StartAsync(new SignalOptions { PingIntervalSeconds = 1 });

@@ -14,15 +14,21 @@ using System.Text.Json;
 // only connects, joins and measures the memory of the idle connections. Several --url values
 // (comma-separated) spread the peers over daemons that share rooms: peer i connects to url i mod
 // n, so every room spans them; --server-pid then takes as many PIDs, and the figures are their sums.
+// --transport polling has the peers use the HTTP fallback (long polls and posts) instead of
+// WebSockets; --idle-seconds S then also holds the idle peers S seconds and prints the server's
+// CPU and the requests per second they cost.
 var arguments = ParseArguments(args);
+bool polling = arguments.GetValueOrDefault("transport", "websocket") == "polling";
 Uri[] urls = [.. arguments.GetValueOrDefault("url", "ws://127.0.0.1:8080/signal").Split(',').Select(u => new Uri(u))];
 int peers = int.Parse(arguments.GetValueOrDefault("peers", "1000"), CultureInfo.InvariantCulture);
 int roomSize = int.Parse(arguments.GetValueOrDefault("room-size", "10"), CultureInfo.InvariantCulture);
 int seconds = Math.Min(120, int.Parse(arguments.GetValueOrDefault("seconds", "10"), CultureInfo.InvariantCulture));
 int sources = Math.Clamp(int.Parse(arguments.GetValueOrDefault("sources", "1"), CultureInfo.InvariantCulture), 1, 250);
-HttpMessageInvoker?[] invokers = [.. Enumerable.Range(1, sources).Select(i => sources == 1 ? null : FromSource(IPAddress.Parse($"127.0.1.{i}")))];
+HttpMessageInvoker?[] invokers = [.. Enumerable.Range(1, sources).Select(i => sources == 1 ? null : new HttpMessageInvoker(FromSource(IPAddress.Parse($"127.0.1.{i}"))))];
 int rate = int.Parse(arguments.GetValueOrDefault("rate", "10000"), CultureInfo.InvariantCulture);
 int[]? serverPid = arguments.TryGetValue("server-pid", out string? pid) ? [.. pid.Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture))] : null;
+int idleSeconds = Math.Min(120, int.Parse(arguments.GetValueOrDefault("idle-seconds", "0"), CultureInfo.InvariantCulture));
+HttpClient[] pollers = [.. Enumerable.Range(1, sources).Select(i => new HttpClient(sources == 1 ? new SocketsHttpHandler() : FromSource(IPAddress.Parse($"127.0.1.{i}"))) { Timeout = TimeSpan.FromSeconds(60) })];
 
 long rssBefore = Rss(serverPid);
 double cpuBefore = CpuMs(serverPid);
@@ -41,7 +47,7 @@ for (int start = 0; start < peers; start += 100)
     var batch = new List<Task>();
     for (int i = start; i < Math.Min(peers, start + 100); i++)
     {
-        clients[i] = new Client(i, $"room-{i / roomSize}");
+        clients[i] = new Client(i, $"room-{i / roomSize}", polling ? pollers[i % sources] : null);
         batch.Add(clients[i].ConnectAndJoin(urls[i % urls.Length], invokers[i % sources]));
     }
 
@@ -59,6 +65,16 @@ if (serverPid is not null)
     Console.WriteLine($"server RSS: {rssBefore / 1024.0 / 1024:0.0} MiB idle, {rssHalf / 1024.0 / 1024:0.0} MiB with {half} peers, {rssConnected / 1024.0 / 1024:0.0} MiB with {peers}");
     Console.WriteLine($"memory per connection: {(rssConnected - rssHalf) / 1024.0 / (peers - half):0.0} KiB (RSS slope from {half} to {peers} peers; {(rssConnected - rssBefore) / 1024.0 / peers:0.0} KiB counting from idle)");
     Console.WriteLine($"server CPU: {cpuConnected - cpuBefore:0} ms for the connects and joins, {(cpuConnected - cpuBefore) * 1000 / peers:0} ms per 1,000");
+}
+
+if (idleSeconds > 0)
+{
+    long requestsBefore = clients.Sum(c => c.Requests);
+    double cpuIdleStart = CpuMs(serverPid);
+    await Task.Delay(TimeSpan.FromSeconds(idleSeconds));
+    double cpuIdle = CpuMs(serverPid) - cpuIdleStart;
+    long requests = clients.Sum(c => c.Requests) - requestsBefore;
+    Console.WriteLine($"idle for {idleSeconds} s: {requests / (double)idleSeconds / peers:0.000} requests per second per peer, server CPU {cpuIdle:0} ms ({cpuIdle / idleSeconds / 10:0.00}% of a core)");
 }
 
 if (seconds == 0)
@@ -162,8 +178,8 @@ static long ProcessRss(int pid)
 }
 
 // Connections made from one local address: the server sees them coming from it.
-static HttpMessageInvoker FromSource(IPAddress local)
-    => new(new SocketsHttpHandler
+static SocketsHttpHandler FromSource(IPAddress local)
+    => new()
     {
         ConnectCallback = async (context, cancellationToken) =>
         {
@@ -180,7 +196,7 @@ static HttpMessageInvoker FromSource(IPAddress local)
                 throw;
             }
         },
-    });
+    };
 
 static Dictionary<string, string> ParseArguments(string[] args)
 {
@@ -193,9 +209,16 @@ static Dictionary<string, string> ParseArguments(string[] args)
     return result;
 }
 
-internal sealed class Client(int index, string room) : IDisposable
+internal sealed class Client(int index, string room, HttpClient? http) : IDisposable
 {
     private readonly ClientWebSocket _socket = new();
+    private readonly CancellationTokenSource _stop = new();
+    private Uri? _session;
+    private long _acknowledged;
+    private long _requests;
+
+    /// <summary>HTTP requests made so far (the fallback's polls and posts).</summary>
+    public long Requests => Interlocked.Read(ref _requests);
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly List<string> _roommates = [];
     private readonly Lock _sync = new();
@@ -209,8 +232,21 @@ internal sealed class Client(int index, string room) : IDisposable
 
     public async Task ConnectAndJoin(Uri url, HttpMessageInvoker? invoker)
     {
-        await _socket.ConnectAsync(url, invoker, CancellationToken.None);
-        _ = ReceiveLoop();
+        if (http is not null)
+        {
+            var endpoint = new UriBuilder(url) { Scheme = url.Scheme == "wss" ? "https" : "http" }.Uri;
+            using HttpResponseMessage opened = await http.PostAsync(new Uri(endpoint + "/poll"), null);
+            opened.EnsureSuccessStatusCode();
+            using JsonDocument session = JsonDocument.Parse(await opened.Content.ReadAsStringAsync());
+            _session = new Uri($"{endpoint}/poll/{session.RootElement.GetProperty("session").GetString()}");
+            _ = PollLoop();
+        }
+        else
+        {
+            await _socket.ConnectAsync(url, invoker, CancellationToken.None);
+            _ = ReceiveLoop();
+        }
+
         await Send($"{{\"type\":\"join\",\"room\":\"{room}\",\"name\":\"load-{index}\"}}");
         await _joined.Task.WaitAsync(TimeSpan.FromSeconds(30));
     }
@@ -239,9 +275,22 @@ internal sealed class Client(int index, string room) : IDisposable
         await _sendLock.WaitAsync();
         try
         {
-            await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, CancellationToken.None);
+            if (http is not null)
+            {
+                Interlocked.Increment(ref _requests);
+                using var content = new ByteArrayContent(bytes);
+                using HttpResponseMessage response = await http.PostAsync(_session, content);
+                if (!response.IsSuccessStatusCode)
+                {
+                    Errors++;
+                }
+            }
+            else
+            {
+                await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, CancellationToken.None);
+            }
         }
-        catch (WebSocketException)
+        catch (Exception e) when (e is WebSocketException or HttpRequestException)
         {
             Errors++;
         }
@@ -285,6 +334,40 @@ internal sealed class Client(int index, string room) : IDisposable
         }
     }
 
+    private async Task PollLoop()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _requests);
+                using HttpResponseMessage response = await http!.GetAsync(new Uri($"{_session}?ack={_acknowledged}"), _stop.Token);
+                if (!response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+
+                using JsonDocument batch = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(_stop.Token));
+                long sequence = batch.RootElement.GetProperty("seq").GetInt64();
+                JsonElement messages = batch.RootElement.GetProperty("messages");
+                long first = sequence - messages.GetArrayLength() + 1;
+                int i = 0;
+                foreach (JsonElement message in messages.EnumerateArray())
+                {
+                    if (first + i++ > _acknowledged)
+                    {
+                        Handle(System.Text.Encoding.UTF8.GetBytes(message.GetRawText()));
+                    }
+                }
+
+                _acknowledged = Math.Max(_acknowledged, sequence);
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+        {
+        }
+    }
+
     private void Handle(ReadOnlySpan<byte> message)
     {
         long now = Stopwatch.GetTimestamp();
@@ -320,6 +403,7 @@ internal sealed class Client(int index, string room) : IDisposable
 
     public void Dispose()
     {
+        _stop.Cancel();
         _socket.Abort();
         _socket.Dispose();
         _sendLock.Dispose();

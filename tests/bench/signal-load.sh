@@ -10,6 +10,10 @@
 #   tests/bench/signal-load.sh                       # both servers, 2,000 peers, 5,000 msg/s, 10 s
 #   PEERS=10000 SECONDS_RUN=0 SOURCES=8 tests/bench/signal-load.sh   # idle memory per connection
 #   SERVERS=turn DAEMON_EXE=/path/to/aot/turn tests/bench/signal-load.sh
+#   TRANSPORT=polling SERVERS=turn IDLE_SECONDS=20 tests/bench/signal-load.sh    # the HTTP fallback
+# (TRANSPORT=polling has the peers use turn's HTTP fallback instead of WebSockets; the Node relay
+# has none, so it runs with SERVERS=turn only. IDLE_SECONDS holds the joined peers idle that long
+# and prints the requests and server CPU they cost.)
 # (not TURN_*: the daemon reads every TURN_ variable as configuration and refuses unknown keys)
 #
 # SOURCES spreads the client sockets over 127.0.1.1 .. 127.0.1.N. Every process it starts is
@@ -24,6 +28,12 @@ SECONDS_RUN=${SECONDS_RUN:-10}
 RATE=${RATE:-5000}
 SOURCES=${SOURCES:-1}
 SERVERS=${SERVERS:-turn,node}
+TRANSPORT=${TRANSPORT:-websocket}
+IDLE_SECONDS=${IDLE_SECONDS:-0}
+if [ "$TRANSPORT" = polling ] && [ "$SERVERS" != turn ]; then
+  echo "TRANSPORT=polling needs SERVERS=turn (the Node relay has no HTTP fallback)" >&2
+  exit 2
+fi
 
 limit=$(ulimit -Hn)
 ulimit -n "$limit"
@@ -51,7 +61,7 @@ start_node() {
   server=$!
 }
 
-echo "signaling load: $PEERS peers, rooms of $ROOM_SIZE, $RATE msg/s for $SECONDS_RUN s, $SOURCES source address(es), $(nproc) cores, $(date -u +%FT%TZ)"
+echo "signaling load: $PEERS peers ($TRANSPORT), rooms of $ROOM_SIZE, $RATE msg/s for $SECONDS_RUN s, $SOURCES source address(es), $(nproc) cores, $(date -u +%FT%TZ)"
 IFS=, read -r -a servers <<< "$SERVERS"
 for name in "${servers[@]}"; do
   port=$(free_port tcp)
@@ -69,7 +79,8 @@ for name in "${servers[@]}"; do
   set +e
   timeout 600 dotnet tests/SignalLoad/bin/Release/net10.0/SignalLoad.dll \
     --url "ws://127.0.0.1:$port/signal" --peers "$PEERS" --room-size "$ROOM_SIZE" \
-    --seconds "$SECONDS_RUN" --rate "$RATE" --sources "$SOURCES" --server-pid "$server"
+    --seconds "$SECONDS_RUN" --rate "$RATE" --sources "$SOURCES" --server-pid "$server" \
+    --transport "$TRANSPORT" --idle-seconds "$IDLE_SECONDS"
   set -e
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true

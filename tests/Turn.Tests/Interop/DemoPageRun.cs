@@ -4,25 +4,27 @@ using Xunit.Abstractions;
 
 namespace Turn.Tests.Interop;
 
-/// <summary>One run of tests/browser/demo-test.mjs: it must end well and print its JSON result line, which is returned.</summary>
+/// <summary>One run of tests/browser/demo-test.mjs (or another script there, such as group-test.mjs): it must end well and print its JSON result line, which is returned.</summary>
 internal static class DemoPageRun
 {
     /// <param name="launcher">A command node runs under, e.g. `ip netns exec NAME`.</param>
     /// <param name="describe">What to add to a failure's message, e.g. the daemon's log.</param>
+    /// <param name="script">The script in tests/browser to run.</param>
     public static async Task<JsonElement> RunAsync(
         ITestOutputHelper output,
         string browserDirectory,
         IReadOnlyList<string> arguments,
         Func<string> describe,
         IReadOnlyList<string>? launcher = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null,
+        string script = "demo-test.mjs")
     {
-        string[] command = [.. launcher ?? [], BrowserPrerequisites.Node, Path.Combine(browserDirectory, "demo-test.mjs"), .. arguments];
+        string[] command = [.. launcher ?? [], BrowserPrerequisites.Node, Path.Combine(browserDirectory, script), .. arguments];
         ToolResult run = await ToolRunner.RunAsync(command[0], command[1..], TimeSpan.FromSeconds(60), browserDirectory, environment);
         output.WriteLine(run.ToString());
 
         string? json = run.StandardOutput.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
-        Assert.True(json is not null, $"demo-test.mjs printed no JSON result\n{run}\n{describe()}");
+        Assert.True(json is not null, $"{script} printed no JSON result\n{run}\n{describe()}");
         using JsonDocument document = JsonDocument.Parse(json);
         JsonElement result = document.RootElement.Clone();
         Assert.True(run.ExitCode == 0 && result.GetProperty("ok").GetBoolean(), $"{run}\n{describe()}");

@@ -4,12 +4,11 @@ using Xunit.Abstractions;
 
 namespace Turn.Tests.Interop;
 
-/// <summary>One run of tests/browser/demo-test.mjs (or another script there, such as group-test.mjs): it must end well and print its JSON result line, which is returned.</summary>
+/// <summary>One run of tests/browser/demo-test.mjs (or another script of that folder with the same contract): it must end well and print its JSON result line, which is returned.</summary>
 internal static class DemoPageRun
 {
     /// <param name="launcher">A command node runs under, e.g. `ip netns exec NAME`.</param>
     /// <param name="describe">What to add to a failure's message, e.g. the daemon's log.</param>
-    /// <param name="script">The script in tests/browser to run.</param>
     public static async Task<JsonElement> RunAsync(
         ITestOutputHelper output,
         string browserDirectory,

@@ -229,6 +229,8 @@ async function until(what, fn, ms = timeoutMs, every = 100) {
 }
 
 const state = (page) => page.evaluate(() => window.demo.state);
+/** The page's connection to the one other person in its call (the call is a mesh of one here). */
+const callLink = (s) => s.call?.links[0] ?? null;
 
 let browser;
 let forwarder;
@@ -305,9 +307,11 @@ try {
   await alice.evaluate((peer) => window.demo.call(peer, { relayOnly: true, media: true }), bobJoined.id);
   await until('both sides connected with the data channel open', async () => {
     const [a, b] = [await state(alice), await state(bob)];
-    return a.call?.connectionState === 'connected' && b.call?.connectionState === 'connected' && a.call.dataChannel === 'open' && b.call.dataChannel === 'open';
+    const [la, lb] = [callLink(a), callLink(b)];
+    return la?.peer === bobJoined.id && lb?.peer === aliceJoined.id
+      && la.connectionState === 'connected' && lb.connectionState === 'connected' && la.dataChannel === 'open' && lb.dataChannel === 'open';
   });
-  const callState = { alice: (await state(alice)).call, bob: (await state(bob)).call };
+  const callState = { alice: callLink(await state(alice)), bob: callLink(await state(bob)) };
   if (callState.alice.iceTransportPolicy !== 'relay' || callState.bob.iceTransportPolicy !== 'relay') throw new Error(`the call is not relay only: ${JSON.stringify(callState)}`);
   step('call connected', callState);
 
@@ -405,7 +409,7 @@ try {
       const n = await bob.evaluate(() => window.demo.framesDecoded());
       return n > framesBefore ? n : false;
     }, timeoutMs, 250);
-    if ((await state(alice)).call?.connectionState !== 'connected') throw new Error('the call did not survive the signaling drop');
+    if (callLink(await state(alice))?.connectionState !== 'connected') throw new Error('the call did not survive the signaling drop');
     step('call survived', { bobFramesDecoded: framesLater });
   }
 

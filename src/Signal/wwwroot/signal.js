@@ -682,3 +682,197 @@ export class SignalClient {
     this._emit('error', error);
   }
 }
+
+// ---- files over a data channel ----------------------------------------------------------------
+//
+// sendFile() and receiveFiles() move files over an RTCDataChannel (reliable and ordered, the
+// default), which needs no server beyond TURN when the peers cannot reach each other directly.
+// On the channel, each file is
+//
+//   text    {"type":"file","id","name","size","mime"}      the header
+//   binary  chunkSize bytes each, the last one shorter      size bytes in all
+//   text    {"type":"file-end","id","sha256"}              the trailer: SHA-256 of the whole file, hex
+//
+// and the receiver answers {"type":"file-ack","id","ok","error"?} once it has checked the size
+// and the SHA-256. Files on one channel go one after another; both ends may send at once.
+// A transfer cut by a closed channel is lost and must be sent again (there is no resume).
+// The whole file is held in memory at both ends (crypto.subtle.digest has no streaming form),
+// and crypto.subtle exists only on secure pages (https:, or http: on localhost).
+
+/** Bytes per data-channel message when sending a file: 16 KiB, which every browser takes. */
+export const FILE_CHUNK_BYTES = 16 * 1024;
+
+const fileQueues = new WeakMap();
+
+/**
+ * Sends a file over an open data channel; resolves once the receiver (receiveFiles() on the
+ * other end) has checked its size and SHA-256, and rejects when the receiver reports a
+ * mismatch, the channel closes first, or no verdict comes within ackTimeoutMs. Sends on one
+ * channel queue up. Back-pressure: at most highWaterMark bytes wait in the channel's buffer;
+ * past that it waits for 'bufferedamountlow'.
+ * @param {RTCDataChannel} channel
+ * @param {Blob|ArrayBuffer|ArrayBufferView} file  A File keeps its name and type.
+ * @param {{name?: string, type?: string, chunkSize?: number, highWaterMark?: number, ackTimeoutMs?: number,
+ *   onProgress?: (progress: {id: string, name: string, sent: number, size: number}) => void}} [options]
+ *   sent: bytes the channel has sent (handed over minus bufferedAmount).
+ * @returns {Promise<{id: string, name: string, size: number, type: string, sha256: string}>}
+ */
+export function sendFile(channel, file, options = {}) {
+  const previous = fileQueues.get(channel) ?? Promise.resolve();
+  const sending = previous.catch(() => {}).then(() => sendOneFile(channel, file, options));
+  fileQueues.set(channel, sending);
+  return sending;
+}
+
+async function sendOneFile(channel, file, {
+  name = file?.name ?? 'file', type = file?.type ?? '', chunkSize = FILE_CHUNK_BYTES,
+  highWaterMark = 1024 * 1024, ackTimeoutMs = 60000, onProgress,
+} = {}) {
+  if (!globalThis.crypto?.subtle) throw new Error('sending a file needs crypto.subtle: a secure page (https:, or http: on localhost)');
+  if (channel.readyState !== 'open') throw new Error(`the data channel is ${channel.readyState}`);
+  const bytes = file instanceof Blob ? new Uint8Array(await file.arrayBuffer())
+    : ArrayBuffer.isView(file) ? new Uint8Array(file.buffer, file.byteOffset, file.byteLength)
+      : new Uint8Array(file);
+  const id = Math.random().toString(36).slice(2, 12);
+  const size = bytes.byteLength;
+  const hashing = crypto.subtle.digest('SHA-256', bytes);  // runs while the chunks go out
+  const listening = new AbortController();  // removes this transfer's listeners at the end
+  const { signal } = listening;
+  let timer;
+  try {
+    const closed = new Promise((resolve, reject) => {
+      channel.addEventListener('close', () => reject(new Error(`the data channel closed while sending ${name}`)), { signal });
+    });
+    const verdict = new Promise((resolve, reject) => {
+      channel.addEventListener('message', ({ data }) => {
+        if (typeof data !== 'string' || !data.includes('"file-ack"')) return;
+        let ack;
+        try { ack = JSON.parse(data); } catch { return; }
+        if (ack?.type !== 'file-ack' || ack.id !== id) return;
+        if (ack.ok) resolve();
+        else reject(new Error(`the receiver refused ${name}: ${ack.error ?? 'no reason given'}`));
+      }, { signal });
+    });
+    closed.catch(() => {});
+    verdict.catch(() => {});
+    const drained = () => new Promise((resolve) => channel.addEventListener('bufferedamountlow', resolve, { once: true, signal }));
+
+    channel.bufferedAmountLowThreshold = Math.floor(highWaterMark / 4);
+    channel.send(JSON.stringify({ type: 'file', id, name, size, mime: type }));
+    for (let offset = 0; offset < size; offset += chunkSize) {
+      if (channel.bufferedAmount > highWaterMark) await Promise.race([drained(), closed]);
+      if (channel.readyState !== 'open') await closed;
+      const end = Math.min(size, offset + chunkSize);
+      channel.send(bytes.slice(offset, end).buffer);
+      onProgress?.({ id, name, sent: Math.max(0, end - channel.bufferedAmount), size });
+    }
+    const sha256 = hex(await hashing);
+    channel.send(JSON.stringify({ type: 'file-end', id, sha256 }));
+    const timeout = new Promise((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no word from the receiver on ${name} within ${ackTimeoutMs} ms`)), ackTimeoutMs);
+    });
+    await Promise.race([verdict, closed, timeout]);
+    onProgress?.({ id, name, sent: size, size });
+    return { id, name, size, type, sha256 };
+  } finally {
+    clearTimeout(timer);
+    listening.abort();
+  }
+}
+
+/**
+ * Receives the files sendFile() sends on this channel (it sets binaryType to 'arraybuffer').
+ * Each file is checked against the size in its header and the SHA-256 in its trailer, and the
+ * verdict goes back to the sender. Returns a function that stops listening.
+ * @param {RTCDataChannel} channel
+ * @param {{onStart?: (file: {id, name, size, type}) => void,
+ *   onProgress?: (progress: {id, name, received: number, size: number}) => void,
+ *   onFile?: (file: {id, name, size, type, sha256: string, blob: Blob}) => void,
+ *   onError?: (error: Error, file: {id, name, size, type}|null) => void,
+ *   maxBytes?: number}} [handlers]  onError: a SHA-256 or size mismatch, a file over maxBytes
+ *   (default 512 MiB), or the channel closing mid-file.
+ * @returns {() => void}
+ */
+export function receiveFiles(channel, { onStart, onProgress, onFile, onError, maxBytes = 512 * 1024 * 1024 } = {}) {
+  channel.binaryType = 'arraybuffer';
+  let current = null;  // {info, bytes, received} while a file comes in
+  let refused = null;  // the id of a refused file, whose chunks are skipped
+  const ack = (id, error) => {
+    if (channel.readyState === 'open') channel.send(JSON.stringify({ type: 'file-ack', id, ok: !error, ...(error ? { error } : {}) }));
+  };
+  const fail = (info, message) => {
+    ack(info.id, message);
+    onError?.(new Error(`${info.name}: ${message}`), info);
+  };
+
+  const onMessage = ({ data }) => {
+    if (typeof data !== 'string') {
+      if (!current) return;  // a refused file's chunks
+      const chunk = new Uint8Array(data);
+      if (current.received + chunk.byteLength > current.info.size) {
+        const { info } = current;
+        current = null;
+        refused = info.id;
+        fail(info, `more than the announced ${info.size} bytes`);
+        return;
+      }
+      current.bytes.set(chunk, current.received);
+      current.received += chunk.byteLength;
+      onProgress?.({ ...current.info, received: current.received, size: current.info.size });
+      return;
+    }
+    let message;
+    try { message = JSON.parse(data); } catch { return; }
+    if (message?.type === 'file') {
+      const info = { id: String(message.id), name: String(message.name ?? 'file'), size: Number(message.size), type: String(message.mime ?? '') };
+      if (current) fail(current.info, 'the next file began before this one ended');
+      current = null;
+      if (!Number.isSafeInteger(info.size) || info.size < 0 || info.size > maxBytes) {
+        refused = info.id;
+        fail(info, `a size of ${message.size} bytes is not taken (at most ${maxBytes})`);
+        return;
+      }
+      current = { info, bytes: new Uint8Array(info.size), received: 0 };
+      onStart?.(info);
+      onProgress?.({ ...info, received: 0 });
+    } else if (message?.type === 'file-end') {
+      if (message.id === refused) return;
+      const file = current;
+      current = null;
+      if (!file || file.info.id !== message.id) return;
+      finish(file, String(message.sha256 ?? '')).catch((e) => fail(file.info, e.message));
+    }
+  };
+
+  const finish = async ({ info, bytes, received }, announced) => {
+    if (received !== info.size) {
+      fail(info, `${received} bytes came of the announced ${info.size}`);
+      return;
+    }
+    const sha256 = hex(await crypto.subtle.digest('SHA-256', bytes));
+    if (sha256 !== announced.toLowerCase()) {
+      fail(info, `SHA-256 mismatch: the sender announced ${announced}, the bytes received hash to ${sha256}`);
+      return;
+    }
+    ack(info.id);
+    onFile?.({ ...info, sha256, blob: new Blob([bytes], { type: info.type }) });
+  };
+
+  const onClose = () => {
+    if (!current) return;
+    const { info, received } = current;
+    current = null;
+    onError?.(new Error(`${info.name}: the data channel closed after ${received} of ${info.size} bytes`), info);
+  };
+
+  channel.addEventListener('message', onMessage);
+  channel.addEventListener('close', onClose);
+  return () => {
+    channel.removeEventListener('message', onMessage);
+    channel.removeEventListener('close', onClose);
+  };
+}
+
+function hex(buffer) {
+  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}

@@ -384,16 +384,18 @@ try {
       window.addressedToMe.some((m) => m.from === from && m.data?.note === 'kept for you'), bobJoined.id));
     const bobEvents = await bob.evaluate((n) => window.demo.peerEvents.slice(n), bobEventsBefore);
     if (bobEvents.length > 0) throw new Error(`bob saw ${JSON.stringify(bobEvents)} while alice resumed`);
-    // The daemon she resumed on holds her seat (GET /api/rooms/{room} lists a daemon's own peers).
+    // The daemon she resumed on holds her seat, connected.
     const resumedOn = base2 ?? base;
     const roomAfter = await api(`/api/rooms/${encodeURIComponent(room)}`, { from: resumedOn });
     if (!roomAfter.peers.some((p) => p.id === aliceJoined.id && p.connected)) throw new Error(`after the resume ${resumedOn} shows ${JSON.stringify(roomAfter)}`);
     if (forwarder) {
       if (!(forwarder.forwarded.get(base2) > 0)) throw new Error(`no connection of alice's went to ${base2}`);
-      // The first daemon let her seat go once she resumed on the second.
-      await until(`${base} to let alice's seat go`, async () => {
+      // With rooms across daemons GET /api/rooms/{room} lists every daemon's members: the first
+      // daemon, which let her seat go, now shows her once, connected (on the second).
+      await until(`${base} to show alice once, connected`, async () => {
         const snapshot = await api(`/api/rooms/${encodeURIComponent(room)}`, { from: base, orNull: true });
-        return !snapshot?.peers.some((p) => p.id === aliceJoined.id);
+        const entries = snapshot?.peers.filter((p) => p.id === aliceJoined.id) ?? [];
+        return entries.length === 1 && entries[0].connected;
       }, 5000, 100);
     }
     step('alice resumed', {

@@ -15,7 +15,7 @@ namespace Turn.Tests.Interop;
 /// a relay-only call with fake camera and microphone, each side relayed by its own daemon, and
 /// both decode video through relay candidates. Then the forwarder fails over to the second daemon
 /// and alice's WebSocket drops: she resumes there with the same peer id and gets what bob sent
-/// while she was away, the first daemon lets her seat go, bob sees no leave or join, and the call
+/// while she was away, the first daemon lets her seat go (both daemons list her once, connected), bob sees no leave or join, and the call
 /// goes on. Both daemons show the Redis link up and room events coming in on /metrics.
 /// </summary>
 [Collection(InteropCollectionDefinition.Name)]

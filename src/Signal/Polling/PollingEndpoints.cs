@@ -96,17 +96,27 @@ internal sealed class PollingEndpoints
         return new JsonBytesResult(SignalMessages.PollSession(token, _hub.Options.PingIntervalSeconds), StatusCodes.Status200OK);
     }
 
-    private async Task Poll(HttpContext context, string session)
+    /// <summary>The session a request names, or null when it was answered already: 403 for an Origin not allowed, 410 for a session unknown.</summary>
+    private async Task<PollingSocket?> Find(HttpContext context, string session)
     {
         if (!Allowed(context))
         {
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            return;
+            return null;
         }
 
         if (!_sessions.TryGetValue(session, out PollingSocket? socket))
         {
             await Gone(context, null).ConfigureAwait(false);
+        }
+
+        return socket;
+    }
+
+    private async Task Poll(HttpContext context, string session)
+    {
+        if (await Find(context, session).ConfigureAwait(false) is not { } socket)
+        {
             return;
         }
 
@@ -145,15 +155,8 @@ internal sealed class PollingEndpoints
 
     private async Task Post(HttpContext context, string session)
     {
-        if (!Allowed(context))
+        if (await Find(context, session).ConfigureAwait(false) is not { } socket)
         {
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            return;
-        }
-
-        if (!_sessions.TryGetValue(session, out PollingSocket? socket))
-        {
-            await Gone(context, null).ConfigureAwait(false);
             return;
         }
 

@@ -68,7 +68,7 @@ public sealed class StunClientInteropTests
         var alternate = new IPEndPoint(LoopbackPorts.Alternate, alternatePort);
 
         // 1: a plain Binding request to the primary address.
-        Assert.All(ToolOutput.ResponseOrigins(responses[0]), o => Assert.Equal(primary, o));
+        Assert.Equal([primary], ToolOutput.ResponseOrigins(responses[0]).Distinct());
         Assert.Equal([alternate], ToolOutput.OtherAddresses(responses[0]));
         IPEndPoint mapped = Assert.Single(ToolOutput.ReflexiveAddresses(responses[0]).Distinct());
         Assert.Equal(IPAddress.Loopback, mapped.Address);

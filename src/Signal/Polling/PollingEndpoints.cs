@@ -27,8 +27,8 @@ namespace Turn.Signal.Polling;
 internal sealed class PollingEndpoints
 {
 
-    /// <summary>Largest body of a post: several messages of Signal:MaxMessageBytes.</summary>
-    private const int MaxPostBytes = 256 * 1024;
+    /// <summary>Largest body of a post (a few messages of Signal:MaxMessageBytes), and what a session may have waiting to be read.</summary>
+    public const int MaxPostBytes = 64 * 1024;
 
     private readonly ConcurrentDictionary<string, PollingSocket> _sessions = new(StringComparer.Ordinal);
     private readonly SignalHub _hub;
@@ -160,23 +160,30 @@ internal sealed class PollingEndpoints
             return;
         }
 
-        byte[] body = new byte[MaxPostBytes + 1];
-        int read = await context.Request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, context.RequestAborted).ConfigureAwait(false);
-        if (read > MaxPostBytes)
-        {
-            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-            return;
-        }
-
-        // One message per line (JSON text holds no raw line breaks); empty lines are skipped.
+        byte[] body = System.Buffers.ArrayPool<byte>.Shared.Rent(MaxPostBytes + 1);
         var messages = new List<byte[]>();
-        foreach (Range line in body.AsSpan(0, read).Split((byte)'\n'))
+        try
         {
-            ReadOnlySpan<byte> message = body.AsSpan(0, read)[line].TrimEnd((byte)'\r');
-            if (!message.IsEmpty)
+            int read = await context.Request.Body.ReadAtLeastAsync(body.AsMemory(0, MaxPostBytes + 1), MaxPostBytes + 1, throwOnEndOfStream: false, context.RequestAborted).ConfigureAwait(false);
+            if (read > MaxPostBytes)
             {
-                messages.Add(message.ToArray());
+                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                return;
             }
+
+            // One message per line (JSON text holds no raw line breaks); empty lines are skipped.
+            foreach (Range line in body.AsSpan(0, read).Split((byte)'\n'))
+            {
+                ReadOnlySpan<byte> message = body.AsSpan(0, read)[line].TrimEnd((byte)'\r');
+                if (!message.IsEmpty)
+                {
+                    messages.Add(message.ToArray());
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(body);
         }
 
         socket.Seen();

@@ -11,14 +11,17 @@ namespace Turn.Signal.Polling;
 /// </summary>
 internal sealed class PollingSocket : WebSocket
 {
-    /// <summary>Client messages waiting to be read by the connection.</summary>
+    /// <summary>Client messages waiting to be read by the connection, and their bytes: as much as a WebSocket's reader would have in hand, give or take.</summary>
     public const int MaxInbound = 256;
+
+    public const int MaxInboundBytes = PollingEndpoints.MaxPostBytes;
 
     /// <summary>Bytes waiting for a poll; past it the connection's writes wait (and its queue fills).</summary>
     public const int MaxOutboundBytes = 1 << 20;
 
     private readonly Lock _lock = new();
     private readonly Queue<byte[]> _inbound = new();
+    private int _inboundBytes;
     private readonly List<byte[]> _outbound = [];
     private int _outboundBytes;
     private long _acknowledged;
@@ -61,7 +64,8 @@ internal sealed class PollingSocket : WebSocket
         TaskCompletionSource? readable;
         lock (_lock)
         {
-            if (_state is not (WebSocketState.Open or WebSocketState.CloseSent) || _inbound.Count + messages.Count > MaxInbound)
+            int bytes = messages.Sum(m => m.Length);
+            if (_state is not (WebSocketState.Open or WebSocketState.CloseSent) || _inbound.Count + messages.Count > MaxInbound || _inboundBytes + bytes > MaxInboundBytes)
             {
                 return false;
             }
@@ -70,6 +74,8 @@ internal sealed class PollingSocket : WebSocket
             {
                 _inbound.Enqueue(message);
             }
+
+            _inboundBytes += bytes;
 
             readable = _readable;
             _readable = null;
@@ -211,6 +217,7 @@ internal sealed class PollingSocket : WebSocket
                 {
                     _reading = next;
                     _readOffset = 0;
+                    _inboundBytes -= next.Length;
                 }
 
                 if (_reading is not null)

@@ -161,8 +161,12 @@ export class PollingSocket {
 
   _flush() {
     if (this._posting || this._outbox.length === 0 || this.readyState !== 1) return;
-    const body = this._outbox.join('\n');
-    this._outbox = [];
+    // Up to 32 KB a post (the server takes 64 KB): what is left goes in the next one.
+    let count = 0;
+    for (let bytes = 0; count < this._outbox.length && (count === 0 || bytes + this._outbox[count].length < 32768); count++) {
+      bytes += this._outbox[count].length + 1;
+    }
+    const body = this._outbox.splice(0, count).join('\n');
     this._posting = this._post(body).then(() => {
       this._posting = null;
       this._flush();

@@ -134,6 +134,10 @@ public sealed class SignalPollingTests
         Assert.Equal(HttpStatusCode.NoContent, posted.StatusCode);
         Assert.Equal("https://app.example", posted.Headers.GetValues("Access-Control-Allow-Origin").Single());
 
+        // A post is bounded: 64 KB.
+        using HttpResponseMessage large = await http.PostAsync(allowed.PollUri, new StringContent(new string(' ', 65 * 1024)));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, large.StatusCode);
+
         // The address's connection limit counts sessions too.
         using HttpResponseMessage second = await http.PostAsync(new Uri("signal/poll", UriKind.Relative), null);
         Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);

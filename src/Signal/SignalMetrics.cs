@@ -7,7 +7,7 @@ public sealed class SignalMetrics : IDisposable
 {
     public const string MeterName = "Turn.Signal";
 
-    private readonly Meter _meter = new(MeterName);
+    private readonly Meter _meter;
     private readonly Counter<long> _messages;
     private readonly Counter<long> _errors;
     private readonly Counter<long> _resumes;
@@ -20,8 +20,9 @@ public sealed class SignalMetrics : IDisposable
     private readonly Counter<long> _backplaneErrors;
     private SignalHub? _hub;
 
-    public SignalMetrics()
+    public SignalMetrics(IMeterFactory? meters = null)
     {
+        _meter = meters?.Create(MeterName) ?? new Meter(MeterName);
         _messages = _meter.CreateCounter<long>("turn_signal_messages_total", description: "Messages received from peers, by type.");
         _errors = _meter.CreateCounter<long>("turn_signal_errors_total", description: "Error messages sent to peers, by code.");
         _resumes = _meter.CreateCounter<long>("turn_signal_resumes_total", description: "Peers that came back within the grace window.");

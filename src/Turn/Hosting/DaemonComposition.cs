@@ -224,6 +224,8 @@ internal static class DaemonComposition
         services.AddSingleton(new DaemonArguments(configFile));
         services.AddSingleton<IHostLifetime, DaemonLifetime>();
         services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
+        // Every meter of the daemon comes from one factory (and goes with the container).
+        services.AddMetrics();
         services.AddSingleton<TurnMetrics>();
         services.AddSingleton(sp =>
         {

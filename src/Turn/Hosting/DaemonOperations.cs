@@ -27,7 +27,7 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Meter _meter = new(Turn.Server.TurnMetrics.MeterName);
+    private readonly Meter _meter;
     private readonly long[] _reloads = new long[2];
     private TurnOptions _options;
     private Task _watchdog = Task.CompletedTask;
@@ -45,8 +45,10 @@ internal sealed class DaemonOperations : IHostedService, IDisposable
         ISystemdNotifier notifier,
         ILogger<DaemonOperations> logger,
         SignalHub? hub = null,
-        Signal.IIceServerProvider? iceServers = null)
+        Signal.IIceServerProvider? iceServers = null,
+        IMeterFactory? meters = null)
     {
+        _meter = meters?.Create(Turn.Server.TurnMetrics.MeterName) ?? new Meter(Turn.Server.TurnMetrics.MeterName);
         _options = options;
         _configFile = arguments.ConfigFile;
         _handler = handler;

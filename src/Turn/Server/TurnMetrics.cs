@@ -24,18 +24,67 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
     /// </summary>
     private const int DirectionStride = 16;
 
-    private static readonly string[] TransportNames = ["udp", "tcp", "tls"];
-    private static readonly string[] OutcomeNames = ["answered", "rejected", "ignored", "truncated", "not_stun", "malformed", "relayed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed", "rate_limited", "too_big"];
-    private static readonly string[] DirectionNames = ["to_peer", "to_client"];
-    private static readonly string[] MethodNames = ["binding", "allocate", "refresh", "create_permission", "channel_bind", "other"];
-    private static readonly int[] Codes = [0, 300, 400, 401, 403, 420, 437, 438, 440, 441, 442, 443, 446, 447, 486, 500, 508];
-    private static readonly string[] CodeNames = ["success", "300", "400", "401", "403", "420", "437", "438", "440", "441", "442", "443", "446", "447", "486", "500", "508", "other"];
-    private static readonly string[] DropNames = ["truncated", "not_stun", "malformed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed", "rate_limited", "too_big"];
-    private static readonly string[] RefusalNames = ["bad_request", "auth_failed", "forbidden", "draining", "allocation_mismatch", "unsupported_transport", "family_not_supported", "user_quota", "capacity", "unknown_attribute", "other", "address_quota"];
-    private static readonly string[] AuthFailureNames = ["bad_request", "unauthorized", "stale_nonce", "wrong_credentials"];
-    private static readonly string[] EndNames = ["expired", "deleted", "connection_closed", "shutdown"];
-    private static readonly string[] ConnectionResults = ["accepted", "refused", "address_cap"];
+    private static readonly string[] TransportNames = MetricLabels.Of<TransportProtocol>();
+    private static readonly string[] OutcomeNames = MetricLabels.Of<Outcome>("Dropped");
+    private static readonly string[] DirectionNames = MetricLabels.Of<RelayDirection>();
+
+    /// <summary>The methods counted by name; any other is "other".</summary>
+    private static readonly StunMethod[] CountedMethods = [StunMethod.Binding, StunMethod.Allocate, StunMethod.Refresh, StunMethod.CreatePermission, StunMethod.ChannelBind];
+    private static readonly string[] MethodNames = [.. CountedMethods.Select(m => MetricLabels.Snake(m.ToString())), "other"];
+
+    /// <summary>The response codes counted by number (0: success); any other is "other".</summary>
+    private static readonly int[] Codes =
+    [
+        0, StunErrors.TryAlternate, StunErrors.BadRequest, StunErrors.Unauthorized, StunErrors.Forbidden, StunErrors.UnknownAttribute,
+        StunErrors.AllocationMismatch, StunErrors.StaleNonce, StunErrors.AddressFamilyNotSupported, StunErrors.WrongCredentials,
+        StunErrors.UnsupportedTransportProtocol, StunErrors.PeerAddressFamilyMismatch, 446, 447, StunErrors.AllocationQuotaReached,
+        StunErrors.ServerError, StunErrors.InsufficientCapacity,
+    ];
+    private static readonly string[] CodeNames = [.. Codes.Select(c => c == 0 ? "success" : c.ToString(System.Globalization.CultureInfo.InvariantCulture)), "other"];
+
+    /// <summary>The outcomes that are drops (named Dropped...), and where each one's count is.</summary>
+    private static readonly Outcome[] Drops = [.. Enum.GetValues<Outcome>().Where(o => o.ToString().StartsWith("Dropped", StringComparison.Ordinal))];
+    private static readonly string[] DropNames = [.. Drops.Select(o => OutcomeNames[(int)o])];
+    private static readonly int[] DropIndexes = [.. Enum.GetValues<Outcome>().Select(o => Array.IndexOf(Drops, o))];
+    private static readonly string[] RefusalNames = MetricLabels.Of<AllocateRefusal>();
+    private static readonly string[] AuthFailureNames = MetricLabels.Of<AuthFailure>();
+    private static readonly string[] EndNames = MetricLabels.Of<AllocationEnd>();
+    private static readonly string[] ConnectionResults = MetricLabels.Of<ConnectionResult>();
     private static readonly string[] FamilyNames = ["ipv4", "ipv6"];
+
+    /// <summary>Why an Allocate was refused (turn_allocations_refused_total's reason).</summary>
+    internal enum AllocateRefusal
+    {
+        BadRequest,
+        AuthFailed,
+        Forbidden,
+        Draining,
+        AllocationMismatch,
+        UnsupportedTransport,
+        FamilyNotSupported,
+        UserQuota,
+        Capacity,
+        UnknownAttribute,
+        Other,
+        AddressQuota,
+    }
+
+    /// <summary>Why credentials failed (turn_auth_failures_total's reason).</summary>
+    internal enum AuthFailure
+    {
+        BadRequest,
+        Unauthorized,
+        StaleNonce,
+        WrongCredentials,
+    }
+
+    /// <summary>What became of a TCP or TLS connection (turn_stream_connections_total's result).</summary>
+    internal enum ConnectionResult
+    {
+        Accepted,
+        Refused,
+        AddressCap,
+    }
 
     private readonly Meter _meter;
     private readonly long[] _packets = new long[TransportCount * OutcomeNames.Length];
@@ -136,21 +185,21 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
             Interlocked.Increment(ref _bindings[(int)transport]);
         }
 
-        int authFailure = result.Auth switch
+        AuthFailure? authFailure = result.Auth switch
         {
-            AuthStatus.BadRequest => 0,
-            AuthStatus.Unauthorized => 1,
-            AuthStatus.StaleNonce => 2,
-            _ => result.Code == StunErrors.WrongCredentials ? 3 : -1,
+            AuthStatus.BadRequest => AuthFailure.BadRequest,
+            AuthStatus.Unauthorized => AuthFailure.Unauthorized,
+            AuthStatus.StaleNonce => AuthFailure.StaleNonce,
+            _ => result.Code == StunErrors.WrongCredentials ? AuthFailure.WrongCredentials : null,
         };
-        if (authFailure >= 0)
+        if (authFailure is { } failure)
         {
-            Interlocked.Increment(ref _authFailures[authFailure]);
+            Interlocked.Increment(ref _authFailures[(int)failure]);
         }
 
         if (result.Method == StunMethod.Allocate && result.Code != 0 && result.Auth is not (AuthStatus.Challenge or AuthStatus.StaleNonce))
         {
-            Interlocked.Increment(ref _refused[RefusalIndex(result)]);
+            Interlocked.Increment(ref _refused[(int)Refusal(result)]);
         }
     }
 
@@ -168,7 +217,7 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
 
     /// <summary>A TCP or TLS connection accepted, refused because the listener is full, or refused because its address holds its share (<paramref name="addressCap"/>).</summary>
     public void CountConnection(TransportProtocol transport, bool accepted, bool addressCap = false)
-        => Interlocked.Increment(ref _connections[((int)transport * ConnectionResults.Length) + (accepted ? 0 : addressCap ? 2 : 1)]);
+        => Interlocked.Increment(ref _connections[((int)transport * ConnectionResults.Length) + (int)(accepted ? ConnectionResult.Accepted : addressCap ? ConnectionResult.AddressCap : ConnectionResult.Refused)]);
 
     public void CountRelayed(RelayDirection direction, TransportProtocol transport, int bytes)
     {
@@ -218,30 +267,13 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
         return grid;
     }
 
-    private static int DropIndex(Outcome outcome) => outcome switch
-    {
-        Outcome.DroppedTruncated => 0,
-        Outcome.DroppedNotStun => 1,
-        Outcome.DroppedMalformed => 2,
-        Outcome.DroppedNoAllocation => 3,
-        Outcome.DroppedNoPermission => 4,
-        Outcome.DroppedDeniedPeer => 5,
-        Outcome.DroppedQuota => 6,
-        Outcome.DroppedSendFailed => 7,
-        Outcome.DroppedRateLimited => 8,
-        Outcome.DroppedTooBig => 9,
-        _ => -1,
-    };
+    private static int DropIndex(Outcome outcome) => DropIndexes[(int)outcome];
 
-    private static int MethodIndex(StunMethod method) => method switch
+    private static int MethodIndex(StunMethod method)
     {
-        StunMethod.Binding => 0,
-        StunMethod.Allocate => 1,
-        StunMethod.Refresh => 2,
-        StunMethod.CreatePermission => 3,
-        StunMethod.ChannelBind => 4,
-        _ => 5,
-    };
+        int index = Array.IndexOf(CountedMethods, method);
+        return index >= 0 ? index : CountedMethods.Length;
+    }
 
     private static int CodeIndex(int code)
     {
@@ -249,21 +281,21 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
         return index >= 0 ? index : CodeNames.Length - 1;
     }
 
-    private static int RefusalIndex(in HandleResult result) => result.Code switch
+    private static AllocateRefusal Refusal(in HandleResult result) => result.Code switch
     {
-        _ when result.Draining => 3,
-        _ when result.AddressQuota => 11,
-        StunErrors.BadRequest when result.Auth == AuthStatus.BadRequest => 1,
-        StunErrors.BadRequest => 0,
-        StunErrors.Unauthorized or StunErrors.WrongCredentials => 1,
-        StunErrors.Forbidden => 2,
-        StunErrors.AllocationMismatch => 4,
-        StunErrors.UnsupportedTransportProtocol => 5,
-        StunErrors.AddressFamilyNotSupported => 6,
-        StunErrors.AllocationQuotaReached => 7,
-        StunErrors.InsufficientCapacity => 8,
-        StunErrors.UnknownAttribute => 9,
-        _ => 10,
+        _ when result.Draining => AllocateRefusal.Draining,
+        _ when result.AddressQuota => AllocateRefusal.AddressQuota,
+        StunErrors.BadRequest when result.Auth == AuthStatus.BadRequest => AllocateRefusal.AuthFailed,
+        StunErrors.BadRequest => AllocateRefusal.BadRequest,
+        StunErrors.Unauthorized or StunErrors.WrongCredentials => AllocateRefusal.AuthFailed,
+        StunErrors.Forbidden => AllocateRefusal.Forbidden,
+        StunErrors.AllocationMismatch => AllocateRefusal.AllocationMismatch,
+        StunErrors.UnsupportedTransportProtocol => AllocateRefusal.UnsupportedTransport,
+        StunErrors.AddressFamilyNotSupported => AllocateRefusal.FamilyNotSupported,
+        StunErrors.AllocationQuotaReached => AllocateRefusal.UserQuota,
+        StunErrors.InsufficientCapacity => AllocateRefusal.Capacity,
+        StunErrors.UnknownAttribute => AllocateRefusal.UnknownAttribute,
+        _ => AllocateRefusal.Other,
     };
 
     private static Measurement<long>[] Row(long[] counts, string name, string[] values)

@@ -60,6 +60,49 @@ public sealed class TurnMetricsTests
         Assert.Contains("turn_relayed_packets_total{direction=\"to_client\",transport=\"tls\"} 0", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task EveryOutcome_HasExactlyOneSeriesPerTransport_AndEveryDropOneReason_UnderTheDocumentedNames()
+    {
+        // One packet of each outcome on each transport: each lands in its own series, once.
+        string text = await CountAndScrape(metrics =>
+        {
+            foreach (TransportProtocol transport in Enum.GetValues<TransportProtocol>())
+            {
+                foreach (Outcome outcome in Enum.GetValues<Outcome>())
+                {
+                    metrics.CountPacket(transport, new HandleResult(outcome, 0, -1, 0));
+                }
+            }
+        });
+        string[] lines = text.Split('\n');
+        string[] outcomes = ["answered", "rejected", "ignored", "truncated", "not_stun", "malformed", "relayed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed", "rate_limited", "too_big"];
+        Assert.Equal(outcomes.Length, Enum.GetValues<Outcome>().Length);
+        foreach (string transport in new[] { "udp", "tcp", "tls" })
+        {
+            foreach (string outcome in outcomes)
+            {
+                Assert.Single(lines, l => l == $"turn_stun_packets_total{{transport=\"{transport}\",outcome=\"{outcome}\"}} 1");
+            }
+        }
+
+        Assert.Equal(outcomes.Length * 3, lines.Count(l => l.StartsWith("turn_stun_packets_total{", StringComparison.Ordinal)));
+        string[] drops = ["truncated", "not_stun", "malformed", "no_allocation", "no_permission", "denied_peer", "quota", "send_failed", "rate_limited", "too_big"];
+        Assert.Equal(drops.Length, Enum.GetValues<Outcome>().Count(o => o.ToString().StartsWith("Dropped", StringComparison.Ordinal)));
+        foreach (string drop in drops)
+        {
+            Assert.Single(lines, l => l == $"turn_dropped_packets_total{{reason=\"{drop}\"}} 3");
+        }
+    }
+
+    [Fact]
+    public void LabelsFromEnums_AreTheirMembersInSnakeCase_AndRefuseGaps()
+    {
+        Assert.Equal(["expired", "deleted", "connection_closed", "shutdown"], MetricLabels.Of<AllocationEnd>());
+        Assert.Equal(["to_peer", "to_client"], MetricLabels.Of<RelayDirection>());
+        Assert.Equal("not_stun", MetricLabels.Snake("DroppedNotStun", "Dropped"));
+        Assert.Throws<InvalidOperationException>(() => MetricLabels.Of<StunMethod>());
+    }
+
     private static async Task<string> CountAndScrape(Action<TurnMetrics> count)
     {
         // A meter of its own name, so that no other test's instruments land in this registry.

@@ -42,31 +42,12 @@ internal sealed partial class StunRequestHandler
             return Drained(request, context, relay, response, auth);
         }
 
-        if (!request.TryGetAttribute(StunAttributeType.RequestedTransport, out ReadOnlySpan<byte> transport)
-            || !TurnAttributes.TryReadRequestedTransport(transport, out byte protocol))
+        int invalid = CheckAllocateRequest(request, relay, out AllocateOptions options, out bool dontFragment, out string? problem);
+        if (invalid != 0)
         {
-            return Error(request, context, response, StunErrors.BadRequest, "REQUESTED-TRANSPORT missing or malformed", default, auth);
-        }
-
-        if (protocol != TurnAttributes.ProtocolUdp)
-        {
-            return Error(request, context, response, StunErrors.UnsupportedTransportProtocol, default, auth);
-        }
-
-        bool dontFragment = request.TryGetAttribute(StunAttributeType.DontFragment, out ReadOnlySpan<byte> df);
-        if (dontFragment && !TurnAttributes.IsValidDontFragment(df))
-        {
-            return Error(request, context, response, StunErrors.BadRequest, "Malformed DONT-FRAGMENT", default, auth);
-        }
-
-        if (!TryReadAllocateOptions(request, out AllocateOptions options, out string? problem))
-        {
-            return Error(request, context, response, StunErrors.BadRequest, problem!, default, auth);
-        }
-
-        if (options.Token is null && !relay.Ports.Supports(options.Family))
-        {
-            return Error(request, context, response, StunErrors.AddressFamilyNotSupported, default, auth);
+            return problem is null
+                ? Error(request, context, response, invalid, default, auth)
+                : Error(request, context, response, invalid, problem, default, auth);
         }
 
         // The operator's static users are not minted per browser peer: the address quota is not theirs.
@@ -86,21 +67,9 @@ internal sealed partial class StunRequestHandler
         Allocation? allocation = null;
         try
         {
-            ulong reservation = 0;
-            IRelayEndpoint? first = options.Token is ulong token
-                ? relay.Ports.TakeReserved(token)
-                : relay.Ports.Open(options.Family, options.EvenPort, options.ReserveNext, dontFragment, out reservation);
-            if (first is null)
+            if (OpenRelays(relay, options, dontFragment, out IRelayEndpoint? second, out int secondError, out ulong reservation) is not { } first)
             {
                 return Error(request, context, response, StunErrors.InsufficientCapacity, default, auth);
-            }
-
-            int secondError = 0;
-            IRelayEndpoint? second = null;
-            if (options.Dual)
-            {
-                second = relay.Ports.Supports(AddressFamily.InterNetworkV6) ? relay.Ports.Open(AddressFamily.InterNetworkV6, false, false, dontFragment, out _) : null;
-                secondError = second is not null ? 0 : relay.Ports.Supports(AddressFamily.InterNetworkV6) ? StunErrors.InsufficientCapacity : StunErrors.AddressFamilyNotSupported;
             }
 
             bool firstIsV4 = first.Local.IsIPv4;
@@ -131,6 +100,65 @@ internal sealed partial class StunRequestHandler
 
             relay.Allocations.Complete(auth.Username!, context.Source, allocation, perAddress);
         }
+    }
+
+    /// <summary>
+    /// RFC 8656 §7.2 steps 2-6 of an Allocate: REQUESTED-TRANSPORT present and UDP (400, 442),
+    /// DONT-FRAGMENT well formed (400), the family and port options consistent (400) and the
+    /// family relayed here (440). 0 when they hold; else the code, with a reason for a 400.
+    /// </summary>
+    private static int CheckAllocateRequest(in StunMessage request, RelayServices relay, out AllocateOptions options, out bool dontFragment, out string? problem)
+    {
+        options = default;
+        dontFragment = false;
+        problem = null;
+        if (!request.TryGetAttribute(StunAttributeType.RequestedTransport, out ReadOnlySpan<byte> transport)
+            || !TurnAttributes.TryReadRequestedTransport(transport, out byte protocol))
+        {
+            problem = "REQUESTED-TRANSPORT missing or malformed";
+            return StunErrors.BadRequest;
+        }
+
+        if (protocol != TurnAttributes.ProtocolUdp)
+        {
+            return StunErrors.UnsupportedTransportProtocol;
+        }
+
+        dontFragment = request.TryGetAttribute(StunAttributeType.DontFragment, out ReadOnlySpan<byte> df);
+        if (dontFragment && !TurnAttributes.IsValidDontFragment(df))
+        {
+            problem = "Malformed DONT-FRAGMENT";
+            return StunErrors.BadRequest;
+        }
+
+        if (!TryReadAllocateOptions(request, out options, out problem))
+        {
+            return StunErrors.BadRequest;
+        }
+
+        return options.Token is null && !relay.Ports.Supports(options.Family) ? StunErrors.AddressFamilyNotSupported : 0;
+    }
+
+    /// <summary>
+    /// A new allocation's relay endpoints: the first reserved by a token or opened (null when no
+    /// port is free), and for a dual-stack request an IPv6 one, or the code that says why not.
+    /// </summary>
+    private static IRelayEndpoint? OpenRelays(RelayServices relay, in AllocateOptions options, bool dontFragment, out IRelayEndpoint? second, out int secondError, out ulong reservation)
+    {
+        reservation = 0;
+        second = null;
+        secondError = 0;
+        IRelayEndpoint? first = options.Token is ulong token
+            ? relay.Ports.TakeReserved(token)
+            : relay.Ports.Open(options.Family, options.EvenPort, options.ReserveNext, dontFragment, out reservation);
+        if (first is not null && options.Dual)
+        {
+            bool v6 = relay.Ports.Supports(AddressFamily.InterNetworkV6);
+            second = v6 ? relay.Ports.Open(AddressFamily.InterNetworkV6, false, false, dontFragment, out _) : null;
+            secondError = second is not null ? 0 : v6 ? StunErrors.InsufficientCapacity : StunErrors.AddressFamilyNotSupported;
+        }
+
+        return first;
     }
 
     private HandleResult AllocateSuccess(in StunMessage request, in RequestContext context, RelayServices relay, Allocation allocation, Span<byte> response, in AuthResult auth)

@@ -61,10 +61,11 @@ public sealed class SignalProtocolAttackTests
         await bob.JoinAsync("standup", "Bob");
         await a.ExpectAsync("peer-joined");
 
-        // C takes the seat while A's connection is still open; A tries to leave and to speak, as
-        // the resume goes through and after it (until the server has closed A).
+        // C takes the seat while A's connection is still open; then A tries to leave and to speak
+        // (until the server has closed A). A leave that A sent before the resume was handled would
+        // be A's own to make, so A's attempts start once C holds the seat.
         await using SignalTestClient c = await SignalTestClient.ConnectAsync(daemon.Signal);
-        Task<ServerMessage> resumed = c.ResumeAsync(a.ResumeToken);
+        await c.ResumeAsync(a.ResumeToken);
         for (int i = 0; i < 50 && !a.Ended.IsCompleted; i++)
         {
             try
@@ -78,7 +79,6 @@ public sealed class SignalProtocolAttackTests
             }
         }
 
-        await resumed;
         await a.Ended.WaitAsync(TimeSpan.FromSeconds(5));
 
         // Bob saw no one leave; the seat is C's, listed and counted; C still speaks as that id.

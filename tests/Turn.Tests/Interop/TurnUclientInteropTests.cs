@@ -31,7 +31,8 @@ public sealed class TurnUclientInteropTests(UclientRelayFixture server) : IClass
         Assert.True(result.ExitCode == 0, context);
         Assert.True(UclientOutput.Totals(output) == (scenario.ExpectedMessages, scenario.ExpectedMessages), context);
         Assert.True(UclientOutput.LostPackets(output) == 0, context);
-        Assert.True(UclientOutput.AverageRoundTripMilliseconds(output) is >= 0, context);
+        // Round trips through a relay on loopback: reported, and well under a second.
+        Assert.True(UclientOutput.AverageRoundTripMilliseconds(output) is >= 0 and < 1000, context);
 
         List<IPEndPoint> servers = UclientOutput.ServerAddresses(output);
         Assert.True(servers.Count > 0, context);

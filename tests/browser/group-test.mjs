@@ -156,10 +156,10 @@ async function person(browser, name, room, kind) {
   await page.goto(pageUrl, { timeout: 15000 });
   await page.waitForFunction(() => window.demo !== undefined && window.demo.client.state === 'open', null, { timeout: 15000 });
   const joined = await page.evaluate(({ room, name }) => window.demo.join(room, name), { room, name });
-  // A page that does not answer within 20 s (a browser stuck under load) fails the step, and says so.
+  // A page that does not answer within 45 s (a browser stuck under load) fails the step, and says so.
   const evaluate = (fn, arg) => Promise.race([
     page.evaluate(fn, arg),
-    sleep(20000).then(() => { throw new Error(`${name}'s page (${kind}) did not answer within 20 s`); }),
+    sleep(45000).then(() => { throw new Error(`${name}'s page (${kind}) did not answer within 45 s`); }),
   ]);
   const p = { name, page: { evaluate }, id: joined.id, browser: kind };
   everyone.push(p);

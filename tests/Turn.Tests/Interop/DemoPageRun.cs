@@ -16,10 +16,11 @@ internal static class DemoPageRun
         Func<string> describe,
         IReadOnlyList<string>? launcher = null,
         IReadOnlyDictionary<string, string>? environment = null,
-        string script = "demo-test.mjs")
+        string script = "demo-test.mjs",
+        int timeoutSeconds = 60)
     {
         string[] command = [.. launcher ?? [], BrowserPrerequisites.Node, Path.Combine(browserDirectory, script), .. arguments];
-        ToolResult run = await ToolRunner.RunAsync(command[0], command[1..], TimeSpan.FromSeconds(60), browserDirectory, environment);
+        ToolResult run = await ToolRunner.RunAsync(command[0], command[1..], TimeSpan.FromSeconds(timeoutSeconds), browserDirectory, environment);
         output.WriteLine(run.ToString());
 
         string? json = run.StandardOutput.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));

@@ -100,9 +100,10 @@ public sealed class GroupCallTests(ITestOutputHelper output)
         => DemoPageRun.RunAsync(
             output,
             browserDirectory,
-            ["--base", daemon.BaseUrl, "--scenario", scenario, "--api-key", ApiKey, "--join-token-secret", JoinTokenSecret, "--timeout-ms", "25000", .. extra],
+            ["--base", daemon.BaseUrl, "--scenario", scenario, "--api-key", ApiKey, "--join-token-secret", JoinTokenSecret, "--timeout-ms", "40000", .. extra],
             daemon.Process.Describe,
-            script: "group-test.mjs");
+            script: "group-test.mjs",
+            timeoutSeconds: 120);
 
     /// <summary>The sum of a metric's series whose labels contain <paramref name="labels"/> ("" for all).</summary>
     private static double Sum(string metrics, string name, string labels)

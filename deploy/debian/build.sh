@@ -75,12 +75,11 @@ install -m 0755 "$here/postinst" "$here/prerm" "$here/postrm" "$root/DEBIAN/"
 # Depends. dpkg-shlibdeps sees only libc (the executable's NEEDED entries are libc, libm and the
 # loader). The .NET runtime dlopen()s the rest, which ldd cannot see:
 #   libssl3   TLS listeners, HMAC of MESSAGE-INTEGRITY, certificates
-#   libicu    globalization (the runtime probes libicuuc.so.NN, so newer releases' ICU serves too)
 #   procps    /bin/kill, which the unit's ExecReload runs
-# libstdc++ and zlib are linked in statically.
+# zlib is linked in statically; the daemon runs without ICU (invariant globalization, its own NFKC).
 shlibs=$(cd "$work" && mkdir -p debian && printf 'Source: turn\n\nPackage: turn\nArchitecture: %s\n' "$arch" > debian/control \
          && dpkg-shlibdeps -O "$root/$exe" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
-depends="${shlibs:-libc6 (>= 2.34)}, libssl3 (>= 3.0.0), libicu72 | libicu74 | libicu76, procps"
+depends="${shlibs:-libc6 (>= 2.34)}, libssl3 (>= 3.0.0), procps"
 
 # Installed-Size as dpkg counts it: KiB per file rounded up, 1 per directory or link.
 installed_size=$(find "$root" -path "$root/DEBIAN" -prune -o -mindepth 1 -printf '%y %s\n' \

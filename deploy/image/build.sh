@@ -44,10 +44,11 @@ tar_layer() { # DIR TAR: a layer tar that depends only on the files and SOURCE_D
 }
 
 # 1. The base: packages extracted, not installed (no shell, no dpkg, no maintainer scripts).
-#    libssl3 and ICU are dlopen()ed by the .NET runtime, and ICU needs libstdc++ and libgcc.
+#    libssl3 is dlopen()ed by the .NET runtime; glibc loads libgcc_s when a thread exits. The
+#    daemon runs without ICU (invariant globalization, its own NFKC).
 #    The hook writes a dpkg status file while the .debs are at hand, so image scanners see
 #    which packages the image holds.
-packages=libc6,libgcc-s1,libstdc++6,libssl3,libicu72,ca-certificates,tzdata
+packages=libc6,libgcc-s1,libssl3,ca-certificates,tzdata
 base=$work/base
 mmdebstrap --quiet --variant=extract --mode=root --include="$packages" --skip=output/dev \
     --extract-hook='set -e; mkdir -p "$1/var/lib/dpkg"; : > "$1/var/lib/dpkg/status"
@@ -60,13 +61,12 @@ mmdebstrap --quiet --variant=extract --mode=root --include="$packages" --skip=ou
 mkdir -p "$base/etc/ssl/certs"
 find "$base/usr/share/ca-certificates/mozilla" -name '*.crt' | LC_ALL=C sort | xargs cat > "$base/etc/ssl/certs/ca-certificates.crt"
 # What a daemon never runs or reads: programs (openssl and debconf come as hard dependencies of
-# ca-certificates), documentation but the copyrights, locales, iconv modules, ICU's tools,
-# OpenSSL engines, apt's state, the build host's resolv.conf and hostname.
+# ca-certificates), documentation but the copyrights, locales, iconv modules, OpenSSL engines,
+# apt's state, the build host's resolv.conf and hostname.
 rm -rf "$base/usr/bin" "$base/usr/sbin" "$base/sbin" "$base/bin" "$base/usr/share/man" "$base/usr/share/lintian" \
     "$base/usr/share/perl5" "$base/usr/share/pixmaps" "$base/usr/share/debconf" "$base/usr/share/locale" \
     "$base/usr/lib/x86_64-linux-gnu/gconv" "$base/usr/lib/x86_64-linux-gnu/engines-3" \
-    "$base"/usr/lib/x86_64-linux-gnu/libicutest.so.* "$base"/usr/lib/x86_64-linux-gnu/libicutu.so.* \
-    "$base"/usr/lib/x86_64-linux-gnu/libicuio.so.* "$base/usr/lib/ssl/misc" "$base/usr/share/gcc" \
+    "$base/usr/lib/ssl/misc" "$base/usr/share/gcc" \
     "$base/usr/share/ca-certificates" "$base/etc/apt" "$base/var/lib/apt" "$base/var/cache" "$base/var/log" \
     "$base/etc/debconf.conf" "$base/etc/resolv.conf" "$base/etc/hostname" "$base/etc/fstab" \
     "$base/var/lib/dpkg/info" "$base/var/lib/dpkg/alternatives" "$base/var/lib/dpkg/triggers" \

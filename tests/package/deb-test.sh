@@ -4,7 +4,7 @@
 #   tests/package/deb-test.sh artifacts/turn_<version>_amd64.deb
 #
 # The root comes from a cached mmdebstrap tarball (bookworm, minbase, apt lists kept, and the
-# .debs of libssl3, libicu72, procps and systemd pre-downloaded into /var/cache/turn-test), so after the
+# .debs of libssl3, procps and systemd pre-downloaded into /var/cache/turn-test), so after the
 # first run the test needs no network: `apt-get install --no-download ./turn.deb` resolves the
 # package's Depends from those lists and that cache. A Depends that names something not cached
 # fails the install, and a dependency missing from Depends shows when the executable runs.
@@ -42,7 +42,7 @@ if [ "${REFRESH:-0}" = 1 ] || [ -z "$(find "$CACHE" -mtime -"${CACHE_MAX_DAYS:-7
     echo "building $CACHE with mmdebstrap"
     mmdebstrap --quiet --variant=minbase --skip=cleanup/apt/lists \
         --customize-hook='mkdir -p "$1/var/cache/turn-test/partial"' \
-        --customize-hook='chroot "$1" apt-get install --download-only -y --no-install-recommends -o Dir::Cache::Archives=/var/cache/turn-test libssl3 libicu72 procps systemd' \
+        --customize-hook='chroot "$1" apt-get install --download-only -y --no-install-recommends -o Dir::Cache::Archives=/var/cache/turn-test libssl3 procps systemd' \
         "$SUITE" "$CACHE.tmp.tar.zst" || { echo "mmdebstrap failed" >&2; exit 1; }
     mv "$CACHE.tmp.tar.zst" "$CACHE"
     lap "mmdebstrap (cache build)"

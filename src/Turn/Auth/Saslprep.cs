@@ -38,7 +38,7 @@ internal static class Saslprep
             mapped.Append(rune.ToString());
         }
 
-        string normalized = mapped.ToString().Normalize(NormalizationForm.FormKC);
+        string normalized = Nfkc.Normalize(mapped.ToString());
         foreach (Rune rune in normalized.EnumerateRunes())
         {
             if (IsProhibited(rune.Value))

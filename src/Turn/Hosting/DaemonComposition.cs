@@ -16,6 +16,7 @@ using Turn.Server;
 using Turn.Signal;
 using Turn.Signal.Access;
 using Turn.Transport;
+using Turn.Configuration;
 
 namespace Turn.Hosting;
 
@@ -72,7 +73,7 @@ internal static class DaemonComposition
         if (signal)
         {
             web.Services.AddSignal(options.Signal);
-            web.Services.AddSingleton<IIceServerProvider>(sp => new TurnIceServers(options, TimeProvider.System));
+            web.Services.AddSingleton<IIceServerProvider>(sp => new TurnIceServers(sp.GetRequiredService<TurnSnapshot>(), TimeProvider.System));
         }
 
         WebApplication app = web.Build();
@@ -221,6 +222,23 @@ internal static class DaemonComposition
         }
 
         services.AddSingleton(options);
+        services.AddSingleton(sp =>
+        {
+            // What a reload changes in what runs: the relay's secrets, peer lists and quotas, and
+            // signaling's limits and keys. The ICE servers and the drain read the snapshot.
+            var snapshot = new TurnSnapshot(options);
+            snapshot.OnReload(next =>
+            {
+                StunRequestHandler handler = sp.GetRequiredService<StunRequestHandler>();
+                if (handler.Relay is { } relay)
+                {
+                    handler.Reload(RelayComposition.Reload(relay, next));
+                }
+
+                sp.GetService<SignalHub>()?.Reload(next.Signal);
+            });
+            return snapshot;
+        });
         services.AddSingleton(new DaemonArguments(configFile));
         services.AddSingleton<IHostLifetime, DaemonLifetime>();
         services.AddSingleton<ISystemdNotifier, SystemdNotifier>();

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Turn.Relay;
 using Turn.Transport;
 using Turn.Transport.Linux;
+using Turn.Configuration;
 
 namespace Turn.Hosting;
 

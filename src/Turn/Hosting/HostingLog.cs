@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Turn.Configuration;
 
 namespace Turn.Hosting;
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Turn.Relay;
 using Turn.Signal;
 using Turn.Wire;
+using Turn.Configuration;
 
 namespace Turn.Hosting;
 

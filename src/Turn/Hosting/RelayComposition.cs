@@ -6,6 +6,7 @@ using Turn.Relay;
 using Turn.Server;
 using Turn.Transport;
 using Turn.Wire;
+using Turn.Configuration;
 
 namespace Turn.Hosting;
 

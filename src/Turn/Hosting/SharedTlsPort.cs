@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Turn.Signal;
 using Turn.Transport;
 using Turn.Wire;
+using Turn.Configuration;
 
 namespace Turn.Hosting;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Turn.Relay;
 using Turn.Server;
 using Turn.Transport;
+using Turn.Configuration;
 
 namespace Turn.Hosting;
 

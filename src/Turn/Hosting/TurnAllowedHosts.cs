@@ -2,6 +2,7 @@ using System.Net;
 using Turn.Relay;
 using Turn.Signal.Access;
 using Turn.Wire;
+using Turn.Configuration;
 
 namespace Turn.Hosting;
 

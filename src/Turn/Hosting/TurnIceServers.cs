@@ -3,21 +3,28 @@ using System.Net;
 using System.Net.Sockets;
 using Turn.Auth;
 using Turn.Signal;
+using Turn.Configuration;
 
 namespace Turn.Hosting;
 
 /// <summary>
 /// The iceServers a browser gets from signaling and /api/ice-servers: this daemon's stun:, turn:
 /// (UDP and TCP) and turns: URIs, with TURN REST credentials minted from the first secret the
-/// TURN server itself checks, valid for Ice:CredentialTtlSeconds.
+/// TURN server itself checks, valid for Ice:CredentialTtlSeconds; from the configuration in
+/// force, so a reload's secrets and URIs are handed out from then on.
 /// </summary>
-internal sealed class TurnIceServers(TurnOptions options, TimeProvider time) : IIceServerProvider
+internal sealed class TurnIceServers(TurnSnapshot snapshot, TimeProvider time) : IIceServerProvider
 {
-    private volatile Snapshot _current = new(options);
+    private volatile Snapshot _current = new(snapshot.Current);
 
     public IReadOnlyList<IceServer> GetIceServers(string peerId)
     {
         Snapshot current = _current;
+        if (!ReferenceEquals(current.Options, snapshot.Current))
+        {
+            _current = current = new Snapshot(snapshot.Current);
+        }
+
         TurnOptions options = current.Options;
         var servers = new List<IceServer> { new(current.StunUrls, null, null) };
         if (options.Auth.Secrets.Count > 0 && current.TurnUrls.Length > 0)
@@ -29,9 +36,6 @@ internal sealed class TurnIceServers(TurnOptions options, TimeProvider time) : I
 
         return servers;
     }
-
-    /// <summary>Mints from the reloaded secrets and hands out the reloaded URIs from now on.</summary>
-    public void Reload(TurnOptions reloaded) => _current = new Snapshot(reloaded);
 
     private sealed class Snapshot(TurnOptions options)
     {

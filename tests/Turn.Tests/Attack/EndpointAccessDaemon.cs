@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Turn.Hosting;
 using Turn.Tests.Interop;
 using Xunit;
+using Turn.Configuration;
 
 namespace Turn.Tests.Attack;
 

@@ -47,6 +47,6 @@ public sealed class SystemdUnitTests
     {
         string line = File.ReadAllLines(UnitPath).Single(l => l.StartsWith("TimeoutStopSec=", StringComparison.Ordinal));
         int seconds = int.Parse(line["TimeoutStopSec=".Length..], System.Globalization.CultureInfo.InvariantCulture);
-        Assert.True(seconds > new Turn.Hosting.DrainOptions().ShutdownSeconds, line);
+        Assert.True(seconds > new Turn.Configuration.DrainOptions().ShutdownSeconds, line);
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Turn.Hosting;
 using Xunit;
+using Turn.Configuration;
 
 namespace Turn.Tests.Hosting;
 
@@ -74,8 +75,8 @@ public sealed class LocalDefaultTests
         TurnOptions local = TurnOptionsReader.Read(Config()).Options;
         TurnOptions configured = TurnOptionsReader.Read(Config(("Auth:Secrets:0", "configured-secret-0123456789"))).Options;
 
-        Assert.Equal(local.Auth, DaemonOperations.Effective(local, configured).Auth);
-        Assert.Equal(configured.Auth, DaemonOperations.Effective(configured, local).Auth);
+        Assert.Equal(local.Auth, RestartOnly.Keep(local, configured).Auth);
+        Assert.Equal(configured.Auth, RestartOnly.Keep(configured, local).Auth);
     }
 
     private static IConfiguration Config(params (string Key, string Value)[] pairs)

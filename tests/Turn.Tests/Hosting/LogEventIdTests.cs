@@ -2,6 +2,7 @@ using System.Reflection;
 using Microsoft.Extensions.Logging;
 using Turn.Hosting;
 using Xunit;
+using Turn.Cli;
 
 namespace Turn.Tests.Hosting;
 

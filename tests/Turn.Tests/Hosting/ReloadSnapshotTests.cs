@@ -2,6 +2,7 @@ using System.Net;
 using Turn.Hosting;
 using Turn.Relay;
 using Xunit;
+using Turn.Configuration;
 
 namespace Turn.Tests.Hosting;
 
@@ -27,7 +28,7 @@ public sealed class ReloadSnapshotTests
             Signal = new Turn.Signal.SignalOptions { Path = "/elsewhere", MaxPeersPerRoom = 20 },
         };
 
-        TurnOptions effective = DaemonOperations.Effective(Running, next);
+        TurnOptions effective = RestartOnly.Keep(Running, next);
 
         // Taken: secrets, lists, limits.
         Assert.Equal(["new-secret-0123456789"], effective.Auth.Secrets);
@@ -42,5 +43,32 @@ public sealed class ReloadSnapshotTests
         Assert.Equal("running", effective.Auth.Realm);
         Assert.Equal(Running.Auth.NonceLifetimeSeconds, effective.Auth.NonceLifetimeSeconds);
         Assert.Equal("/signal", effective.Signal.Path);
+    }
+
+    [Fact]
+    public void TheRestartOnlyTable_WarnsOfWhatItKeeps_AndOfNothingElse()
+    {
+        TurnOptions next = Running with
+        {
+            Listen = new ListenOptions { Addresses = [IPAddress.Parse("198.51.100.1")], UdpPort = 3478 },
+            Auth = Running.Auth with { Realm = "elsewhere", Secrets = ["new-secret-0123456789"] },
+            Signal = Running.Signal with { Path = "/elsewhere", MaxPeersPerRoom = 20 },
+        };
+
+        Assert.Equal(["Listen", "Signal:Path", "Auth:Realm/NonceLifetimeSeconds"], RestartOnly.Changes(Running, next));
+
+        // Equal content in new instances (as every reload reads them) is no change.
+        TurnOptions same = Running with
+        {
+            Listen = new ListenOptions { Addresses = [IPAddress.Parse("192.0.2.1")], UdpPort = 3478 },
+            Relay = Running.Relay with { Addresses = [IPAddress.Parse("192.0.2.1")], AllowedPeers = [IpPrefix.Parse("10.1.0.0/16")] },
+            Http = new HttpOptions(),
+            Metrics = new MetricsOptions(),
+        };
+        Assert.Empty(RestartOnly.Changes(Running, same));
+        Assert.Equal(same.Relay.AllowedPeers, RestartOnly.Keep(Running, same).Relay.AllowedPeers);
+
+        // What is kept no longer differs: a second reload of the same file warns of nothing new.
+        Assert.Empty(RestartOnly.Changes(Running, RestartOnly.Keep(Running, next)));
     }
 }

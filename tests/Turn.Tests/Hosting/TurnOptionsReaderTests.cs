@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Configuration;
 using Turn.Hosting;
 using Xunit;
+using Turn.Configuration;
 
 namespace Turn.Tests.Hosting;
 

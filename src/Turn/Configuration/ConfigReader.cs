@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Json;
 
-namespace Turn.Hosting;
+namespace Turn.Configuration;
 
 /// <summary>
 /// Reads typed values from configuration and collects every problem, each naming the key and

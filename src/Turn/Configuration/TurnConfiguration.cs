@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 
-namespace Turn.Hosting;
+namespace Turn.Configuration;
 
 /// <summary>
 /// Configuration sources in order of precedence: built-in defaults (in the option records), the

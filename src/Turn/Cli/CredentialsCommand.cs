@@ -2,8 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Turn.Auth;
+using Turn.Configuration;
 
-namespace Turn.Hosting;
+namespace Turn.Cli;
 
 /// <summary>`turn credentials`: mints TURN REST credentials the server will accept, and the iceServers entry for a browser.</summary>
 internal static class CredentialsCommand

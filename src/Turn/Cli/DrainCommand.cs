@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace Turn.Hosting;
+namespace Turn.Cli;
 
 /// <summary>
 /// `turn drain`: asks a running daemon to drain through its admin API and, with --wait, returns

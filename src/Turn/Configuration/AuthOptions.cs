@@ -1,4 +1,4 @@
-namespace Turn.Hosting;
+namespace Turn.Configuration;
 
 internal sealed record AuthOptions
 {

@@ -1,4 +1,4 @@
-namespace Turn.Hosting;
+namespace Turn.Configuration;
 
 /// <summary>What the daemon hands browsers as iceServers (signaling joins and /api/ice-servers).</summary>
 internal sealed record IceOptions

@@ -2,7 +2,7 @@ using System.Globalization;
 using Turn.Relay;
 using Turn.Server;
 
-namespace Turn.Hosting;
+namespace Turn.Cli;
 
 /// <summary>
 /// A STUN URI as RFC 7064 writes it, <c>stun:host[:port]</c> or <c>stuns:host[:port]</c>, with an

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 
-namespace Turn.Hosting;
+namespace Turn.Configuration;
 
 /// <summary>
 /// What the daemon does when no TURN credentials are configured (no Auth:Users, no Auth:Secrets):

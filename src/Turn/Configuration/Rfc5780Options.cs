@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Turn.Hosting;
+namespace Turn.Configuration;
 
 internal sealed record Rfc5780Options
 {

@@ -1,7 +1,7 @@
 using System.Net;
 using Turn.Relay;
 
-namespace Turn.Hosting;
+namespace Turn.Configuration;
 
 internal sealed record RelayOptions
 {

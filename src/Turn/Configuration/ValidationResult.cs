@@ -1,4 +1,4 @@
-namespace Turn.Hosting;
+namespace Turn.Configuration;
 
 /// <summary>A configuration snapshot, every problem found in it, and what it weakens without being wrong.</summary>
 internal sealed record ValidationResult(TurnOptions Options, IReadOnlyList<string> Errors)

@@ -6,8 +6,10 @@ using Microsoft.Extensions.Logging;
 using Turn.Relay;
 using Turn.Server;
 using Turn.Transport;
+using Turn.Configuration;
+using Turn.Hosting;
 
-namespace Turn.Hosting;
+namespace Turn.Cli;
 
 /// <summary>The `turn` command line: serve, check-config, probe, --version, --help.</summary>
 internal static class TurnCli

@@ -8,8 +8,9 @@ using System.Text;
 using Turn.Relay;
 using Turn.Server;
 using Turn.Wire;
+using Turn.Hosting;
 
-namespace Turn.Hosting;
+namespace Turn.Cli;
 
 /// <summary>
 /// `turn probe`: sends one Binding request and reports the mapped address and round-trip time.

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Turn.Relay;
 using Turn.Transport;
 
-namespace Turn.Hosting;
+namespace Turn.Configuration;
 
 /// <summary>
 /// Builds the <see cref="TurnOptions"/> snapshot from configuration and checks it whole.

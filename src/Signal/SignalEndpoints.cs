@@ -25,8 +25,15 @@ namespace Turn.Signal;
 /// </summary>
 public static class SignalEndpoints
 {
+    /// <summary>Registers the hub and its services; options with any problem (<see cref="SignalOptions.Validate"/>) are refused with an <see cref="ArgumentException"/> naming each.</summary>
     public static IServiceCollection AddSignal(this IServiceCollection services, SignalOptions options)
     {
+        IReadOnlyList<SignalOptionsProblem> problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException($"Signaling options with problems: {string.Join("; ", problems)}", nameof(options));
+        }
+
         services.AddSingleton(options);
         services.AddSingleton<SignalMetrics>();
         if (options.Redis is null)

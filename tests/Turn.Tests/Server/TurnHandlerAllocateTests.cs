@@ -347,6 +347,7 @@ public sealed class TurnHandlerAllocateTests
         Allocation allocation = server.AllocationOf();
         Assert.Equal(relayed[0], allocation.Relay4!.Local);
         Assert.Equal(relayed[1], allocation.Relay6!.Local);
+        Assert.Equal(relayed, server.Ports.Opened.Select(e => e.Local));
         Assert.All(server.Ports.Opened, e => Assert.Same(allocation, e.StartedFor));
     }
 

@@ -23,9 +23,9 @@ public sealed class IcmpReportTests
     {
         using var metrics = new TurnMetrics();
         using IDataPlane plane = TestDataPlanes.Create(dataPlane);
-        using var ports = new UdpRelayPorts(IPAddress.Loopback, null, RelayPathAllocationTests.RelayPortMin, RelayPathAllocationTests.RelayPortMax, RelayClock.System, plane);
+        using var ports = new UdpRelayPorts(IPAddress.Loopback, null, RelayPathHeapAllocationTests.RelayPortMin, RelayPathHeapAllocationTests.RelayPortMax, RelayClock.System, plane);
         IUdpEndpoint listener = plane.BindUdp(new ListenEndpoint(TransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, 0), -1));
-        RelayServices relay = RelayPathAllocationTests.Compose(listener.LocalEndPoint, ports);
+        RelayServices relay = RelayPathHeapAllocationTests.Compose(listener.LocalEndPoint, ports);
         plane.Start(new PacketPath(new StunRequestHandler(new StunServerSettings("turn", null), relay), metrics));
 
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 3000 };

@@ -84,7 +84,9 @@ public sealed class GroupCallTests(ITestOutputHelper output)
         Assert.Equal(5 * 1024 * 1024, received.GetProperty("bytes").GetInt32());
         Assert.Equal(staged.GetProperty("sha256").GetProperty("ann").GetString(), received.GetProperty("ann to ben").GetProperty("sha256").GetString());
         Assert.Equal(staged.GetProperty("sha256").GetProperty("ben").GetString(), received.GetProperty("ben to ann").GetProperty("sha256").GetString());
-        foreach (JsonProperty side in received.GetProperty("pairs").EnumerateObject())
+        JsonProperty[] sides = [.. received.GetProperty("pairs").EnumerateObject()];
+        Assert.Equal(["ann", "ben"], sides.Select(s => s.Name).Order(StringComparer.Ordinal));
+        foreach (JsonProperty side in sides)
         {
             Assert.StartsWith("relay/", side.Value.GetProperty("ann".Equals(side.Name, StringComparison.Ordinal) ? "ben" : "ann").GetProperty("pair").GetString(), StringComparison.Ordinal);
         }

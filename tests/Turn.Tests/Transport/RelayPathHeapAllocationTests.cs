@@ -20,7 +20,7 @@ namespace Turn.Tests.Transport;
 /// Runs alone, because one of its measures is process-wide.
 /// </summary>
 [Collection(nameof(RunsAlone))]
-public sealed class RelayPathAllocationTests(ITestOutputHelper output)
+public sealed class RelayPathHeapAllocationTests(ITestOutputHelper output)
 {
     // Below the kernel's ephemeral range (32768-60999), so the test's own sockets never look like
     // this server's relayed addresses, which the policy refuses unless an allocation holds them.

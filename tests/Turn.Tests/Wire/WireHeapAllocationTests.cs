@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace Turn.Tests.Wire;
 
 /// <summary>The per-packet path allocates nothing: parse a request, write the response, in the caller's buffers.</summary>
-public sealed class AllocationTests(ITestOutputHelper output)
+public sealed class WireHeapAllocationTests(ITestOutputHelper output)
 {
     private const int Rounds = 10_000;
 

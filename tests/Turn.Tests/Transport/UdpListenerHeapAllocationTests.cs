@@ -12,7 +12,7 @@ public sealed class RunsAlone;
 
 /// <summary>Runs alone, so that timing of other tests does not disturb the packet flow it measures.</summary>
 [Collection(nameof(RunsAlone))]
-public sealed class UdpAllocationTests
+public sealed class UdpListenerHeapAllocationTests
 {
     [Theory]
     [MemberData(nameof(TestDataPlanes.Names), MemberType = typeof(TestDataPlanes))]

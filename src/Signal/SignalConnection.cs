@@ -194,50 +194,10 @@ internal sealed partial class SignalConnection : ISignalSink
                     }
                 }
 
-                // Every message counts against the rate, a too-large one too: it cost reading.
-                if (!TakeToken())
-                {
-                    // One error a second at most: answering every dropped message would fill the sender's own queue.
-                    long now = _time.GetTimestamp();
-                    if (_time.GetElapsedTime(_lastRateError, now) >= TimeSpan.FromSeconds(1))
-                    {
-                        _lastRateError = now;
-                        Reply(SignalError.RateLimited, $"more than {_hub.Options.MessagesPerSecond} messages per second");
-                    }
-
-                    continue;
-                }
-
-                if (tooLarge)
-                {
-                    Reply(SignalError.TooLarge, $"messages are limited to {max} bytes");
-                    continue;
-                }
-
-                if (!System.Text.Unicode.Utf8.IsValid(buffer.AsSpan(0, filled)))
-                {
-                    Reply(SignalError.BadJson, "a message is UTF-8 JSON text");
-                    continue;
-                }
-
-                try
+                if (Admit(buffer.AsSpan(0, filled), tooLarge, max) && Dispatched(buffer.AsSpan(0, filled)) is { } pending)
                 {
                     // A join across daemons waits on Redis; the message after it waits for its answer.
-                    if (Dispatch(buffer.AsSpan(0, filled)) is { } pending)
-                    {
-                        await pending.ConfigureAwait(false);
-                    }
-                }
-                catch (Exception e) when (e is not OutOfMemoryException and not OperationCanceledException)
-                {
-                    // A fault in handling one message answers that message; the connection lives on.
-                    // Clients can provoke it, so it is a warning, and not one per message.
-                    if (SignalLog.Limiter.ShouldLog(2004, _time.GetTimestamp(), _time.TimestampFrequency, out long suppressed))
-                    {
-                        SignalLog.DispatchFault(_logger, e, _peer?.Id, suppressed);
-                    }
-
-                    Reply(SignalError.Internal, "the server could not handle this message");
+                    await Answered(pending).ConfigureAwait(false);
                 }
 
                 if (_closeReason is not null)
@@ -250,6 +210,77 @@ internal sealed partial class SignalConnection : ISignalSink
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
+    }
+
+    /// <summary>Whether a message read whole goes to <see cref="Dispatch"/>: within the rate (a too-large one counts too: it cost reading), the size, and UTF-8.</summary>
+    private bool Admit(ReadOnlySpan<byte> message, bool tooLarge, int max)
+    {
+        if (!TakeToken())
+        {
+            // One error a second at most: answering every dropped message would fill the sender's own queue.
+            long now = _time.GetTimestamp();
+            if (_time.GetElapsedTime(_lastRateError, now) >= TimeSpan.FromSeconds(1))
+            {
+                _lastRateError = now;
+                Reply(SignalError.RateLimited, $"more than {_hub.Options.MessagesPerSecond} messages per second");
+            }
+
+            return false;
+        }
+
+        if (tooLarge)
+        {
+            Reply(SignalError.TooLarge, $"messages are limited to {max} bytes");
+            return false;
+        }
+
+        if (!System.Text.Unicode.Utf8.IsValid(message))
+        {
+            Reply(SignalError.BadJson, "a message is UTF-8 JSON text");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Handles one message; what is left to wait for (a join across daemons), or null.</summary>
+    private Task? Dispatched(ReadOnlySpan<byte> message)
+    {
+        try
+        {
+            return Dispatch(message);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException and not OperationCanceledException)
+        {
+            Faulted(e);
+            return null;
+        }
+    }
+
+    private async Task Answered(Task pending)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException and not OperationCanceledException)
+        {
+            Faulted(e);
+        }
+    }
+
+    /// <summary>
+    /// A fault in handling one message answers that message; the connection lives on. Clients can
+    /// provoke it, so it is a warning, and not one per message.
+    /// </summary>
+    private void Faulted(Exception e)
+    {
+        if (SignalLog.Limiter.ShouldLog(2004, _time.GetTimestamp(), _time.TimestampFrequency, out long suppressed))
+        {
+            SignalLog.DispatchFault(_logger, e, _peer?.Id, suppressed);
+        }
+
+        Reply(SignalError.Internal, "the server could not handle this message");
     }
 
     /// <summary>

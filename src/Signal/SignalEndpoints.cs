@@ -100,74 +100,13 @@ public static class SignalEndpoints
 
         // Each endpoint declares who may call it; each request reads the options in force, so a
         // reload applies to the next one. Who may join is decided per join (docs/signaling.md).
-        app.Map(path, async context =>
-        {
-            SignalOptions options = hub.Options;
-            if (!context.WebSockets.IsWebSocketRequest)
-            {
-                context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
-                await context.Response.WriteAsync("This is a WebSocket endpoint; see docs/signaling.md.").ConfigureAwait(false);
-                return;
-            }
-
-            if (!IsOriginAllowed(context.Request, options, hosts))
-            {
-                if (SignalLog.Limiter.ShouldLog(2003, time.GetTimestamp(), time.TimestampFrequency, out long suppressed))
-                {
-                    string origin = context.Request.Headers.Origin.ToString();
-                    SignalLog.OriginRefused(logger, origin.Length > 128 ? origin[..128] : origin, suppressed);
-                }
-
-                context.Response.StatusCode = StatusCodes.Status403Forbidden;
-                return;
-            }
-
-            System.Net.IPAddress? remote = context.Connection.RemoteIpAddress;
-            UInt128 source = SourceAddress.KeyOf(remote);
-            if (!hub.TryAdmit(source, out QueueShare share, out int status, out string? refusal))
-            {
-                context.Response.StatusCode = status;
-                await context.Response.WriteAsync(refusal!).ConfigureAwait(false);
-                return;
-            }
-
-            try
-            {
-                using WebSocket socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-                {
-                    KeepAliveInterval = options.KeepAliveInterval,
-                    KeepAliveTimeout = options.KeepAliveTimeout,
-                }).ConfigureAwait(false);
-                IHostApplicationLifetime? lifetime = context.RequestServices.GetService<IHostApplicationLifetime>();
-                await Serve(socket, hub, time, logger, remote, SourceAddress.IsLocal(context), share, lifetime?.ApplicationStopping ?? CancellationToken.None).ConfigureAwait(false);
-            }
-            finally
-            {
-                hub.Release(source);
-            }
-        }).AllowAnonymous();
+        app.Map(path, context => AcceptWebSocket(context, hub, time, logger, hosts)).AllowAnonymous();
 
         app.MapGet("/api/ice-servers", () => JsonBody(SignalMessages.ApiIceServers(hub.IceServers.GetIceServers("api"))))
             .RequireAuthorization(SignalAccess.IceServersPolicy);
 
-        app.MapPost("/api/rooms/{room}/messages", async (HttpContext context, string room) =>
-        {
-            SignalOptions options = hub.Options;
-            byte[] body = new byte[options.MaxMessageBytes + 1];
-            int read = await context.Request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false).ConfigureAwait(false);
-            if (read > options.MaxMessageBytes)
-            {
-                return JsonBytesResult.Problem(StatusCodes.Status413PayloadTooLarge, $"messages are limited to {options.MaxMessageBytes} bytes");
-            }
-
-            if (!IsJson(body.AsSpan(0, read)))
-            {
-                return JsonBytesResult.Problem(StatusCodes.Status400BadRequest, "the body must be JSON");
-            }
-
-            int delivered = await hub.PushAsync(room, body.AsMemory(0, read)).ConfigureAwait(false);
-            return delivered < 0 ? JsonBody(SignalMessages.ApiError($"no room \"{room}\""), StatusCodes.Status404NotFound) : JsonBody(SignalMessages.Delivered(delivered));
-        }).RequireAuthorization(SignalAccess.ApiKeyPolicy);
+        app.MapPost("/api/rooms/{room}/messages", (HttpContext context, string room) => PostMessage(context, hub, room))
+            .RequireAuthorization(SignalAccess.ApiKeyPolicy);
 
         app.MapGet("/api/rooms", async () => JsonBody(SignalMessages.Rooms(await hub.SnapshotAsync().ConfigureAwait(false))))
             .RequireAuthorization(SignalAccess.ApiKeyPolicy);
@@ -184,6 +123,74 @@ public static class SignalEndpoints
         app.MapGet("/signal.js", () => Asset("signal.js", "text/javascript; charset=utf-8")).AllowAnonymous();
         app.MapGet("/", () => Asset("index.html", "text/html; charset=utf-8")).AllowAnonymous();
         return app;
+    }
+
+    /// <summary>The WebSocket route: Origin, the address's share, the upgrade, then the connection until it ends.</summary>
+    private static async Task AcceptWebSocket(HttpContext context, SignalHub hub, TimeProvider time, ILogger logger, IAllowedHosts hosts)
+    {
+        SignalOptions options = hub.Options;
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
+            await context.Response.WriteAsync("This is a WebSocket endpoint; see docs/signaling.md.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!IsOriginAllowed(context.Request, options, hosts))
+        {
+            if (SignalLog.Limiter.ShouldLog(2003, time.GetTimestamp(), time.TimestampFrequency, out long suppressed))
+            {
+                string origin = context.Request.Headers.Origin.ToString();
+                SignalLog.OriginRefused(logger, origin.Length > 128 ? origin[..128] : origin, suppressed);
+            }
+
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+
+        System.Net.IPAddress? remote = context.Connection.RemoteIpAddress;
+        UInt128 source = SourceAddress.KeyOf(remote);
+        if (!hub.TryAdmit(source, out QueueShare share, out int status, out string? refusal))
+        {
+            context.Response.StatusCode = status;
+            await context.Response.WriteAsync(refusal!).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            using WebSocket socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            {
+                KeepAliveInterval = options.KeepAliveInterval,
+                KeepAliveTimeout = options.KeepAliveTimeout,
+            }).ConfigureAwait(false);
+            IHostApplicationLifetime? lifetime = context.RequestServices.GetService<IHostApplicationLifetime>();
+            await Serve(socket, hub, time, logger, remote, SourceAddress.IsLocal(context), share, lifetime?.ApplicationStopping ?? CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            hub.Release(source);
+        }
+    }
+
+    /// <summary>POST /api/rooms/{room}/messages: a JSON body of at most Signal:MaxMessageBytes to every peer of the room.</summary>
+    private static async Task<JsonBytesResult> PostMessage(HttpContext context, SignalHub hub, string room)
+    {
+        SignalOptions options = hub.Options;
+        byte[] body = new byte[options.MaxMessageBytes + 1];
+        int read = await context.Request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false).ConfigureAwait(false);
+        if (read > options.MaxMessageBytes)
+        {
+            return JsonBytesResult.Problem(StatusCodes.Status413PayloadTooLarge, $"messages are limited to {options.MaxMessageBytes} bytes");
+        }
+
+        if (!IsJson(body.AsSpan(0, read)))
+        {
+            return JsonBytesResult.Problem(StatusCodes.Status400BadRequest, "the body must be JSON");
+        }
+
+        int delivered = await hub.PushAsync(room, body.AsMemory(0, read)).ConfigureAwait(false);
+        return delivered < 0 ? JsonBody(SignalMessages.ApiError($"no room \"{room}\""), StatusCodes.Status404NotFound) : JsonBody(SignalMessages.Delivered(delivered));
     }
 
     /// <summary>Runs one admitted signaling WebSocket until either side closes it.</summary>

@@ -72,20 +72,9 @@ public sealed partial class SignalHub
 
         SignalOptions options = _options;
 
-        // Across daemons the address's join and credential rates are for all of them together.
-        if (_link is not null)
+        if (_link is not null && await RateRefusedAcross(source, options, nowMs).ConfigureAwait(false) is { } refusal)
         {
-            Task<bool> join = _link.TakeRate(joins: true, source, options, nowMs);
-            Task<bool> credentials = _link.TakeRate(joins: false, source, options, nowMs);
-            if (!await join.ConfigureAwait(false))
-            {
-                return (null, SignalError.RateLimited, $"more than {options.JoinsPerSecond} joins per second from this address");
-            }
-
-            if (!await credentials.ConfigureAwait(false))
-            {
-                return (null, SignalError.RateLimited, $"more than {options.CredentialsPerMinute} sets of TURN credentials a minute for this address");
-            }
+            return (null, SignalError.RateLimited, refusal);
         }
 
         string id = NewId();
@@ -153,6 +142,19 @@ public sealed partial class SignalHub
             _metrics.PeerJoined();
             return (peer, null, null);
         }
+    }
+
+    /// <summary>Across daemons the address's join and credential rates are for all of them together: why a join is refused, or null.</summary>
+    private async ValueTask<string?> RateRefusedAcross(UInt128 source, SignalOptions options, long nowMs)
+    {
+        Task<bool> join = _link!.TakeRate(joins: true, source, options, nowMs);
+        Task<bool> credentials = _link.TakeRate(joins: false, source, options, nowMs);
+        if (!await join.ConfigureAwait(false))
+        {
+            return $"more than {options.JoinsPerSecond} joins per second from this address";
+        }
+
+        return await credentials.ConfigureAwait(false) ? null : $"more than {options.CredentialsPerMinute} sets of TURN credentials a minute for this address";
     }
 
     /// <summary>

@@ -96,42 +96,15 @@ internal sealed class UpgradeRequest
     public static UpgradeVerdict Parse(ReadOnlySpan<byte> start, string path, out UpgradeRequest? request)
     {
         request = null;
-
-        // "GET " and the path, then a space or a query: decided on as few bytes as have come.
-        int prefixLength = 4 + path.Length;
-        int known = Math.Min(start.Length, prefixLength);
-        for (int i = 0; i < known; i++)
+        UpgradeVerdict verdict = Head(start, path, out ReadOnlySpan<byte> head, out int headersAt);
+        if (verdict != UpgradeVerdict.Upgrade)
         {
-            byte expected = i < 4 ? "GET "u8[i] : (byte)path[i - 4];
-            if (start[i] != expected)
-            {
-                return UpgradeVerdict.NotOurs;
-            }
-        }
-
-        if (start.Length > prefixLength && start[prefixLength] is not ((byte)' ' or (byte)'?'))
-        {
-            return UpgradeVerdict.NotOurs;
-        }
-
-        int end = start[..Math.Min(start.Length, MaxHeadLength)].IndexOf(HeadEnd);
-        if (end < 0)
-        {
-            return start.Length >= MaxHeadLength ? UpgradeVerdict.NotOurs : UpgradeVerdict.NeedMore;
-        }
-
-        ReadOnlySpan<byte> head = start[..(end + 2)];
-        int lineEnd = head.IndexOf("\r\n"u8);
-        ReadOnlySpan<byte> requestLine = head[..lineEnd];
-        int targetEnd = requestLine.LastIndexOf((byte)' ');
-        if (targetEnd < prefixLength || !requestLine[(targetEnd + 1)..].SequenceEqual("HTTP/1.1"u8) || requestLine[4..targetEnd].IndexOfAny((byte)' ', (byte)'#') >= 0)
-        {
-            return UpgradeVerdict.NotOurs;
+            return verdict;
         }
 
         string? host = null, upgrade = null, connection = null, key = null, version = null, origin = null, forwardedFor = null;
         bool otherForwarding = false;
-        ReadOnlySpan<byte> rest = head[(lineEnd + 2)..];
+        ReadOnlySpan<byte> rest = head[headersAt..];
         while (rest.Length > 0)
         {
             int next = rest.IndexOf("\r\n"u8);
@@ -200,7 +173,52 @@ internal sealed class UpgradeRequest
             return UpgradeVerdict.NotOurs;
         }
 
-        request = new UpgradeRequest(end + 4, host, key!, origin, forwardedFor, otherForwarding);
+        request = new UpgradeRequest(head.Length + 2, host, key!, origin, forwardedFor, otherForwarding); // the head and its blank line
+        return UpgradeVerdict.Upgrade;
+    }
+
+    /// <summary>
+    /// "GET", the path and "HTTP/1.1", and a whole head within <see cref="MaxHeadLength"/>:
+    /// <see cref="UpgradeVerdict.Upgrade"/> with the head and where its header lines start, or why not (yet).
+    /// </summary>
+    private static UpgradeVerdict Head(ReadOnlySpan<byte> start, string path, out ReadOnlySpan<byte> head, out int headersAt)
+    {
+        head = default;
+        headersAt = 0;
+
+        // "GET " and the path, then a space or a query: decided on as few bytes as have come.
+        int prefixLength = 4 + path.Length;
+        int known = Math.Min(start.Length, prefixLength);
+        for (int i = 0; i < known; i++)
+        {
+            byte expected = i < 4 ? "GET "u8[i] : (byte)path[i - 4];
+            if (start[i] != expected)
+            {
+                return UpgradeVerdict.NotOurs;
+            }
+        }
+
+        if (start.Length > prefixLength && start[prefixLength] is not ((byte)' ' or (byte)'?'))
+        {
+            return UpgradeVerdict.NotOurs;
+        }
+
+        int end = start[..Math.Min(start.Length, MaxHeadLength)].IndexOf(HeadEnd);
+        if (end < 0)
+        {
+            return start.Length >= MaxHeadLength ? UpgradeVerdict.NotOurs : UpgradeVerdict.NeedMore;
+        }
+
+        head = start[..(end + 2)];
+        int lineEnd = head.IndexOf("\r\n"u8);
+        ReadOnlySpan<byte> requestLine = head[..lineEnd];
+        int targetEnd = requestLine.LastIndexOf((byte)' ');
+        if (targetEnd < prefixLength || !requestLine[(targetEnd + 1)..].SequenceEqual("HTTP/1.1"u8) || requestLine[4..targetEnd].IndexOfAny((byte)' ', (byte)'#') >= 0)
+        {
+            return UpgradeVerdict.NotOurs;
+        }
+
+        headersAt = lineEnd + 2;
         return UpgradeVerdict.Upgrade;
     }
 

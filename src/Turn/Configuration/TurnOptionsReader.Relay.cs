@@ -25,7 +25,7 @@ internal static partial class TurnOptionsReader
             DeniedPeers = ReadPrefixes(r, "Relay:DeniedPeers") ?? [],
             RemoveBuiltInDeniedPeers = ReadBuiltInRemovals(r),
             AllowedPeers = ReadPrefixes(r, "Relay:AllowedPeers") ?? [],
-            UnsafeAllowLoopbackPeers = r.Bool("Relay:UnsafeAllowLoopbackPeers", false),
+            UnsafeAllowLoopbackPeers = r.Bool("Relay:UnsafeAllowLoopbackPeers", defaults.UnsafeAllowLoopbackPeers),
             Limits = new RelayLimits
             {
                 DefaultLifetimeSeconds = r.Int("Relay:DefaultLifetimeSeconds", limits.DefaultLifetimeSeconds, 60, 86_400),
@@ -35,7 +35,7 @@ internal static partial class TurnOptionsReader
                 MaxAllocationsPerAddress = r.Int("Relay:MaxAllocationsPerAddress", limits.MaxAllocationsPerAddress, 1, 1_000_000),
                 MaxPermissionsPerAllocation = r.Int("Relay:MaxPermissionsPerAllocation", limits.MaxPermissionsPerAllocation, 1, 1024),
                 MaxChannelsPerAllocation = r.Int("Relay:MaxChannelsPerAllocation", limits.MaxChannelsPerAllocation, 1, 4096),
-                BandwidthBytesPerSecond = r.Int("Relay:BandwidthBytesPerSecond", 0, 0, int.MaxValue),
+                BandwidthBytesPerSecond = r.Int("Relay:BandwidthBytesPerSecond", (int)Math.Min(limits.BandwidthBytesPerSecond, int.MaxValue), 0, int.MaxValue),
             },
         };
 

@@ -39,8 +39,39 @@ internal static class DaemonComposition
 
         WebApplicationBuilder web = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         Configure(web.Configuration, web.Logging, web.Services, options, configuration, configFile);
-        web.WebHost.UseKestrelCore();
+        ConfigureKestrel(web, options, signal, metricsPort);
+        web.Services.AddRouting();
+        web.Services.AddSignalAccess();
+        web.Services.AddSingleton<TurnAllowedHosts>();
+        web.Services.AddSingleton<IAllowedHosts>(sp => sp.GetRequiredService<TurnAllowedHosts>());
+        if (signal)
+        {
+            web.Services.AddSignal(options.Signal);
+            web.Services.AddSingleton<IIceServerProvider>(sp => new TurnIceServers(sp.GetRequiredService<TurnSnapshot>(), TimeProvider.System));
+        }
 
+        WebApplication app = web.Build();
+        ILogger log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Turn.Hosting");
+        HostingLog.AllowedHosts(log, app.Services.GetRequiredService<TurnAllowedHosts>().Describe());
+        if (signal)
+        {
+            LogAdmission(log, options.Signal);
+        }
+
+        UsePipeline(app, options, metricsPort);
+        MapOperations(app, options);
+        if (signal)
+        {
+            app.MapSignal();
+        }
+
+        return app;
+    }
+
+    /// <summary>Kestrel's slim core with HTTPS when a URL asks for it, the certificate in force, our own listeners.</summary>
+    private static void ConfigureKestrel(WebApplicationBuilder web, TurnOptions options, bool signal, bool metricsPort)
+    {
+        web.WebHost.UseKestrelCore();
         if (options.Http.Urls.Concat(options.Metrics.Urls).Any(u => u.StartsWith("https:", StringComparison.OrdinalIgnoreCase)))
         {
             // The slim Kestrel core leaves HTTPS out unless asked for.
@@ -65,25 +96,11 @@ internal static class DaemonComposition
             // On plain http endpoints signaling WebSockets are served outside Kestrel's connections.
             web.WebHost.UseSignalTransport(HttpListeners.PlainHttp(options), HttpListeners.TrustedProxy(options));
         }
+    }
 
-        web.Services.AddRouting();
-        web.Services.AddSignalAccess();
-        web.Services.AddSingleton<TurnAllowedHosts>();
-        web.Services.AddSingleton<IAllowedHosts>(sp => sp.GetRequiredService<TurnAllowedHosts>());
-        if (signal)
-        {
-            web.Services.AddSignal(options.Signal);
-            web.Services.AddSingleton<IIceServerProvider>(sp => new TurnIceServers(sp.GetRequiredService<TurnSnapshot>(), TimeProvider.System));
-        }
-
-        WebApplication app = web.Build();
-        ILogger log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Turn.Hosting");
-        HostingLog.AllowedHosts(log, app.Services.GetRequiredService<TurnAllowedHosts>().Describe());
-        if (signal)
-        {
-            LogAdmission(log, options.Signal);
-        }
-
+    /// <summary>What every request passes before its endpoint: forwarded addresses, host names, WebSockets, routing, the metrics port, authorization.</summary>
+    private static void UsePipeline(WebApplication app, TurnOptions options, bool metricsPort)
+    {
         // Behind a reverse proxy the operator trusts, the client's address is the one it forwards;
         // a forwarding header from anyone else stays, and the client counts as another host.
         if (options.Http.TrustedProxies.Count > 0)
@@ -125,13 +142,6 @@ internal static class DaemonComposition
 
         // Every endpoint below declares who may call it; one that declares nothing is refused.
         app.UseAuthorization();
-        MapOperations(app, options);
-        if (signal)
-        {
-            app.MapSignal();
-        }
-
-        return app;
     }
 
     private static void LogAdmission(ILogger log, SignalOptions signal)
@@ -199,7 +209,15 @@ internal static class DaemonComposition
     private static void Configure(ConfigurationManager config, ILoggingBuilder logging, IServiceCollection services, TurnOptions options, IConfiguration configuration, string? configFile)
     {
         config.AddConfiguration(configuration);
+        ConfigureLogging(logging, configuration);
+        AddRelay(services, options);
 
+        // After the relay's hosted services: operations start last and stop first.
+        AddOperations(services, options, configFile);
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder logging, IConfiguration configuration)
+    {
         // Kestrel and routing log every request at Information; the operator can turn them back on under Logging.
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
@@ -220,7 +238,11 @@ internal static class DaemonComposition
                 console.UseUtcTimestamp = true;
             });
         }
+    }
 
+    /// <summary>The snapshot in force, lifetime and signals, metrics, and the operations the admin API and signals reach.</summary>
+    private static void AddOperations(IServiceCollection services, TurnOptions options, string? configFile)
+    {
         services.AddSingleton(options);
         services.AddSingleton(sp =>
         {
@@ -256,6 +278,22 @@ internal static class DaemonComposition
             return registry;
         });
         services.AddSingleton(sp => new PrometheusBridge(sp.GetRequiredService<CollectorRegistry>(), m => m.Name.StartsWith(TurnMetrics.MeterName, StringComparison.Ordinal)));
+        services.AddSingleton(sp =>
+        {
+            // The bridge listens before the first packet is counted (and not at all when metrics are off).
+            if (options.Metrics.Enabled)
+            {
+                sp.GetRequiredService<PrometheusBridge>();
+            }
+
+            return ActivatorUtilities.CreateInstance<DaemonOperations>(sp);
+        });
+        services.AddHostedService(sp => sp.GetRequiredService<DaemonOperations>());
+    }
+
+    /// <summary>The relay: clock, host addresses, data plane, relay ports, allocations and the sweep, the handler, the server.</summary>
+    private static void AddRelay(IServiceCollection services, TurnOptions options)
+    {
         services.AddSingleton(RelayClock.System);
         services.AddSingleton(_ => new HostAddresses(HostAddressMonitor.Read()));
         services.AddSingleton<HostAddressMonitor>();
@@ -289,16 +327,5 @@ internal static class DaemonComposition
             sp.GetRequiredService<RelayClock>(),
             sp.GetService<SignalHub>()));
         services.AddHostedService(sp => sp.GetRequiredService<SweepService>());
-        services.AddSingleton(sp =>
-        {
-            // The bridge listens before the first packet is counted (and not at all when metrics are off).
-            if (options.Metrics.Enabled)
-            {
-                sp.GetRequiredService<PrometheusBridge>();
-            }
-
-            return ActivatorUtilities.CreateInstance<DaemonOperations>(sp);
-        });
-        services.AddHostedService(sp => sp.GetRequiredService<DaemonOperations>());
     }
 }

@@ -64,34 +64,7 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
             HostingLog.TlsWithoutCertificate(logger);
         }
 
-        if (options.Auth.SecretGenerated)
-        {
-            HostingLog.LocalDefault(logger, LocalDefault.Describe(options));
-        }
-
-        foreach (System.Net.Sockets.AddressFamily family in new[] { System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.AddressFamily.InterNetworkV6 })
-        {
-            if (RelayComposition.RelayAddress(options, family) is { } relayAddress)
-            {
-                HostingLog.RelayAddress(logger, relayAddress.ToString(), options.Relay.MinPort, options.Relay.MaxPort);
-            }
-        }
-
-        if (options.Relay.UnsafeAllowLoopbackPeers)
-        {
-            HostingLog.LoopbackPeersAllowed(logger);
-        }
-
-        foreach (string warning in options.Relay.ReachableHostRanges())
-        {
-            HostingLog.PeerPolicyWarning(logger, warning);
-        }
-
-        if (options.Rfc5780.AlternateAddress is not null && ListenPlan.NatBehavior(options) is { } nat)
-        {
-            HostingLog.NatBehaviorOn(logger, nat[0].ToString(), nat[3].ToString());
-        }
-
+        LogPolicy();
         var limits = new StreamLimits(
             options.Tcp.MaxConnections,
             TimeSpan.FromSeconds(options.Tcp.IdleTimeoutSeconds),
@@ -136,6 +109,38 @@ internal sealed class StunServerService(TurnOptions options, StunRequestHandler 
 
         Started = true;
         return Task.CompletedTask;
+    }
+
+    /// <summary>Says at start what an operator must know: the local default, relay addresses, peer policy warnings, RFC 5780.</summary>
+    private void LogPolicy()
+    {
+        if (options.Auth.SecretGenerated)
+        {
+            HostingLog.LocalDefault(logger, LocalDefault.Describe(options));
+        }
+
+        foreach (System.Net.Sockets.AddressFamily family in new[] { System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.AddressFamily.InterNetworkV6 })
+        {
+            if (RelayComposition.RelayAddress(options, family) is { } relayAddress)
+            {
+                HostingLog.RelayAddress(logger, relayAddress.ToString(), options.Relay.MinPort, options.Relay.MaxPort);
+            }
+        }
+
+        if (options.Relay.UnsafeAllowLoopbackPeers)
+        {
+            HostingLog.LoopbackPeersAllowed(logger);
+        }
+
+        foreach (string warning in options.Relay.ReachableHostRanges())
+        {
+            HostingLog.PeerPolicyWarning(logger, warning);
+        }
+
+        if (options.Rfc5780.AlternateAddress is not null && ListenPlan.NatBehavior(options) is { } nat)
+        {
+            HostingLog.NatBehaviorOn(logger, nat[0].ToString(), nat[3].ToString());
+        }
     }
 
     private void Open(ListenEndpoint endpoint, StreamLimits limits, CertificateHolder? certificate)

@@ -126,42 +126,9 @@ internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
                 }
 
                 filled += read;
-                int consumed = 0;
-                while (true)
+                if (AnswerFrames(clock, ref buffer, ref filled, idleTimeout, idle) is { } reason)
                 {
-                    FrameStatus status = StreamFraming.TryGetFrame(buffer.AsSpan(consumed, filled - consumed), out int frameLength, out PacketKind kind);
-                    if (status == FrameStatus.Invalid)
-                    {
-                        _path.NotStun(_context.Transport);
-                        return "not STUN";
-                    }
-
-                    if (status == FrameStatus.NeedMore)
-                    {
-                        if (frameLength > buffer.Length)
-                        {
-                            buffer = Grow(buffer, frameLength, consumed, filled);
-                            filled -= consumed;
-                            consumed = 0;
-                        }
-
-                        break;
-                    }
-
-                    MessagesRead++;
-                    idle.CancelAfter(idleTimeout);
-                    if (!Answer(clock, buffer.AsSpan(consumed, frameLength)))
-                    {
-                        return "send queue full";
-                    }
-
-                    consumed += frameLength;
-                }
-
-                if (consumed > 0)
-                {
-                    buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
-                    filled -= consumed;
+                    return reason;
                 }
             }
         }
@@ -189,6 +156,54 @@ internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
                 // The connection is going away; what was queued is lost with it.
             }
         }
+    }
+
+    /// <summary>
+    /// Answers every whole frame in the first <paramref name="filled"/> bytes and moves what is
+    /// left of the next to the front (into a larger buffer when it needs one); why the connection
+    /// ends, or null.
+    /// </summary>
+    private string? AnswerFrames(RelayClock clock, ref byte[] buffer, ref int filled, TimeSpan idleTimeout, CancellationTokenSource idle)
+    {
+        int consumed = 0;
+        while (true)
+        {
+            FrameStatus status = StreamFraming.TryGetFrame(buffer.AsSpan(consumed, filled - consumed), out int frameLength, out PacketKind kind);
+            if (status == FrameStatus.Invalid)
+            {
+                _path.NotStun(_context.Transport);
+                return "not STUN";
+            }
+
+            if (status == FrameStatus.NeedMore)
+            {
+                if (frameLength > buffer.Length)
+                {
+                    buffer = Grow(buffer, frameLength, consumed, filled);
+                    filled -= consumed;
+                    consumed = 0;
+                }
+
+                break;
+            }
+
+            MessagesRead++;
+            idle.CancelAfter(idleTimeout);
+            if (!Answer(clock, buffer.AsSpan(consumed, frameLength)))
+            {
+                return "send queue full";
+            }
+
+            consumed += frameLength;
+        }
+
+        if (consumed > 0)
+        {
+            buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+            filled -= consumed;
+        }
+
+        return null;
     }
 
     /// <summary>Handles one frame and queues its answer; false when the output buffer is full.</summary>

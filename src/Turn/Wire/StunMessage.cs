@@ -54,30 +54,10 @@ internal readonly ref struct StunMessage
     public static StunParseStatus TryParse(ReadOnlySpan<byte> data, out StunMessage message)
     {
         message = default;
-        if (data.Length < StunHeader.Length)
+        StunParseStatus header = CheckHeader(data);
+        if (header != StunParseStatus.Ok)
         {
-            return data.Length > 0 && (data[0] & 0xC0) != 0 ? StunParseStatus.NotStun : StunParseStatus.Truncated;
-        }
-
-        if ((data[0] & 0xC0) != 0)
-        {
-            return StunParseStatus.NotStun;
-        }
-
-        int length = StunHeader.ReadLength(data);
-        if ((length & 3) != 0)
-        {
-            return StunParseStatus.BadLength;
-        }
-
-        if (StunHeader.Length + length > data.Length)
-        {
-            return StunParseStatus.Truncated;
-        }
-
-        if (StunHeader.Length + length < data.Length)
-        {
-            return StunParseStatus.BadLength;
+            return header;
         }
 
         bool cookie = StunHeader.HasMagicCookie(data);
@@ -145,6 +125,38 @@ internal readonly ref struct StunMessage
         }
 
         message = new StunMessage(data, countedEnd < 0 ? data.Length : countedEnd, integrity, integritySha256, fingerprint);
+        return StunParseStatus.Ok;
+    }
+
+    /// <summary>The first two bits zero, a length that is a multiple of four and matches the data (RFC 8489 §5).</summary>
+    private static StunParseStatus CheckHeader(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < StunHeader.Length)
+        {
+            return data.Length > 0 && (data[0] & 0xC0) != 0 ? StunParseStatus.NotStun : StunParseStatus.Truncated;
+        }
+
+        if ((data[0] & 0xC0) != 0)
+        {
+            return StunParseStatus.NotStun;
+        }
+
+        int length = StunHeader.ReadLength(data);
+        if ((length & 3) != 0)
+        {
+            return StunParseStatus.BadLength;
+        }
+
+        if (StunHeader.Length + length > data.Length)
+        {
+            return StunParseStatus.Truncated;
+        }
+
+        if (StunHeader.Length + length < data.Length)
+        {
+            return StunParseStatus.BadLength;
+        }
+
         return StunParseStatus.Ok;
     }
 

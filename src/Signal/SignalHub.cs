@@ -204,7 +204,15 @@ public sealed partial class SignalHub
                 return;
             }
 
+            // What the connection had not delivered (its queue; a polling session's unacknowledged
+            // messages) is kept for a resume, as a message sent while away would be.
+            List<ReadOnlyMemory<byte>> undelivered = sink.TakeUndelivered();
             peer.Detach(nowMs);
+            foreach (ReadOnlyMemory<byte> message in undelivered)
+            {
+                peer.Deliver(message, _options, Budget);
+            }
+
             _link?.Presence(peer, connected: false);
         }
 

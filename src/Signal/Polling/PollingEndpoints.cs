@@ -26,9 +26,8 @@ namespace Turn.Signal.Polling;
 /// </summary>
 internal sealed class PollingEndpoints
 {
-
-    /// <summary>Largest body of a post (a few messages of Signal:MaxMessageBytes), and what a session may have waiting to be read.</summary>
-    public const int MaxPostBytes = 64 * 1024;
+    /// <summary>Largest body of a post, and what a session may have waiting to be read: a few messages, and one of Signal:MaxMessageBytes whatever it is.</summary>
+    public static int MaxPostBytes(SignalOptions options) => Math.Max(64 * 1024, options.MaxMessageBytes + 2);
 
     private readonly ConcurrentDictionary<string, PollingSocket> _sessions = new(StringComparer.Ordinal);
     private readonly SignalHub _hub;
@@ -48,9 +47,6 @@ internal sealed class PollingEndpoints
         _sweep = time.CreateTimer(static state => ((PollingEndpoints)state!).Sweep(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         stopping.Register(static state => ((PollingEndpoints)state!)._sweep.Dispose(), this);
     }
-
-    /// <summary>Sessions open now.</summary>
-    public int Count => _sessions.Count;
 
     public static void Map(IEndpointRouteBuilder app, SignalHub hub, TimeProvider time, ILogger logger, IAllowedHosts hosts)
     {
@@ -78,7 +74,7 @@ internal sealed class PollingEndpoints
         }
 
         string token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_');
-        var socket = new PollingSocket();
+        var socket = new PollingSocket(_hub.Options.SendQueueBytes);
         _sessions[token] = socket;
         bool local = SourceAddress.IsLocal(context);
         _ = Task.Run(async () =>
@@ -121,7 +117,7 @@ internal sealed class PollingEndpoints
         }
 
         long? acknowledged = long.TryParse(context.Request.Query["ack"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long ack) ? ack : null;
-        if (await socket.PollAsync(acknowledged, _hub.Options.KeepAliveInterval, context.RequestAborted).ConfigureAwait(false) is not (long sequence, List<byte[]> messages))
+        if (await socket.PollAsync(acknowledged, _hub.Options.KeepAliveInterval, context.RequestAborted).ConfigureAwait(false) is not (long sequence, List<ReadOnlyMemory<byte>> messages))
         {
             _sessions.TryRemove(session, out _);
             await Gone(context, socket).ConfigureAwait(false);
@@ -141,7 +137,7 @@ internal sealed class PollingEndpoints
                 body[at++] = (byte)',';
             }
 
-            messages[i].CopyTo(body, at);
+            messages[i].Span.CopyTo(body.AsSpan(at));
             at += messages[i].Length;
         }
 
@@ -160,12 +156,13 @@ internal sealed class PollingEndpoints
             return;
         }
 
-        byte[] body = System.Buffers.ArrayPool<byte>.Shared.Rent(MaxPostBytes + 1);
+        int maxBytes = MaxPostBytes(_hub.Options);
+        byte[] body = System.Buffers.ArrayPool<byte>.Shared.Rent(maxBytes + 1);
         var messages = new List<byte[]>();
         try
         {
-            int read = await context.Request.Body.ReadAtLeastAsync(body.AsMemory(0, MaxPostBytes + 1), MaxPostBytes + 1, throwOnEndOfStream: false, context.RequestAborted).ConfigureAwait(false);
-            if (read > MaxPostBytes)
+            int read = await context.Request.Body.ReadAtLeastAsync(body.AsMemory(0, maxBytes + 1), maxBytes + 1, throwOnEndOfStream: false, context.RequestAborted).ConfigureAwait(false);
+            if (read > maxBytes)
             {
                 context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
                 return;
@@ -187,7 +184,7 @@ internal sealed class PollingEndpoints
         }
 
         socket.Seen();
-        context.Response.StatusCode = socket.TryPost(messages) ? StatusCodes.Status204NoContent
+        context.Response.StatusCode = socket.TryPost(messages, maxBytes) ? StatusCodes.Status204NoContent
             : socket.State is System.Net.WebSockets.WebSocketState.Open ? StatusCodes.Status429TooManyRequests
             : StatusCodes.Status410Gone;
     }

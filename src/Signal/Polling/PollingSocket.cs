@@ -7,22 +7,20 @@ namespace Turn.Signal.Polling;
 /// the client POSTs are its received messages, and what the connection sends waits here for the
 /// client's next long poll. Both directions are bounded: a client that posts faster than the
 /// connection reads is refused (429), and one that does not poll fills the connection's own send
-/// queue, which closes it as too slow, as a WebSocket reader would be. No I/O of its own.
+/// queue, which closes it as too slow, as a WebSocket reader would be. What waits for a poll is
+/// the messages themselves (shared with their other recipients, not copied), at most
+/// <paramref name="maxOutboundBytes"/> (Signal:SendQueueBytes), as a socket's send buffer would
+/// hold them. No I/O of its own.
 /// </summary>
-internal sealed class PollingSocket : WebSocket
+internal sealed class PollingSocket(int maxOutboundBytes) : WebSocket
 {
-    /// <summary>Client messages waiting to be read by the connection, and their bytes: as much as a WebSocket's reader would have in hand, give or take.</summary>
+    /// <summary>Client messages waiting to be read by the connection: as many as a WebSocket's reader would have in hand, give or take.</summary>
     public const int MaxInbound = 256;
-
-    public const int MaxInboundBytes = PollingEndpoints.MaxPostBytes;
-
-    /// <summary>Bytes waiting for a poll; past it the connection's writes wait (and its queue fills).</summary>
-    public const int MaxOutboundBytes = 1 << 20;
 
     private readonly Lock _lock = new();
     private readonly Queue<byte[]> _inbound = new();
     private int _inboundBytes;
-    private readonly List<byte[]> _outbound = [];
+    private readonly List<ReadOnlyMemory<byte>> _outbound = [];
     private int _outboundBytes;
     private long _acknowledged;
     private long _handedOut;
@@ -58,14 +56,14 @@ internal sealed class PollingSocket : WebSocket
 
     public override string? SubProtocol => null;
 
-    /// <summary>Messages the client posted; false when the session is over or too many are waiting.</summary>
-    public bool TryPost(List<byte[]> messages)
+    /// <summary>Messages the client posted; false when the session is over or more than <see cref="MaxInbound"/> or <paramref name="maxBytes"/> would wait.</summary>
+    public bool TryPost(List<byte[]> messages, int maxBytes)
     {
         TaskCompletionSource? readable;
         lock (_lock)
         {
             int bytes = messages.Sum(m => m.Length);
-            if (_state is not (WebSocketState.Open or WebSocketState.CloseSent) || _inbound.Count + messages.Count > MaxInbound || _inboundBytes + bytes > MaxInboundBytes)
+            if (_state is not (WebSocketState.Open or WebSocketState.CloseSent) || _inbound.Count + messages.Count > MaxInbound || _inboundBytes + bytes > maxBytes)
             {
                 return false;
             }
@@ -116,7 +114,7 @@ internal sealed class PollingSocket : WebSocket
     /// newer poll took over, or the request was aborted); null when the session is over and
     /// everything was acknowledged.
     /// </summary>
-    public async Task<(long Sequence, List<byte[]> Messages)?> PollAsync(long? acknowledged, TimeSpan wait, CancellationToken aborted)
+    public async Task<(long Sequence, List<ReadOnlyMemory<byte>> Messages)?> PollAsync(long? acknowledged, TimeSpan wait, CancellationToken aborted)
     {
         TaskCompletionSource<bool> poll;
         TaskCompletionSource<bool>? older;
@@ -136,7 +134,8 @@ internal sealed class PollingSocket : WebSocket
         older?.TrySetResult(false);
         using (aborted.Register(static p => ((TaskCompletionSource<bool>)p!).TrySetResult(false), poll))
         {
-            await Task.WhenAny(poll.Task, Task.Delay(wait, CancellationToken.None)).ConfigureAwait(false);
+            // Its timer goes with the wait when a message ends it early.
+            await ((Task)poll.Task).WaitAsync(wait, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         lock (_lock)
@@ -170,7 +169,7 @@ internal sealed class PollingSocket : WebSocket
         }
     }
 
-    private (long, List<byte[]>)? HandOut()
+    private (long, List<ReadOnlyMemory<byte>>)? HandOut()
     {
         if (_outbound.Count == 0 && _state is not (WebSocketState.Open or WebSocketState.CloseReceived))
         {
@@ -195,7 +194,7 @@ internal sealed class PollingSocket : WebSocket
     {
         lock (_lock)
         {
-            List<ReadOnlyMemory<byte>> taken = [.. _outbound.Select(m => (ReadOnlyMemory<byte>)m)];
+            List<ReadOnlyMemory<byte>> taken = [.. _outbound];
             Acknowledge(_acknowledged + _outbound.Count);
             return taken;
         }
@@ -268,9 +267,10 @@ internal sealed class PollingSocket : WebSocket
                     throw new WebSocketException(WebSocketError.InvalidState);
                 }
 
-                if (_outboundBytes < MaxOutboundBytes)
+                if (_outboundBytes < maxOutboundBytes)
                 {
-                    _outbound.Add(buffer.ToArray());
+                    // The connection's messages are never written to again: kept, not copied.
+                    _outbound.Add(buffer);
                     _outboundBytes += buffer.Length;
                     poll = _poll;
                     _poll = null;
@@ -327,6 +327,9 @@ internal sealed class PollingSocket : WebSocket
                 return;
             }
 
+            // As with a WebSocket that dies, what was already on its way counts as sent; what no
+            // poll took yet is undelivered, and goes to a resume.
+            Acknowledge(_handedOut);
             _state = WebSocketState.Aborted;
             poll = _poll;
             _poll = null;

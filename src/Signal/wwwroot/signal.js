@@ -55,8 +55,9 @@ export const PROTOCOL_VERSION = 1;
  *   username), so `iceServers` always holds credentials that are still valid; 0 turns it off.
  * @property {'auto'|'websocket'|'polling'} [transport='auto']  How to reach the server: 'websocket';
  *   'polling', the HTTP fallback (long polls and posts, for networks whose proxies refuse WebSockets);
- *   or 'auto', a WebSocket first and the fallback once a WebSocket fails to open (it stays on the
- *   fallback from then on). A resume works across a switch.
+ *   or 'auto', a WebSocket first and the fallback when one fails before any has opened (it stays
+ *   on the fallback from then on; once a WebSocket has worked, reconnects stay WebSockets). A
+ *   resume works across a switch.
  * @property {typeof WebSocket} [WebSocket]  A WebSocket implementation (default: the global one).
  */
 
@@ -82,6 +83,9 @@ function socketUrl(url) {
   if (resolved.protocol === 'https:') resolved.protocol = 'wss:';
   return resolved.href;
 }
+
+/** Measures what a post carries: the server bounds it in UTF-8 bytes. */
+const utf8 = new TextEncoder();
 
 /**
  * The HTTP fallback, with the part of the WebSocket interface SignalClient uses: POST
@@ -161,10 +165,12 @@ export class PollingSocket {
 
   _flush() {
     if (this._posting || this._outbox.length === 0 || this.readyState !== 1) return;
-    // Up to 32 KB a post (the server takes 64 KB): what is left goes in the next one.
+    // Up to 32 KB of UTF-8 a post (the server takes 64 KB): what is left goes in the next one.
     let count = 0;
-    for (let bytes = 0; count < this._outbox.length && (count === 0 || bytes + this._outbox[count].length < 32768); count++) {
-      bytes += this._outbox[count].length + 1;
+    for (let bytes = 0; count < this._outbox.length; count++) {
+      const size = utf8.encode(this._outbox[count]).length + 1;
+      if (count > 0 && bytes + size > 32768) break;
+      bytes += size;
     }
     const body = this._outbox.splice(0, count).join('\n');
     this._posting = this._post(body).then(() => {
@@ -438,7 +444,7 @@ export class SignalClient {
     }, this.options.connectTimeoutMs);
     socket.onopen = () => {
       clearTimeout(connectTimer);
-      this._opened = true;
+      if (this.transport === 'websocket') this._webSocketOpened = true;
       this._attempt = 0;
       this._startHeartbeat();
       if (this.resumeToken !== null) {
@@ -467,13 +473,14 @@ export class SignalClient {
   _lost(code, reason, holdMs = 0) {
     if (this.state === 'closed') return;
     const socket = this.socket;
-    // In 'auto', a WebSocket that never opened means the way is blocked: the fallback from now on.
-    if (this.options.transport === 'auto' && this.transport === 'websocket' && socket?.readyState !== 1 && !this._opened) {
+    // In 'auto', a WebSocket that fails before any has opened means the way is blocked: the
+    // fallback from now on. Once one has worked, a failure is the server or the network going
+    // away for a while, and the next attempt is a WebSocket again.
+    if (this.options.transport === 'auto' && this.transport === 'websocket' && !this._webSocketOpened) {
       this.transport = 'polling';
       this._attempt = 0;
       holdMs = 0;
     }
-    this._opened = false;
     this._detach(socket);
     this.socket = null;
     this._stopHeartbeat();
@@ -767,7 +774,7 @@ async function sendOneFile(channel, file, {
       if (channel.bufferedAmount > highWaterMark) await Promise.race([drained(), closed]);
       if (channel.readyState !== 'open') await closed;
       const end = Math.min(size, offset + chunkSize);
-      channel.send(bytes.slice(offset, end).buffer);
+      channel.send(bytes.subarray(offset, end));
       onProgress?.({ id, name, sent: Math.max(0, end - channel.bufferedAmount), size });
     }
     const sha256 = hex(await hashing);

@@ -114,6 +114,25 @@ public sealed class SignalPollingTests
     }
 
     [Fact]
+    public async Task WhatASessionNeverHandedOut_BeforeItWasDropped_GoesToTheResume()
+    {
+        await using SignalTestServer server = await SignalTestServer.StartAsync(new SignalOptions { PingIntervalSeconds = 1 });
+        await using SignalTestClient ann = await server.JoinAsync("lobby");
+        await using PollingTestClient bob = await PollingTestClient.OpenAsync(server.Http);
+        await bob.JoinAsync("lobby");
+        await ann.ExpectAsync("peer-joined");
+
+        // Sent while Bob's session still stands, then he stops polling and the sweep drops it.
+        await ann.SendAsync($$"""{"type":"message","to":"{{bob.Id}}","data":"sent before the drop"}""");
+        await ann.SyncAsync();
+        await server.WaitUntilAwayAsync("lobby", bob.Id);
+
+        await using SignalTestClient onSocket = await server.ConnectAsync();
+        Assert.Equal(bob.Id, (await onSocket.ResumeAsync(bob.ResumeToken)).Str("id"));
+        Assert.Equal("sent before the drop", (await onSocket.ExpectAsync("message")).Str("data"));
+    }
+
+    [Fact]
     public async Task Sessions_AreAdmittedAsWebSocketsAre()
     {
         await using SignalTestServer server = await SignalTestServer.StartAsync(new SignalOptions { AllowedOrigins = ["https://app.example"], MaxConnectionsPerAddress = 1 });

@@ -136,14 +136,8 @@ public static class SignalEndpoints
             return;
         }
 
-        if (!IsOriginAllowed(context.Request, options, hosts))
+        if (!OriginAdmitted(context.Request, options, hosts, time, logger))
         {
-            if (SignalLog.Limiter.ShouldLog(2003, time.GetTimestamp(), time.TimestampFrequency, out long suppressed))
-            {
-                string origin = context.Request.Headers.Origin.ToString();
-                SignalLog.OriginRefused(logger, origin.Length > 128 ? origin[..128] : origin, suppressed);
-            }
-
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
@@ -209,6 +203,23 @@ public static class SignalEndpoints
     {
         ArgumentNullException.ThrowIfNull(request);
         return IsOriginAllowed(request.Headers.Origin.ToString(), request.Host.Value ?? "", options, hosts);
+    }
+
+    /// <summary><see cref="IsOriginAllowed(HttpRequest, SignalOptions, IAllowedHosts)"/>, with a refusal logged (a few a second at most).</summary>
+    internal static bool OriginAdmitted(HttpRequest request, SignalOptions options, IAllowedHosts hosts, TimeProvider time, ILogger logger)
+    {
+        if (IsOriginAllowed(request, options, hosts))
+        {
+            return true;
+        }
+
+        if (SignalLog.Limiter.ShouldLog(2003, time.GetTimestamp(), time.TimestampFrequency, out long suppressed))
+        {
+            string origin = request.Headers.Origin.ToString();
+            SignalLog.OriginRefused(logger, origin.Length > 128 ? origin[..128] : origin, suppressed);
+        }
+
+        return false;
     }
 
     /// <summary>The same, from the Origin and Host headers' values (<paramref name="origin"/> empty when absent).</summary>

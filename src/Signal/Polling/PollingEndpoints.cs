@@ -189,20 +189,19 @@ internal sealed class PollingEndpoints
             : StatusCodes.Status410Gone;
     }
 
-    private IResult Close(HttpContext context, string session)
+    private async Task Close(HttpContext context, string session)
     {
-        if (Allowed(context) && _sessions.TryGetValue(session, out PollingSocket? socket))
+        if (await Find(context, session).ConfigureAwait(false) is { } socket)
         {
             socket.ClientClosed();
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
         }
-
-        return Results.NoContent();
     }
 
     /// <summary>The upgrade's Origin and Host check, and CORS headers for an allowed page of another origin.</summary>
     private bool Allowed(HttpContext context)
     {
-        if (!SignalEndpoints.IsOriginAllowed(context.Request, _hub.Options, _hosts))
+        if (!SignalEndpoints.OriginAdmitted(context.Request, _hub.Options, _hosts, _time, _logger))
         {
             return false;
         }

@@ -166,6 +166,8 @@ public sealed class SignalPollingTests
         Assert.Equal(HttpStatusCode.Gone, unknown.StatusCode);
         using HttpResponseMessage unknownPost = await http.PostAsync(new Uri("signal/poll/nope", UriKind.Relative), new StringContent("{}"));
         Assert.Equal(HttpStatusCode.Gone, unknownPost.StatusCode);
+        using HttpResponseMessage unknownClose = await http.PostAsync(new Uri("signal/poll/nope/close", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.Gone, unknownClose.StatusCode);
     }
 
     [Fact]

@@ -27,7 +27,7 @@ internal static partial class Nfkc
         var output = new StringBuilder(code.Count);
         foreach (int c in code)
         {
-            output.Append(new Rune(c).ToString());
+            output.Append(new Rune(c));
         }
 
         return output.ToString();

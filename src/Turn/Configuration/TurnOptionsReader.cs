@@ -93,13 +93,13 @@ internal static partial class TurnOptionsReader
         return new ValidationResult(options, r.Errors) { Warnings = r.Warnings, Entries = r.Entries };
     }
 
-    /// <summary>A key or secret; too short to resist guessing offline is an error naming the key, never the value.</summary>
-    private static string? ReadSecret(ConfigReader r, string key, int minLength = 16)
+    /// <summary>Admin:ApiKey: too short to resist guessing offline is an error naming the key, never the value.</summary>
+    private static string? ReadSecret(ConfigReader r, string key)
     {
         string? value = r.Text(key, secret: true);
-        if (value is not null && value.Length < minLength)
+        if (value is not null && value.Length < 16)
         {
-            r.Error(key, null, $"is shorter than {minLength} characters; use a long random value");
+            r.Error(key, null, "is shorter than 16 characters; use a long random value");
         }
 
         return value;

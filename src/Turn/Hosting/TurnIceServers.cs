@@ -13,23 +13,27 @@ namespace Turn.Hosting;
 /// TURN server itself checks, valid for Ice:CredentialTtlSeconds; from the configuration in
 /// force, so a reload's secrets and URIs are handed out from then on.
 /// </summary>
-internal sealed class TurnIceServers(TurnSnapshot snapshot, TimeProvider time) : IIceServerProvider
+internal sealed class TurnIceServers : IIceServerProvider
 {
-    private volatile Snapshot _current = new(snapshot.Current);
+    private readonly TimeProvider _time;
+    private volatile Snapshot _current;
+
+    public TurnIceServers(TurnSnapshot snapshot, TimeProvider time)
+    {
+        _time = time;
+        _current = new Snapshot(snapshot.Current);
+        snapshot.OnReload(next => _current = new Snapshot(next));
+    }
 
     public IReadOnlyList<IceServer> GetIceServers(string peerId)
     {
         Snapshot current = _current;
-        if (!ReferenceEquals(current.Options, snapshot.Current))
-        {
-            _current = current = new Snapshot(snapshot.Current);
-        }
 
         TurnOptions options = current.Options;
         var servers = new List<IceServer> { new(current.StunUrls, null, null) };
         if (options.Auth.Secrets.Count > 0 && current.TurnUrls.Length > 0)
         {
-            long expiry = time.GetUtcNow().ToUnixTimeSeconds() + options.Ice.CredentialTtlSeconds;
+            long expiry = _time.GetUtcNow().ToUnixTimeSeconds() + options.Ice.CredentialTtlSeconds;
             string username = RestCredentials.Username(expiry, peerId);
             servers.Add(new IceServer(current.TurnUrls, username, RestCredentials.Password(options.Auth.Secrets[0], username)));
         }

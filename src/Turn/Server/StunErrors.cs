@@ -15,6 +15,12 @@ internal static class StunErrors
     public const int WrongCredentials = 441;
     public const int UnsupportedTransportProtocol = 442;
     public const int PeerAddressFamilyMismatch = 443;
+
+    /// <summary>RFC 6062 §6.3: a Connect to a peer the allocation is already connected to.</summary>
+    public const int ConnectionAlreadyExists = 446;
+
+    /// <summary>RFC 6062 §6.3: the connection to the peer could not be made.</summary>
+    public const int ConnectionTimeoutOrFailure = 447;
     public const int AllocationQuotaReached = 486;
     public const int ServerError = 500;
     public const int InsufficientCapacity = 508;

@@ -45,9 +45,7 @@ internal sealed partial class StunRequestHandler
         int invalid = CheckAllocateRequest(request, relay, out AllocateOptions options, out bool dontFragment, out string? problem);
         if (invalid != 0)
         {
-            return problem is null
-                ? Error(request, context, response, invalid, default, auth)
-                : Error(request, context, response, invalid, problem, default, auth);
+            return Error(request, context, response, invalid, problem ?? StunErrors.Reason(invalid), default, auth);
         }
 
         // The operator's static users are not minted per browser peer: the address quota is not theirs.

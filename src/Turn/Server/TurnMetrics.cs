@@ -16,8 +16,6 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
 {
     public const string MeterName = "Turn";
 
-    private const int TransportCount = 3;
-    private const int DirectionCount = 2;
     /// <summary>
     /// 16 longs (128 bytes) between the directions' counters and before the first: the array is
     /// only 8-byte aligned, so less could still put both on one 64-byte line.
@@ -27,18 +25,19 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
     private static readonly string[] TransportNames = MetricLabels.Of<TransportProtocol>();
     private static readonly string[] OutcomeNames = MetricLabels.Of<Outcome>("Dropped");
     private static readonly string[] DirectionNames = MetricLabels.Of<RelayDirection>();
+    private static readonly int TransportCount = TransportNames.Length;
+    private static readonly int DirectionCount = DirectionNames.Length;
 
-    /// <summary>The methods counted by name; any other is "other".</summary>
-    private static readonly StunMethod[] CountedMethods = [StunMethod.Binding, StunMethod.Allocate, StunMethod.Refresh, StunMethod.CreatePermission, StunMethod.ChannelBind];
-    private static readonly string[] MethodNames = [.. CountedMethods.Select(m => MetricLabels.Snake(m.ToString())), "other"];
+    /// <summary>The methods counted by name, in <see cref="MethodIndex"/>'s order; any other is "other".</summary>
+    private static readonly string[] MethodNames = [.. new[] { StunMethod.Binding, StunMethod.Allocate, StunMethod.Refresh, StunMethod.CreatePermission, StunMethod.ChannelBind }.Select(m => MetricLabels.Snake(m.ToString())), "other"];
 
     /// <summary>The response codes counted by number (0: success); any other is "other".</summary>
     private static readonly int[] Codes =
     [
         0, StunErrors.TryAlternate, StunErrors.BadRequest, StunErrors.Unauthorized, StunErrors.Forbidden, StunErrors.UnknownAttribute,
         StunErrors.AllocationMismatch, StunErrors.StaleNonce, StunErrors.AddressFamilyNotSupported, StunErrors.WrongCredentials,
-        StunErrors.UnsupportedTransportProtocol, StunErrors.PeerAddressFamilyMismatch, 446, 447, StunErrors.AllocationQuotaReached,
-        StunErrors.ServerError, StunErrors.InsufficientCapacity,
+        StunErrors.UnsupportedTransportProtocol, StunErrors.PeerAddressFamilyMismatch, StunErrors.ConnectionAlreadyExists,
+        StunErrors.ConnectionTimeoutOrFailure, StunErrors.AllocationQuotaReached, StunErrors.ServerError, StunErrors.InsufficientCapacity,
     ];
     private static readonly string[] CodeNames = [.. Codes.Select(c => c == 0 ? "success" : c.ToString(System.Globalization.CultureInfo.InvariantCulture)), "other"];
 
@@ -269,11 +268,15 @@ internal sealed class TurnMetrics : IAllocationEvents, IDisposable
 
     private static int DropIndex(Outcome outcome) => DropIndexes[(int)outcome];
 
-    private static int MethodIndex(StunMethod method)
+    private static int MethodIndex(StunMethod method) => method switch
     {
-        int index = Array.IndexOf(CountedMethods, method);
-        return index >= 0 ? index : CountedMethods.Length;
-    }
+        StunMethod.Binding => 0,
+        StunMethod.Allocate => 1,
+        StunMethod.Refresh => 2,
+        StunMethod.CreatePermission => 3,
+        StunMethod.ChannelBind => 4,
+        _ => 5,
+    };
 
     private static int CodeIndex(int code)
     {

@@ -168,7 +168,7 @@ internal sealed class StreamConnection : IClientTransport, IBufferedClientSender
         int consumed = 0;
         while (true)
         {
-            FrameStatus status = StreamFraming.TryGetFrame(buffer.AsSpan(consumed, filled - consumed), out int frameLength, out PacketKind kind);
+            FrameStatus status = StreamFraming.TryGetFrame(buffer.AsSpan(consumed, filled - consumed), out int frameLength, out _);
             if (status == FrameStatus.Invalid)
             {
                 _path.NotStun(_context.Transport);

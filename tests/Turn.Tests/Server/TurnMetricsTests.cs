@@ -103,6 +103,18 @@ public sealed class TurnMetricsTests
         Assert.Throws<InvalidOperationException>(() => MetricLabels.Of<StunMethod>());
     }
 
+    [Fact]
+    public void EveryLabelTheReadmeDocuments_IsTheOneAnEnumMemberGives()
+    {
+        // README.md's metrics table: a renamed member would rename an exported series.
+        Assert.Equal(["udp", "tcp", "tls"], MetricLabels.Of<TransportProtocol>());
+        Assert.Equal(["bad_request", "auth_failed", "forbidden", "draining", "allocation_mismatch", "unsupported_transport", "family_not_supported", "user_quota", "capacity", "unknown_attribute", "other", "address_quota"], MetricLabels.Of<TurnMetrics.AllocateRefusal>());
+        Assert.Equal(["bad_request", "unauthorized", "stale_nonce", "wrong_credentials"], MetricLabels.Of<TurnMetrics.AuthFailure>());
+        Assert.Equal(["accepted", "refused", "address_cap"], MetricLabels.Of<TurnMetrics.ConnectionResult>());
+        Assert.Equal("create_permission", MetricLabels.Snake(nameof(StunMethod.CreatePermission)));
+        Assert.Equal("channel_bind", MetricLabels.Snake(nameof(StunMethod.ChannelBind)));
+    }
+
     private static async Task<string> CountAndScrape(Action<TurnMetrics> count)
     {
         // A meter of its own name, so that no other test's instruments land in this registry.

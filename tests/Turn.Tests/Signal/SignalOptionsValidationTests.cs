@@ -48,6 +48,7 @@ public sealed class SignalOptionsValidationTests
             Assert.All(SignalOptions.WholeNumbers.Where(s => s != setting), s => Assert.Equal(s.Get(defaults), s.Get(changed)));
         }
 
+        Assert.Equal(19, SignalOptions.WholeNumbers.Count);
         Assert.Equal(SignalOptions.WholeNumbers.Count, SignalOptions.WholeNumbers.Select(s => s.Key).Distinct().Count());
     }
 }
